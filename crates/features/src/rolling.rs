@@ -1,0 +1,157 @@
+//! pandas 2.3.3's rolling accumulators (`pandas/_libs/window/aggregations.pyx`), operation by
+//! operation. Both the batch and the streaming API drive these same types, which is what makes
+//! their outputs bit-identical. Never use `mul_add` here: pandas' x86-64 build does not fuse.
+
+/// Converts a value the way pandas' rolling functions see it: `±inf` is treated as missing.
+#[inline]
+pub(crate) fn rolling_input(v: f64) -> f64 {
+    if v.is_infinite() { f64::NAN } else { v }
+}
+
+/// Kahan-compensated running sum behind `rolling(...).mean()`.
+#[derive(Debug, Clone)]
+pub(crate) struct KahanMean {
+    sum: f64,
+    comp_add: f64,
+    comp_remove: f64,
+    nobs: i64,
+    negatives: i64,
+    prev: f64,
+    same_run: i64,
+}
+
+impl KahanMean {
+    /// A fresh accumulator; `first` is the series' first (rolling-converted) value, which pandas
+    /// uses to seed its same-value run detection.
+    pub(crate) fn new(first: f64) -> Self {
+        Self { sum: 0.0, comp_add: 0.0, comp_remove: 0.0, nobs: 0, negatives: 0, prev: first, same_run: 0 }
+    }
+
+    #[inline]
+    pub(crate) fn add(&mut self, v: f64) {
+        if v.is_nan() {
+            return;
+        }
+        self.nobs += 1;
+        let y = v - self.comp_add;
+        let t = self.sum + y;
+        self.comp_add = (t - self.sum) - y;
+        self.sum = t;
+        if v.is_sign_negative() {
+            self.negatives += 1;
+        }
+        self.same_run = if v == self.prev { self.same_run + 1 } else { 1 };
+        self.prev = v;
+    }
+
+    #[inline]
+    pub(crate) fn remove(&mut self, v: f64) {
+        if v.is_nan() {
+            return;
+        }
+        self.nobs -= 1;
+        let y = -v - self.comp_remove;
+        let t = self.sum + y;
+        self.comp_remove = (t - self.sum) - y;
+        self.sum = t;
+        if v.is_sign_negative() {
+            self.negatives -= 1;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn mean(&self) -> f64 {
+        if self.nobs < 1 {
+            return f64::NAN;
+        }
+        let r = self.sum / self.nobs as f64;
+        let sign_contradicts_inputs =
+            (self.negatives == 0 && r < 0.0) || (self.negatives == self.nobs && r > 0.0);
+        if self.same_run >= self.nobs {
+            self.prev
+        } else if sign_contradicts_inputs {
+            0.0
+        } else {
+            r
+        }
+    }
+}
+
+/// Compensated Welford variance behind `rolling(...).std()` (ddof = 1).
+#[derive(Debug, Clone)]
+pub(crate) struct WelfordVar {
+    n: f64,
+    mean: f64,
+    m2: f64,
+    comp_add: f64,
+    comp_remove: f64,
+    prev: f64,
+    same_run: f64,
+}
+
+impl WelfordVar {
+    /// A fresh accumulator seeded, like [`KahanMean::new`], with the series' first value.
+    pub(crate) fn new(first: f64) -> Self {
+        Self { n: 0.0, mean: 0.0, m2: 0.0, comp_add: 0.0, comp_remove: 0.0, prev: first, same_run: 0.0 }
+    }
+
+    #[inline]
+    pub(crate) fn add(&mut self, v: f64) {
+        if v.is_nan() {
+            return;
+        }
+        self.n += 1.0;
+        self.same_run = if v == self.prev { self.same_run + 1.0 } else { 1.0 };
+        self.prev = v;
+        let prev_mean = self.mean - self.comp_add;
+        let y = v - self.comp_add;
+        let t = y - self.mean;
+        self.comp_add = (t + self.mean) - y;
+        self.mean += t / self.n;
+        self.m2 += (v - prev_mean) * (v - self.mean);
+    }
+
+    #[inline]
+    pub(crate) fn remove(&mut self, v: f64) {
+        if v.is_nan() {
+            return;
+        }
+        self.n -= 1.0;
+        if self.n != 0.0 {
+            let prev_mean = self.mean - self.comp_remove;
+            let y = v - self.comp_remove;
+            let t = y - self.mean;
+            self.comp_remove = (t + self.mean) - y;
+            self.mean -= t / self.n;
+            self.m2 -= (v - prev_mean) * (v - self.mean);
+        } else {
+            self.mean = 0.0;
+            self.m2 = 0.0;
+        }
+    }
+
+    /// `std().fillna(0)`: the square root of the variance, a negative variance giving 0 (pandas'
+    /// `zsqrt`), and fewer than two observations giving 0.
+    #[inline]
+    pub(crate) fn std_filled(&self) -> f64 {
+        let var = if self.n > 1.0 {
+            if self.same_run >= self.n { 0.0 } else { self.m2 / (self.n - 1.0) }
+        } else {
+            f64::NAN
+        };
+        let std = if var < 0.0 { 0.0 } else { var.sqrt() };
+        fill_nan_with_zero(std)
+    }
+}
+
+/// pandas' `fillna(0)`: only NaN is replaced; `-0.0` stays.
+#[inline]
+pub(crate) fn fill_nan_with_zero(v: f64) -> f64 {
+    if v.is_nan() { 0.0 } else { v }
+}
+
+/// `diff().fillna(0)` for one row: the raw (not rolling-converted) difference.
+#[inline]
+pub(crate) fn rate_of_change(previous: Option<f64>, current: f64) -> f64 {
+    previous.map_or(0.0, |p| fill_nan_with_zero(current - p))
+}

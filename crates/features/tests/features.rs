@@ -1,0 +1,10 @@
+//! Integration tests of `aiops-features`: table tests that read like the spec, and properties.
+
+use aiops_features::{FeatureSchema, REFERENCE_COLUMNS};
+
+#[test]
+fn reference_schema_has_the_reference_columns_and_window() {
+    let schema = FeatureSchema::reference();
+    assert_eq!(schema.columns, REFERENCE_COLUMNS);
+    assert_eq!(schema.window, 5);
+}

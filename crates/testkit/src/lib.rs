@@ -1,0 +1,107 @@
+//! Test support shared by the workspace's integration tests (never a dependency of shipped code):
+//! where the shared data is, how to run a Python oracle, and child processes that are killed when
+//! a test ends. Tests that need something missing say so clearly; with
+//! `AIOPS_REQUIRE_ORACLES=1` (set by `scripts/test`, hence in CI) they fail instead of skipping.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether missing oracles or data must fail the test (CI) rather than skip it (a laptop).
+pub fn oracles_required() -> bool {
+    std::env::var_os("AIOPS_REQUIRE_ORACLES").is_some_and(|v| v == "1")
+}
+
+/// Reports that `what` is unavailable: panics when oracles are required, else prints why the
+/// test is skipped and returns `None` so the caller can return early.
+pub fn unavailable<T>(what: &str) -> Option<T> {
+    assert!(!oracles_required(), "{what} is unavailable, and AIOPS_REQUIRE_ORACLES=1 forbids skipping");
+    eprintln!("SKIPPED: {what} is unavailable (run ./scripts/test to set it up)");
+    None
+}
+
+/// The workspace root (the folder holding the virtual `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// The read-only shared folder (`$AIOPS_SHARED_DIR`, default `../shared` beside the workspace),
+/// or `None` (after [`unavailable`]) when it is absent.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("AIOPS_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared"));
+    if dir.join("data").is_dir() {
+        Some(dir)
+    } else {
+        unavailable(&format!("shared data folder {} (set AIOPS_SHARED_DIR)", dir.display()))
+    }
+}
+
+/// The Python interpreter with the pinned oracle packages (`$AIOPS_PYTHON`, default
+/// `.venv/main/bin/python`), or `None` (after [`unavailable`]).
+pub fn python() -> Option<PathBuf> {
+    let python = std::env::var_os("AIOPS_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv/main/bin/python"));
+    if python.exists() {
+        Some(python)
+    } else {
+        unavailable(&format!("the oracle Python {} (set AIOPS_PYTHON)", python.display()))
+    }
+}
+
+/// Runs `script` with the oracle Python, feeding `stdin`, and returns its standard output.
+/// Panics with Python's standard error when the script fails.
+pub fn run_python(python: &Path, script: &str, stdin: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(python)
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let writer = {
+        let stdin = stdin.to_vec();
+        std::thread::spawn(move || input.write_all(&stdin))
+    };
+    let output = child.wait_with_output().expect("python runs to completion");
+    writer.join().expect("stdin writer").expect("python reads its input");
+    assert!(output.status.success(), "python oracle failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    output.stdout
+}
+
+/// The `aiops` binary built for the tests (`$AIOPS_BIN`, else cargo's `target/debug/aiops`).
+pub fn aiops_bin() -> PathBuf {
+    std::env::var_os("AIOPS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/aiops"))
+}
+
+/// A loopback TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+}
+
+/// Waits until something accepts connections on `127.0.0.1:port`; panics after `timeout`.
+pub fn wait_for_port(port: u16, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listened on 127.0.0.1:{port} within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A child process that is killed (and reaped) when the guard is dropped, even on panic.
+#[derive(Debug)]
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

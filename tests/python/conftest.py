@@ -1,0 +1,77 @@
+"""Shared fixtures for the Python conformance tests, which drive the `aiops` binary with
+third-party clients (tritonclient, kserve, the MCP SDK, kfp). Run through ./scripts/test."""
+
+import os
+import pathlib
+import socket
+import subprocess
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def require(what: str):
+    """Fail under AIOPS_REQUIRE_ORACLES=1 (CI), otherwise skip, naming what is missing."""
+    if os.environ.get("AIOPS_REQUIRE_ORACLES") == "1":
+        pytest.fail(f"{what} is unavailable and AIOPS_REQUIRE_ORACLES=1 forbids skipping")
+    pytest.skip(f"{what} is unavailable (run ./scripts/test to set it up)")
+
+
+@pytest.fixture(scope="session")
+def aiops_bin() -> pathlib.Path:
+    path = pathlib.Path(os.environ.get("AIOPS_BIN", ROOT / "target/debug/aiops"))
+    if not path.exists():
+        require(f"the aiops binary at {path} (cargo build)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> pathlib.Path:
+    path = pathlib.Path(os.environ.get("AIOPS_SHARED_DIR", ROOT.parent / "shared"))
+    if not (path / "data").is_dir():
+        require(f"the shared data folder {path}")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
+class Server:
+    """A child process listening on a loopback port; terminated when the test ends."""
+
+    def __init__(self, args, port: int, env=None):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(args, env={**os.environ, **(env or {})})
+        try:
+            wait_for_port(port, self.process)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
