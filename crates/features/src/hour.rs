@@ -5,8 +5,6 @@ use crate::{Error, Result};
 const NANOS_PER_SECOND: f64 = 1e9;
 const NANOS_PER_HOUR: i64 = 3_600_000_000_000;
 const NANOS_PER_DAY: i64 = 24 * NANOS_PER_HOUR;
-/// Largest |seconds| whose nanosecond count fits an `i64`, as pandas requires.
-const MAX_ABS_SECONDS: f64 = 9_223_372_036.0;
 
 /// The UTC hour (0-23) of a unix time in seconds, exactly as
 /// `pd.to_datetime(seconds, unit="s").dt.hour` computes it.
@@ -22,21 +20,25 @@ const MAX_ABS_SECONDS: f64 = 9_223_372_036.0;
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidTimestamp`] (naming `row`) when `seconds` is NaN, infinite, or too large for
-/// pandas' nanosecond representation.
+/// [`Error::InvalidTimestamp`] (naming `row`) when `seconds` is NaN, infinite, or outside
+/// pandas' nanosecond range (about ±9.22e9 s, 1677-09-21 to 2262-04-11).
 pub fn hour_of_unix_seconds(seconds: f64, row: usize) -> Result<u8> {
-    if !seconds.is_finite() || seconds.abs() >= MAX_ABS_SECONDS {
-        return Err(Error::InvalidTimestamp { row, value: seconds });
+    let invalid = || Error::InvalidTimestamp { row, value: seconds };
+    if !seconds.is_finite() {
+        return Err(invalid());
     }
     let whole = seconds.trunc();
     let frac = seconds - whole;
     // numpy's round(x, 9): rint(x * 1e9) / 1e9.
     let rounded_frac = (frac * NANOS_PER_SECOND).round_ties_even() / NANOS_PER_SECOND;
     let frac_nanos = (rounded_frac * NANOS_PER_SECOND) as i64;
+    // `as` saturates, so an out-of-range `whole` fails the checked multiply like pandas'
+    // overflow check; i64::MIN is pandas' NaT, not a time.
     let nanos = (whole as i64)
         .checked_mul(1_000_000_000)
         .and_then(|n| n.checked_add(frac_nanos))
-        .ok_or(Error::InvalidTimestamp { row, value: seconds })?;
+        .filter(|&n| n != i64::MIN)
+        .ok_or_else(invalid)?;
     let hour = nanos.rem_euclid(NANOS_PER_DAY) / NANOS_PER_HOUR;
     // rem_euclid keeps `hour` in 0..24, so the narrowing is lossless.
     Ok(hour as u8)

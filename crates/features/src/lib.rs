@@ -60,7 +60,10 @@ pub enum Error {
         values: usize,
     },
     /// A timestamp is NaN, infinite, or outside the range pandas can represent in nanoseconds.
-    #[error("timestamp at row {row} ({value}) is not a finite unix time within ±9.2e9 seconds")]
+    #[error(
+        "timestamp at row {row} ({value}) is not a finite unix time pandas can represent \
+         (±9.22e9 seconds: 1677-09-21 to 2262-04-11)"
+    )]
     InvalidTimestamp {
         /// Zero-based row of the offending timestamp.
         row: usize,

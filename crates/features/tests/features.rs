@@ -1,4 +1,10 @@
-//! Integration tests of `aiops-features`: table tests that read like the spec, and properties.
+//! Integration tests of `aiops-features`: the pandas 2.3.3 oracle, properties, and table tests
+//! that read like the spec.
+
+#[path = "features/generator.rs"]
+mod generator;
+#[path = "features/oracle.rs"]
+mod oracle;
 
 use aiops_features::{FeatureSchema, REFERENCE_COLUMNS};
 
