@@ -5,6 +5,8 @@
 mod generator;
 #[path = "features/oracle.rs"]
 mod oracle;
+#[path = "features/properties.rs"]
+mod properties;
 
 use aiops_features::{FeatureSchema, REFERENCE_COLUMNS};
 
