@@ -3,6 +3,8 @@
 //! a test ends. Tests that need something missing say so clearly; with
 //! `AIOPS_REQUIRE_ORACLES=1` (set by `scripts/test`, hence in CI) they fail instead of skipping.
 
+pub mod prometheus;
+
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -83,7 +85,10 @@ pub fn aiops_bin() -> PathBuf {
 
 /// A loopback TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 /// Waits until something accepts connections on `127.0.0.1:port`; panics after `timeout`.
