@@ -1,0 +1,408 @@
+//! The HTTP layer: routes, error mapping, metrics, model reloading and graceful shutdown.
+
+use std::future::Future;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aiops_kserve_client::{
+    Datatype, ErrorResponse, ModelMetadata, Output, Parameters, ServerMetadata, TensorMetadata,
+};
+use arc_swap::ArcSwap;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+
+use crate::infer::{self, InferError};
+use crate::metrics::{Metrics, RequestLabels};
+use crate::model::{FileStamp, LoadedModel, resolve_model_file};
+use crate::{CheckedConfig, Error, PLATFORM, Result, ServerConfig};
+
+/// Batches larger than this are scored on the blocking pool, so that a huge request does not stall
+/// the small ones sharing its async worker.
+const INLINE_ROWS: usize = 4096;
+
+/// Name of the single input in the model metadata (KServe's convention).
+const INPUT_NAME: &str = "input-0";
+
+/// A loaded model and the state of the server around it.
+#[derive(Debug)]
+struct ServerState {
+    config: ServerConfig,
+    model_file: PathBuf,
+    model: ArcSwap<LoadedModel>,
+    /// The stamp of a file version that failed to load, so it is reported once, not every poll.
+    failed_stamp: Mutex<Option<FileStamp>>,
+    ready: AtomicBool,
+    metrics: Metrics,
+}
+
+/// The `aiops serve-model` server: a loaded model, its routes and its reloader.
+#[derive(Debug, Clone)]
+pub struct ModelServer {
+    state: Arc<ServerState>,
+}
+
+/// A request error in the protocol's JSON form.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = self.status.as_u16(), error = %self.message, "request failed");
+        } else {
+            tracing::debug!(status = self.status.as_u16(), error = %self.message, "request refused");
+        }
+        (self.status, Json(ErrorResponse { error: self.message })).into_response()
+    }
+}
+
+impl From<InferError> for ApiError {
+    fn from(error: InferError) -> Self {
+        match error {
+            InferError::Invalid(message) => Self::new(StatusCode::BAD_REQUEST, message),
+            InferError::Internal(message) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message),
+        }
+    }
+}
+
+/// `{name}` and, on the `/versions/{version}` routes, `{version}`.
+#[derive(Debug, Deserialize)]
+struct ModelPath {
+    name: String,
+    version: Option<String>,
+}
+
+impl ModelServer {
+    /// Finds and loads the model of `config`.
+    ///
+    /// # Errors
+    /// [`Error::ModelNotFound`], [`Error::Io`] or [`Error::Model`] naming the path.
+    pub fn load(config: CheckedConfig) -> Result<Self> {
+        let CheckedConfig(config) = config;
+        let model_file = resolve_model_file(&config.model_dir)?;
+        let model = LoadedModel::load(&model_file)?;
+        tracing::info!(path = %model_file.display(), digest = %model.digest, features = model.n_features(), "model loaded");
+        let state = ServerState {
+            config,
+            model_file,
+            model: ArcSwap::from_pointee(model),
+            failed_stamp: Mutex::new(None),
+            ready: AtomicBool::new(true),
+            metrics: Metrics::new(),
+        };
+        Ok(Self { state: Arc::new(state) })
+    }
+
+    /// The model file being served.
+    pub fn model_file(&self) -> &FsPath {
+        &self.state.model_file
+    }
+
+    /// The content digest of the model being served.
+    pub fn model_digest(&self) -> String {
+        self.state.model.load().digest.clone()
+    }
+
+    /// Loads the model file again if it changed on disk, and swaps it in atomically when it is
+    /// valid. Returns whether a different model is now served; a file that does not load leaves
+    /// the current model in place (and is logged once).
+    pub fn reload_if_changed(&self) -> bool {
+        self.state.reload_if_changed()
+    }
+
+    /// The routes, with the body limit and metrics applied.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/v2", get(server_metadata))
+            .route("/v2/health/live", get(live))
+            .route("/v2/health/ready", get(ready))
+            .route("/v2/models/{name}", get(model_metadata))
+            .route("/v2/models/{name}/ready", get(model_ready))
+            .route("/v2/models/{name}/infer", post(infer))
+            .route("/v2/models/{name}/versions/{version}", get(model_metadata))
+            .route("/v2/models/{name}/versions/{version}/ready", get(model_ready))
+            .route("/v2/models/{name}/versions/{version}/infer", post(infer))
+            .route("/metrics", get(metrics))
+            .fallback(no_route)
+            .layer(axum::middleware::from_fn_with_state(self.state.clone(), track))
+            .layer(DefaultBodyLimit::max(self.state.config.max_body_bytes))
+            .with_state(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then reports not ready, stops accepting
+    /// connections and finishes the requests in flight. Polls the model file meanwhile.
+    ///
+    /// # Errors
+    /// [`Error::Serve`] when the listener fails.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let address = listener.local_addr().map_err(Error::Serve)?;
+        let config = &self.state.config;
+        tracing::info!(%address, model = %config.model_name, version = %config.model_version, "serving the Open Inference Protocol");
+        let reloader =
+            config.reload_interval.map(|every| tokio::spawn(poll_model_file(self.state.clone(), every)));
+        let state = self.state.clone();
+        let draining = async move {
+            shutdown.await;
+            state.ready.store(false, Ordering::SeqCst);
+            tracing::info!("shutting down: finishing the requests in flight");
+        };
+        let served =
+            axum::serve(listener, self.router()).with_graceful_shutdown(draining).await.map_err(Error::Serve);
+        if let Some(reloader) = reloader {
+            reloader.abort();
+        }
+        tracing::info!("stopped");
+        served
+    }
+}
+
+impl ServerState {
+    fn reload_if_changed(&self) -> bool {
+        let current = self.model.load();
+        let stamp = match FileStamp::of(&self.model_file) {
+            Ok(stamp) if stamp == current.stamp => return false,
+            Ok(stamp) => stamp,
+            Err(error) => {
+                tracing::warn!(path = %self.model_file.display(), %error, "model file unavailable; keeping the loaded model");
+                return false;
+            }
+        };
+        let mut failed = self.failed_stamp.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *failed == Some(stamp) {
+            return false;
+        }
+        match LoadedModel::load(&self.model_file) {
+            Ok(model) => {
+                *failed = None;
+                let changed = model.digest != current.digest;
+                if changed {
+                    tracing::info!(path = %self.model_file.display(), digest = %model.digest, features = model.n_features(), "model reloaded");
+                    self.metrics.observe_reload(true);
+                }
+                // Same content under a new stamp is stored too, so it is not read again.
+                self.model.store(Arc::new(model));
+                changed
+            }
+            Err(error) => {
+                tracing::warn!(error = %error_chain(&error), "model file changed but does not load; keeping the loaded model");
+                self.metrics.observe_reload(false);
+                *failed = Some(stamp);
+                false
+            }
+        }
+    }
+
+    /// Checks that the path names the served model (and version, if given).
+    fn check_model(&self, path: &ModelPath) -> Result<(), ApiError> {
+        let config = &self.config;
+        if path.name != config.model_name {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("Model with name {} does not exist.", path.name),
+            ));
+        }
+        match &path.version {
+            Some(version) if *version != config.model_version => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "Model {} has no version {version} (it serves version {})",
+                    path.name, config.model_version
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+}
+
+/// `error: cause: cause ...`, for one-line logs.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+async fn poll_model_file(state: Arc<ServerState>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await; // the first tick is immediate; the model was just loaded
+    loop {
+        ticks.tick().await;
+        let state = state.clone();
+        // Reading and parsing the file is blocking work.
+        if let Err(error) = tokio::task::spawn_blocking(move || state.reload_if_changed()).await {
+            tracing::error!(%error, "model reload task failed");
+        }
+    }
+}
+
+/// Counts every request and its latency by route template and status.
+async fn track(State(state): State<Arc<ServerState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let response = next.run(request).await;
+    let labels = RequestLabels { route, code: response.status().as_u16() };
+    state.metrics.observe_request(&labels, started.elapsed().as_secs_f64());
+    response
+}
+
+async fn server_metadata() -> Json<ServerMetadata> {
+    Json(ServerMetadata {
+        name: "aiops-model-server".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        extensions: Vec::new(),
+    })
+}
+
+async fn live() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "live": true }))
+}
+
+async fn ready(State(state): State<Arc<ServerState>>) -> Response {
+    let ready = state.is_ready();
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(serde_json::json!({ "ready": ready }))).into_response()
+}
+
+async fn model_ready(
+    State(state): State<Arc<ServerState>>,
+    Path(path): Path<ModelPath>,
+) -> Result<Response, ApiError> {
+    state.check_model(&path)?;
+    if !state.is_ready() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("Model {} is not ready", path.name),
+        ));
+    }
+    Ok(Json(serde_json::json!({ "name": path.name, "ready": true })).into_response())
+}
+
+async fn model_metadata(
+    State(state): State<Arc<ServerState>>,
+    Path(path): Path<ModelPath>,
+) -> Result<Json<ModelMetadata>, ApiError> {
+    state.check_model(&path)?;
+    let model = state.model.load();
+    let features = &model.model.metadata.feature_names;
+    let tensor = |name: &str, datatype, shape, parameters| TensorMetadata {
+        name: name.into(),
+        datatype,
+        shape,
+        parameters,
+    };
+    let mut input_parameters = Parameters::new();
+    input_parameters.insert("feature_names".into(), features.clone().into());
+    let mut parameters = Parameters::new();
+    parameters.insert("model_digest".into(), model.digest.clone().into());
+    let outputs = Output::ALL
+        .iter()
+        .map(|o| {
+            let datatype = if *o == Output::Predict { Datatype::Int64 } else { Datatype::Fp64 };
+            tensor(o.name(), datatype, vec![-1], Parameters::new())
+        })
+        .collect();
+    Ok(Json(ModelMetadata {
+        name: state.config.model_name.clone(),
+        versions: vec![state.config.model_version.clone()],
+        platform: PLATFORM.into(),
+        inputs: vec![tensor(
+            INPUT_NAME,
+            Datatype::Fp64,
+            vec![-1, model.n_features() as i64],
+            input_parameters,
+        )],
+        outputs,
+        parameters,
+    }))
+}
+
+async fn infer(
+    State(state): State<Arc<ServerState>>,
+    Path(path): Path<ModelPath>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    state.check_model(&path)?;
+    let body = body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+    // One model for the whole request, even if a reload swaps another in meanwhile.
+    let model = state.model.load_full();
+    let batch = infer::parse(&body, model.n_features())?;
+    let config = &state.config;
+    let scored = if batch.rows() <= INLINE_ROWS {
+        infer::score(&model, batch, &config.model_name, &config.model_version)
+    } else {
+        let (name, version) = (config.model_name.clone(), config.model_version.clone());
+        tokio::task::spawn_blocking(move || infer::score(&model, batch, &name, &version)).await.map_err(
+            |e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("scoring task failed: {e}")),
+        )?
+    }?;
+    state.metrics.rows_scored.inc_by(scored.rows as u64);
+    if let Some(anomalies) = scored.anomalies {
+        state.metrics.anomalies.inc_by(anomalies as u64);
+    }
+    Ok(Json(scored.response).into_response())
+}
+
+async fn metrics(State(state): State<Arc<ServerState>>) -> Response {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], state.metrics.encode()).into_response()
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("no such endpoint: {method} {}", uri.path()))
+}
+
+/// Completes on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,144 @@
+//! The model server behind `aiops serve-model`: serves an `aiops-iforest` model file over the Open
+//! Inference Protocol (KServe v2 REST), so KServe can run it as a custom serving runtime and any v2
+//! client (tritonclient, kserve, our `aiops-kserve-client`) can call it.
+//!
+//! - Endpoints: `/v2`, `/v2/health/{live,ready}`, `/v2/models/{name}[/versions/{v}]`, its
+//!   `/ready` and `/infer`, and Prometheus `/metrics`.
+//! - Input: one tensor of shape `[rows, features]`, `FP64`, `FP32` or an integer type. Output:
+//!   `predict` (`INT64`, -1 anomaly / 1 normal) by default; `score` and `decision_function`
+//!   (`FP64`) on request.
+//! - Errors are `{"error": "..."}` with KServe's codes: 400 invalid input, 404 unknown model or
+//!   version, 413 body too large, 503 not ready, 500 internal.
+//! - The model file is polled; a changed file is loaded and swapped in atomically, so requests in
+//!   flight finish on the old model and none fails. A file that does not load keeps the old model.
+//! - Graceful shutdown: the server reports not ready, stops accepting connections and finishes the
+//!   requests in flight.
+
+mod http;
+mod infer;
+mod metrics;
+mod model;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use http::{ModelServer, shutdown_signal};
+pub use model::resolve_model_file;
+
+/// Platform name reported in model metadata.
+pub const PLATFORM: &str = "aiops-iforest";
+
+/// Default request body limit: 16 MiB, about 300 000 rows of 5 features in JSON.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
+
+/// How `aiops serve-model` is configured, before [`ServerConfig::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// The model file, or a folder holding `model.iforest` or a single `*.iforest` file.
+    pub model_dir: PathBuf,
+    /// The name clients address the model by (any name, e.g. `sklearn-iris`).
+    pub model_name: String,
+    /// The version served (clients may omit it).
+    pub model_version: String,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// How often the model file is checked for changes; `None` never reloads.
+    pub reload_interval: Option<Duration>,
+}
+
+impl ServerConfig {
+    /// A configuration with the defaults: version `1`, [`DEFAULT_MAX_BODY_BYTES`], reload check
+    /// every 2 s.
+    pub fn new(model_dir: impl Into<PathBuf>, model_name: impl Into<String>) -> Self {
+        Self {
+            model_dir: model_dir.into(),
+            model_name: model_name.into(),
+            model_version: "1".into(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            reload_interval: Some(Duration::from_secs(2)),
+        }
+    }
+
+    /// Validates every field.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the first bad field.
+    pub fn check(self) -> Result<CheckedConfig> {
+        let invalid = |field, reason: &str| Err(Error::InvalidConfig { field, reason: reason.into() });
+        let is_path_segment =
+            |s: &str| !s.is_empty() && !s.contains(['/', '?', '#']) && s.chars().all(|c| !c.is_control());
+        if !is_path_segment(&self.model_name) {
+            return invalid("model_name", "must be non-empty, without '/', '?', '#' or control characters");
+        }
+        if !is_path_segment(&self.model_version) {
+            return invalid(
+                "model_version",
+                "must be non-empty, without '/', '?', '#' or control characters",
+            );
+        }
+        if self.max_body_bytes == 0 {
+            return invalid("max_body_bytes", "must be positive");
+        }
+        if self.reload_interval.is_some_and(|i| i.is_zero()) {
+            return invalid("reload_interval", "must be positive");
+        }
+        Ok(CheckedConfig(self))
+    }
+}
+
+/// A [`ServerConfig`] that passed [`ServerConfig::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedConfig(ServerConfig);
+
+impl CheckedConfig {
+    /// The validated configuration.
+    pub fn get(&self) -> &ServerConfig {
+        &self.0
+    }
+}
+
+/// Everything that can go wrong starting or running the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration field is invalid.
+    #[error("invalid {field}: {reason}")]
+    InvalidConfig {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// No model file could be found where one was expected.
+    #[error("no model file in {path}: {reason}")]
+    ModelNotFound {
+        /// The folder or file given.
+        path: PathBuf,
+        /// What was looked for.
+        reason: String,
+    },
+    /// Reading the model file or listing its folder failed.
+    #[error("cannot read {path}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The model file is not a valid model.
+    #[error("invalid model file {path}")]
+    Model {
+        /// The file.
+        path: PathBuf,
+        /// Why it does not load.
+        #[source]
+        source: aiops_iforest::Error,
+    },
+    /// The HTTP server failed.
+    #[error("the HTTP server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,106 @@
+//! Finding, loading and re-loading the model file.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use aiops_iforest::{MODEL_FILE_NAME, Model};
+
+use crate::{Error, Result};
+
+const MODEL_EXTENSION: &str = "iforest";
+
+/// The model file `path` designates: `path` itself when it is a file, else `path/model.iforest`,
+/// else the only `*.iforest` file in `path` (where KServe's storage initializer puts a downloaded
+/// model: `/mnt/models`).
+///
+/// # Errors
+/// [`Error::ModelNotFound`] when the folder holds no candidate or several, [`Error::Io`] when it
+/// cannot be listed.
+pub fn resolve_model_file(path: &Path) -> Result<PathBuf> {
+    let io = |source| Error::Io { path: path.to_owned(), source };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if metadata.is_file() {
+        return Ok(path.to_owned());
+    }
+    let standard = path.join(MODEL_FILE_NAME);
+    if standard.is_file() {
+        return Ok(standard);
+    }
+    let mut candidates = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let candidate = entry.map_err(io)?.path();
+        if candidate.extension().is_some_and(|e| e == MODEL_EXTENSION) && candidate.is_file() {
+            candidates.push(candidate);
+        }
+    }
+    match <[PathBuf; 1]>::try_from(candidates) {
+        Ok([only]) => Ok(only),
+        Err(candidates) if candidates.is_empty() => Err(Error::ModelNotFound {
+            path: path.to_owned(),
+            reason: format!("expected {MODEL_FILE_NAME} or one *.{MODEL_EXTENSION} file"),
+        }),
+        Err(candidates) => Err(Error::ModelNotFound {
+            path: path.to_owned(),
+            reason: format!(
+                "{} *.{MODEL_EXTENSION} files and no {MODEL_FILE_NAME}: name the file to serve",
+                candidates.len()
+            ),
+        }),
+    }
+}
+
+/// What identifies a version of the file on disk without reading it: a replaced (renamed-over) or
+/// rewritten file changes its modification time, length or inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileStamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+}
+
+impl FileStamp {
+    pub(crate) fn of(path: &Path) -> std::io::Result<Self> {
+        let metadata = std::fs::metadata(path)?;
+        Ok(Self { modified: metadata.modified().ok(), len: metadata.len(), inode: inode(&metadata) })
+    }
+}
+
+#[cfg(unix)]
+fn inode(metadata: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(metadata)
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> u64 {
+    0
+}
+
+/// A model ready to serve, with what it was loaded from.
+#[derive(Debug)]
+pub(crate) struct LoadedModel {
+    pub(crate) model: Model,
+    /// The model's content digest (changes only when the model does).
+    pub(crate) digest: String,
+    pub(crate) stamp: FileStamp,
+}
+
+impl LoadedModel {
+    /// Reads and validates the model file at `path`.
+    pub(crate) fn load(path: &Path) -> Result<Self> {
+        let io = |source| Error::Io { path: path.to_owned(), source };
+        // The stamp is taken first: if the file changes while being read, the next poll sees a
+        // newer stamp and loads it again.
+        let stamp = FileStamp::of(path).map_err(io)?;
+        let bytes = std::fs::read(path).map_err(io)?;
+        let mut model =
+            Model::from_bytes(&bytes).map_err(|source| Error::Model { path: path.to_owned(), source })?;
+        // Serving runs on the request threads: a per-model thread pool would be rebuilt per call.
+        model.forest.set_threads(None).map_err(|source| Error::Model { path: path.to_owned(), source })?;
+        let digest = model.digest();
+        Ok(Self { model, digest, stamp })
+    }
+
+    pub(crate) fn n_features(&self) -> usize {
+        self.model.forest.n_features()
+    }
+}
