@@ -6,7 +6,9 @@
 //! CSV, metrics JSON) and writes each output atomically: a failed step leaves no partial file.
 
 mod atomic;
+pub mod deploy_step;
 pub mod features_step;
+pub mod kfp;
 pub mod series;
 
 pub use atomic::write_atomically;
@@ -39,6 +41,39 @@ pub enum Error {
     /// Feature computation refused the input.
     #[error("computing features: {0}")]
     Features(#[from] aiops_features::Error),
+    /// A parameter is out of range or malformed; `field` names it.
+    #[error("invalid {field}: {problem}")]
+    Invalid {
+        /// The parameter at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A Kubernetes API call failed.
+    #[error("{action}: {source}")]
+    Kube {
+        /// What we were doing, e.g. `applying InferenceService aiops-iforest`.
+        action: String,
+        /// The client's error (API status, connection, authentication).
+        #[source]
+        source: kube::Error,
+    },
+    /// A deployed `InferenceService` did not become Ready in time.
+    #[error("InferenceService {name} was not Ready after {timeout:?}: {detail}")]
+    DeployTimeout {
+        /// The `InferenceService` name.
+        name: String,
+        /// How long we waited.
+        timeout: std::time::Duration,
+        /// KServe's last explanation (the Ready condition's reason and message).
+        detail: String,
+    },
+    /// Serialising a manifest or pipeline as YAML failed.
+    #[error("writing YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    /// Converting an object to or from JSON failed.
+    #[error("converting JSON: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 /// Result type of this crate.
