@@ -22,6 +22,9 @@ pub struct Series {
     pub timestamps: Vec<f64>,
     /// Metric values; NaN where the input was empty.
     pub values: Vec<f64>,
+    /// 1-based input line of each row (the header is line 1), so errors found after sorting
+    /// still point at the right line.
+    pub lines: Vec<u64>,
 }
 
 /// What to do with timestamps that are not strictly increasing.
@@ -116,8 +119,18 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
                 ),
             )
         })?;
+        if aiops_features::hour_of_unix_seconds(timestamp, series.timestamps.len()).is_err() {
+            return Err(csv_error(
+                line,
+                format!(
+                    "timestamp `{}` is outside the range pandas can represent (1677-09-21 to 2262-04-11)",
+                    &record[0]
+                ),
+            ));
+        }
         let value = parse_value(&record[1])
             .ok_or_else(|| csv_error(line, format!("cannot parse value `{}` as a number", &record[1])))?;
+        series.lines.push(line);
         series.timestamp_text.push(record[0].trim().to_owned());
         series.timestamps.push(timestamp);
         series.values.push(value);
@@ -139,28 +152,27 @@ fn sort_by_time(series: &mut Series) {
     series.timestamp_text = order.iter().map(|&i| std::mem::take(&mut series.timestamp_text[i])).collect();
     series.timestamps = order.iter().map(|&i| series.timestamps[i]).collect();
     series.values = order.iter().map(|&i| series.values[i]).collect();
+    series.lines = order.iter().map(|&i| series.lines[i]).collect();
 }
 
-/// Line numbers are data rows + 1 (header) when the input was not re-sorted.
+/// Names the first row whose timestamp does not exceed its predecessor's, by input line.
 fn check_strictly_increasing(series: &Series, order: Order) -> Result<(), (u64, String)> {
     for (i, pair) in series.timestamps.windows(2).enumerate() {
-        let line = i as u64 + 3;
-        let what = if pair[1] == pair[0] { "duplicate" } else { "out-of-order" };
-        if pair[1] <= pair[0] {
-            let hint = if order == Order::Strict && pair[1] < pair[0] {
-                " (pass --sort to sort the input)"
-            } else {
-                ""
-            };
-            return Err((
-                line,
-                format!(
-                    "{what} timestamp `{}` after `{}`: timestamps must be strictly increasing{hint}",
-                    series.timestamp_text[i + 1],
-                    series.timestamp_text[i]
-                ),
-            ));
+        if pair[1] > pair[0] {
+            continue;
         }
+        let what = if pair[1] == pair[0] { "duplicate" } else { "out-of-order" };
+        let hint =
+            if order == Order::Strict && pair[1] < pair[0] { " (pass --sort to sort the input)" } else { "" };
+        return Err((
+            series.lines[i + 1],
+            format!(
+                "{what} timestamp `{}` (line {} has `{}`): timestamps must be strictly increasing{hint}",
+                series.timestamp_text[i + 1],
+                series.lines[i],
+                series.timestamp_text[i]
+            ),
+        ));
     }
     Ok(())
 }

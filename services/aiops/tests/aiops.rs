@@ -1,0 +1,4 @@
+//! The `aiops` command line's integration tests: one module per subcommand.
+
+#[path = "aiops/features.rs"]
+mod features;
