@@ -1,0 +1,124 @@
+//! The metric catalogue: what `--metric cpu|memory|disk|network` queries, and custom templates.
+
+use prometheus_http_query::Selector;
+
+use crate::promql::{Instance, escape_promql_string, fill_template};
+use crate::{Error, Result};
+
+/// A metric of one node, as a PromQL query returning one series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Metric {
+    /// CPU usage in percent (the reference query), column `cpu_usage`.
+    Cpu,
+    /// Memory usage in percent, column `memory_usage`.
+    Memory,
+    /// Used space of a filesystem in percent, column `disk_usage`.
+    Disk {
+        /// The filesystem's mount point, e.g. `/`.
+        mountpoint: String,
+    },
+    /// Received bytes per second over all devices but loopback, column `network_rx_bytes`.
+    Network,
+    /// A PromQL template whose `{instance}` placeholders (inside double-quoted strings) receive
+    /// the escaped instance.
+    Custom {
+        /// The template, e.g. `up{instance="{instance}"}`.
+        template: String,
+        /// The CSV value column, e.g. `up`.
+        value_column: String,
+    },
+}
+
+/// The catalogue names accepted by [`Metric::parse`].
+pub const METRIC_NAMES: [&str; 4] = ["cpu", "memory", "disk", "network"];
+
+impl Metric {
+    /// Parses a catalogue name (`cpu`, `memory`, `disk` for `/`, `network`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidMetric`] for any other name.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "cpu" => Ok(Self::Cpu),
+            "memory" => Ok(Self::Memory),
+            "disk" => Ok(Self::Disk { mountpoint: "/".to_owned() }),
+            "network" => Ok(Self::Network),
+            _ => Err(Error::InvalidMetric { name: name.to_owned() }),
+        }
+    }
+
+    /// A custom metric, checked: the template must fill safely and the column must be a plain
+    /// identifier (it becomes a CSV header).
+    ///
+    /// # Errors
+    /// [`Error::InvalidTemplate`] or [`Error::InvalidParameter`] (`value_column`).
+    pub fn custom(template: &str, value_column: &str) -> Result<Self> {
+        let probe = Instance::parse("127.0.0.1:9100")?;
+        fill_template(template, &probe)?;
+        let identifier = value_column.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && value_column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !identifier {
+            return Err(Error::InvalidParameter {
+                field: "value_column",
+                problem: format!("`{value_column}` is not an identifier (letters, digits, `_`)"),
+            });
+        }
+        Ok(Self::Custom { template: template.to_owned(), value_column: value_column.to_owned() })
+    }
+
+    /// The PromQL query for `instance`, every value escaped.
+    ///
+    /// ```
+    /// use aiops_promclient::{Instance, Metric};
+    /// let query = Metric::Cpu.query(&Instance::parse("10.0.0.1:9100")?)?;
+    /// assert_eq!(query, r#"100 - (avg(rate(node_cpu_seconds_total{mode="idle",instance="10.0.0.1:9100"}[5m])) * 100)"#);
+    /// # Ok::<(), aiops_promclient::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidTemplate`] for a custom template that cannot be filled safely.
+    pub fn query(&self, instance: &Instance) -> Result<String> {
+        let i = escape_promql_string(instance.as_str());
+        Ok(match self {
+            Self::Cpu => format!(
+                r#"100 - (avg(rate(node_cpu_seconds_total{{mode="idle",instance="{i}"}}[5m])) * 100)"#
+            ),
+            Self::Memory => format!(
+                r#"(1 - node_memory_MemAvailable_bytes{{instance="{i}"}} / node_memory_MemTotal_bytes{{instance="{i}"}}) * 100"#
+            ),
+            Self::Disk { mountpoint } => {
+                let m = escape_promql_string(mountpoint);
+                format!(
+                    r#"max((1 - node_filesystem_avail_bytes{{instance="{i}",mountpoint="{m}"}} / node_filesystem_size_bytes{{instance="{i}",mountpoint="{m}"}}) * 100)"#
+                )
+            }
+            Self::Network => {
+                format!(r#"sum(rate(node_network_receive_bytes_total{{instance="{i}",device!="lo"}}[5m]))"#)
+            }
+            Self::Custom { template, .. } => fill_template(template, instance)?,
+        })
+    }
+
+    /// The CSV value column (`cpu_usage`, `memory_usage`, `disk_usage`, `network_rx_bytes`).
+    pub fn value_column(&self) -> &str {
+        match self {
+            Self::Cpu => "cpu_usage",
+            Self::Memory => "memory_usage",
+            Self::Disk { .. } => "disk_usage",
+            Self::Network => "network_rx_bytes",
+            Self::Custom { value_column, .. } => value_column,
+        }
+    }
+
+    /// A series selector whose `instance` label values are the instances that have this
+    /// metric (used to list the instances with data when a fetch finds none).
+    pub(crate) fn discovery_selector(&self) -> Selector<'static> {
+        match self {
+            Self::Cpu => Selector::new().metric("node_cpu_seconds_total").eq("mode", "idle"),
+            Self::Memory => Selector::new().metric("node_memory_MemAvailable_bytes"),
+            Self::Disk { .. } => Selector::new().metric("node_filesystem_avail_bytes"),
+            Self::Network => Selector::new().metric("node_network_receive_bytes_total"),
+            Self::Custom { .. } => Selector::new().regex_eq("instance", ".+"),
+        }
+    }
+}
