@@ -29,9 +29,14 @@ pub fn hour_of_unix_seconds(seconds: f64, row: usize) -> Result<u8> {
     }
     let whole = seconds.trunc();
     let frac = seconds - whole;
-    // numpy's round(x, 9): rint(x * 1e9) / 1e9.
-    let rounded_frac = (frac * NANOS_PER_SECOND).round_ties_even() / NANOS_PER_SECOND;
-    let frac_nanos = (rounded_frac * NANOS_PER_SECOND) as i64;
+    let frac_nanos = if frac == 0.0 {
+        // Whole seconds (the common case) skip the division below; it would give 0 too.
+        0
+    } else {
+        // numpy's round(x, 9): rint(x * 1e9) / 1e9.
+        let rounded_frac = (frac * NANOS_PER_SECOND).round_ties_even() / NANOS_PER_SECOND;
+        (rounded_frac * NANOS_PER_SECOND) as i64
+    };
     // `as` saturates, so an out-of-range `whole` fails the checked multiply like pandas'
     // overflow check; i64::MIN is pandas' NaT, not a time.
     let nanos = (whole as i64)

@@ -70,6 +70,14 @@ pub enum Error {
         /// The timestamp as given.
         value: f64,
     },
+    /// The output array given to [`FeatureSchema::compute_into`] has the wrong shape.
+    #[error("output array is {actual:?}, expected {expected:?} (rows x columns)")]
+    OutputShape {
+        /// The shape the series needs.
+        expected: (usize, usize),
+        /// The shape given.
+        actual: (usize, usize),
+    },
     /// A schema parameter is out of range; the field is named.
     #[error("invalid feature schema: `{field}` {reason}")]
     InvalidSchema {

@@ -4,13 +4,13 @@
 
 /// Converts a value the way pandas' rolling functions see it: `±inf` is treated as missing.
 #[inline]
-pub(crate) fn rolling_input(v: f64) -> f64 {
+fn rolling_input(v: f64) -> f64 {
     if v.is_infinite() { f64::NAN } else { v }
 }
 
 /// Kahan-compensated running sum behind `rolling(...).mean()`.
 #[derive(Debug, Clone)]
-pub(crate) struct KahanMean {
+struct KahanMean {
     sum: f64,
     comp_add: f64,
     comp_remove: f64,
@@ -21,14 +21,15 @@ pub(crate) struct KahanMean {
 }
 
 impl KahanMean {
-    /// A fresh accumulator; `first` is the series' first (rolling-converted) value, which pandas
-    /// uses to seed its same-value run detection.
-    pub(crate) fn new(first: f64) -> Self {
+    /// A fresh accumulator; `first` is the series' first raw value, which pandas (after the
+    /// rolling conversion) uses to seed its same-value run detection.
+    fn new(first: f64) -> Self {
+        let first = rolling_input(first);
         Self { sum: 0.0, comp_add: 0.0, comp_remove: 0.0, nobs: 0, negatives: 0, prev: first, same_run: 0 }
     }
 
     #[inline]
-    pub(crate) fn add(&mut self, v: f64) {
+    fn add(&mut self, v: f64) {
         if v.is_nan() {
             return;
         }
@@ -45,7 +46,7 @@ impl KahanMean {
     }
 
     #[inline]
-    pub(crate) fn remove(&mut self, v: f64) {
+    fn remove(&mut self, v: f64) {
         if v.is_nan() {
             return;
         }
@@ -59,8 +60,19 @@ impl KahanMean {
         }
     }
 
+    /// One window step on raw values: drop `leaving` (when the window is full), add `entering`,
+    /// and return the mean. Batch and streaming both advance the mean through this.
     #[inline]
-    pub(crate) fn mean(&self) -> f64 {
+    fn roll(&mut self, leaving: Option<f64>, entering: f64) -> f64 {
+        if let Some(old) = leaving {
+            self.remove(rolling_input(old));
+        }
+        self.add(rolling_input(entering));
+        self.mean()
+    }
+
+    #[inline]
+    fn mean(&self) -> f64 {
         if self.nobs < 1 {
             return f64::NAN;
         }
@@ -79,7 +91,7 @@ impl KahanMean {
 
 /// Compensated Welford variance behind `rolling(...).std()` (ddof = 1).
 #[derive(Debug, Clone)]
-pub(crate) struct WelfordVar {
+struct WelfordVar {
     n: f64,
     mean: f64,
     m2: f64,
@@ -91,12 +103,13 @@ pub(crate) struct WelfordVar {
 
 impl WelfordVar {
     /// A fresh accumulator seeded, like [`KahanMean::new`], with the series' first value.
-    pub(crate) fn new(first: f64) -> Self {
+    fn new(first: f64) -> Self {
+        let first = rolling_input(first);
         Self { n: 0.0, mean: 0.0, m2: 0.0, comp_add: 0.0, comp_remove: 0.0, prev: first, same_run: 0.0 }
     }
 
     #[inline]
-    pub(crate) fn add(&mut self, v: f64) {
+    fn add(&mut self, v: f64) {
         if v.is_nan() {
             return;
         }
@@ -112,7 +125,7 @@ impl WelfordVar {
     }
 
     #[inline]
-    pub(crate) fn remove(&mut self, v: f64) {
+    fn remove(&mut self, v: f64) {
         if v.is_nan() {
             return;
         }
@@ -130,10 +143,20 @@ impl WelfordVar {
         }
     }
 
+    /// One window step on raw values, like [`KahanMean::roll`], returning `std().fillna(0)`.
+    #[inline]
+    fn roll(&mut self, leaving: Option<f64>, entering: f64) -> f64 {
+        if let Some(old) = leaving {
+            self.remove(rolling_input(old));
+        }
+        self.add(rolling_input(entering));
+        self.std_filled()
+    }
+
     /// `std().fillna(0)`: the square root of the variance, a negative variance giving 0 (pandas'
     /// `zsqrt`), and fewer than two observations giving 0.
     #[inline]
-    pub(crate) fn std_filled(&self) -> f64 {
+    fn std_filled(&self) -> f64 {
         let var = if self.n > 1.0 {
             if self.same_run >= self.n { 0.0 } else { self.m2 / (self.n - 1.0) }
         } else {
@@ -146,12 +169,45 @@ impl WelfordVar {
 
 /// pandas' `fillna(0)`: only NaN is replaced; `-0.0` stays.
 #[inline]
-pub(crate) fn fill_nan_with_zero(v: f64) -> f64 {
+fn fill_nan_with_zero(v: f64) -> f64 {
     if v.is_nan() { 0.0 } else { v }
 }
 
 /// `diff().fillna(0)` for one row: the raw (not rolling-converted) difference.
 #[inline]
-pub(crate) fn rate_of_change(previous: Option<f64>, current: f64) -> f64 {
+fn rate_of_change(previous: Option<f64>, current: f64) -> f64 {
     previous.map_or(0.0, |p| fill_nan_with_zero(current - p))
+}
+
+/// Everything one series carries from row to row: the two window accumulators and the previous
+/// raw value. Batch and streaming both produce each row through [`RollingFeatures::row`], which
+/// is what makes their outputs bit-identical.
+#[derive(Debug, Clone)]
+pub(crate) struct RollingFeatures {
+    mean: KahanMean,
+    var: WelfordVar,
+    previous: Option<f64>,
+}
+
+impl RollingFeatures {
+    /// A fresh state for a series whose first raw value is `first`.
+    pub(crate) fn new(first: f64) -> Self {
+        Self { mean: KahanMean::new(first), var: WelfordVar::new(first), previous: None }
+    }
+
+    /// The feature row of the next point: `value` enters the window, `leaving` (the value
+    /// `window` points back, once there is one) leaves it; `hour` was computed by the caller,
+    /// which decides what to do with an invalid timestamp.
+    #[inline]
+    pub(crate) fn row(&mut self, leaving: Option<f64>, value: f64, hour: u8) -> [f64; 5] {
+        let row = [
+            value,
+            self.mean.roll(leaving, value),
+            self.var.roll(leaving, value),
+            rate_of_change(self.previous, value),
+            f64::from(hour),
+        ];
+        self.previous = Some(value);
+        row
+    }
 }

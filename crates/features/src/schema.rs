@@ -1,6 +1,6 @@
 //! The description of a feature set that a model records, so inference can refuse a mismatch.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result, StreamingFeatures};
@@ -16,6 +16,15 @@ pub const REFERENCE_COLUMNS: [&str; 5] =
 const REFERENCE_NAME: &str = "reference";
 /// Version of the reference computation; bump it when the computation's bits change.
 const REFERENCE_VERSION: u32 = 1;
+
+/// Refuses a zero window (pandas requires `min_periods=1 <= window`); checked again at compute
+/// time because the schema's fields are public.
+pub(crate) fn check_window(window: usize) -> Result<()> {
+    if window == 0 {
+        return Err(Error::InvalidSchema { field: "window", reason: "must be at least 1".to_owned() });
+    }
+    Ok(())
+}
 
 /// Names, order and parameters of a feature set. Models record the schema they were trained
 /// with; [`FeatureSchema::check_compatible`] refuses to score with a different one.
@@ -84,9 +93,7 @@ impl FeatureSchema {
                 &format!("is {}, this build computes version {REFERENCE_VERSION}", self.version),
             );
         }
-        if self.window == 0 {
-            return invalid("window", "must be at least 1");
-        }
+        check_window(self.window)?;
         if self.columns.len() != REFERENCE_COLUMNS.len() {
             return invalid(
                 "columns",
@@ -136,9 +143,26 @@ impl FeatureSchema {
     /// [`FeatureSchema::columns`] order. `timestamps` are unix seconds.
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] or [`Error::InvalidTimestamp`] (naming the row).
+    /// [`Error::LengthMismatch`], [`Error::InvalidTimestamp`] (naming the row), or
+    /// [`Error::InvalidSchema`] for a zero window (the fields are public).
     pub fn compute(&self, timestamps: &[f64], values: &[f64]) -> Result<Array2<f64>> {
         crate::batch::compute(self.window, timestamps, values)
+    }
+
+    /// Like [`FeatureSchema::compute`], but into a caller-owned `n x 5` array, so that repeated
+    /// computations (a scoring loop, a benchmark) reuse one buffer instead of allocating and
+    /// page-faulting a fresh one each time.
+    ///
+    /// # Errors
+    /// As [`FeatureSchema::compute`], plus [`Error::OutputShape`] when `out` is not `n x 5`.
+    /// On error `out` may be partly written.
+    pub fn compute_into(
+        &self,
+        timestamps: &[f64],
+        values: &[f64],
+        out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        crate::batch::compute_into(self.window, timestamps, values, out)
     }
 
     /// A streaming computer that yields, point by point, the rows [`FeatureSchema::compute`]

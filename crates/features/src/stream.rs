@@ -2,29 +2,24 @@
 
 use crate::Result;
 use crate::hour::hour_of_unix_seconds;
-use crate::rolling::{KahanMean, WelfordVar, rate_of_change, rolling_input};
+use crate::rolling::RollingFeatures;
+use crate::schema::check_window;
 
 /// Computes the feature row of each new point in O(1), bit-identical to the batch API run on the
 /// whole series so far. Create it with [`crate::FeatureSchema::streaming`].
 #[derive(Debug, Clone)]
 pub struct StreamingFeatures {
     window: usize,
-    /// The last `window` rolling inputs, oldest first once full (a ring indexed by `pushed`).
+    /// The last `window` raw values (a ring indexed by `pushed`).
     ring: Vec<f64>,
     pushed: usize,
-    accumulators: Option<(KahanMean, WelfordVar)>,
-    previous_raw: Option<f64>,
+    /// Created by the first push, which seeds pandas' same-value detection.
+    rolling: Option<RollingFeatures>,
 }
 
 impl StreamingFeatures {
     pub(crate) fn new(window: usize) -> Self {
-        Self {
-            window,
-            ring: vec![f64::NAN; window.max(1)],
-            pushed: 0,
-            accumulators: None,
-            previous_raw: None,
-        }
+        Self { window, ring: vec![f64::NAN; window.max(1)], pushed: 0, rolling: None }
     }
 
     /// Number of points pushed so far.
@@ -41,24 +36,15 @@ impl StreamingFeatures {
     /// `[value, rolling_mean, rolling_std, rate_of_change, hour]`.
     ///
     /// # Errors
-    /// [`crate::Error::InvalidTimestamp`]; the state is left unchanged then.
+    /// [`crate::Error::InvalidTimestamp`] (the state is left unchanged then), or
+    /// [`crate::Error::InvalidSchema`] for a zero window.
     pub fn push(&mut self, timestamp: f64, value: f64) -> Result<[f64; 5]> {
+        check_window(self.window)?;
         let hour = hour_of_unix_seconds(timestamp, self.pushed)?;
-        let input = rolling_input(value);
-        let (mean, var) =
-            self.accumulators.get_or_insert_with(|| (KahanMean::new(input), WelfordVar::new(input)));
         let slot = self.pushed % self.window;
-        if self.pushed >= self.window {
-            let leaving = self.ring[slot];
-            mean.remove(leaving);
-            var.remove(leaving);
-        }
-        mean.add(input);
-        var.add(input);
-        self.ring[slot] = input;
-        let row =
-            [value, mean.mean(), var.std_filled(), rate_of_change(self.previous_raw, value), f64::from(hour)];
-        self.previous_raw = Some(value);
+        let leaving = (self.pushed >= self.window).then(|| self.ring[slot]);
+        let row = self.rolling.get_or_insert_with(|| RollingFeatures::new(value)).row(leaving, value, hour);
+        self.ring[slot] = value;
         self.pushed += 1;
         Ok(row)
     }

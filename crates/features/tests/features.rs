@@ -16,3 +16,28 @@ fn reference_schema_has_the_reference_columns_and_window() {
     assert_eq!(schema.columns, REFERENCE_COLUMNS);
     assert_eq!(schema.window, 5);
 }
+
+#[test]
+fn a_zero_window_set_by_hand_is_refused_not_a_panic() {
+    let schema = FeatureSchema { window: 0, ..FeatureSchema::reference() };
+    let refused =
+        |e: &aiops_features::Error| matches!(e, aiops_features::Error::InvalidSchema { field: "window", .. });
+    assert!(schema.compute(&[0.0], &[1.0]).as_ref().is_err_and(refused));
+    assert!(schema.streaming().push(0.0, 1.0).as_ref().is_err_and(refused));
+}
+
+#[test]
+fn compute_into_fills_a_reused_buffer_like_compute_and_refuses_a_wrong_shape() {
+    let schema = FeatureSchema::reference();
+    let (timestamps, values) = ([0.0, 60.0, 3600.0], [1.0, f64::NAN, -0.0]);
+    let mut out = ndarray::Array2::from_elem((3, 5), 7.0);
+    schema.compute_into(&timestamps, &values, out.view_mut()).unwrap();
+    let fresh = schema.compute(&timestamps, &values).unwrap();
+    let bits = |a: &ndarray::Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&out), bits(&fresh));
+    let mut wrong = ndarray::Array2::zeros((2, 5));
+    assert_eq!(
+        schema.compute_into(&timestamps, &values, wrong.view_mut()),
+        Err(aiops_features::Error::OutputShape { expected: (3, 5), actual: (2, 5) })
+    );
+}
