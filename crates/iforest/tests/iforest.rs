@@ -1,0 +1,7 @@
+//! Integration tests of `aiops-iforest`.
+
+mod iforest {
+    mod adversarial;
+    mod api;
+    mod model_file;
+}
