@@ -8,6 +8,7 @@
 mod atomic;
 pub mod deploy_step;
 pub mod features_step;
+pub mod fetch_step;
 pub mod kfp;
 pub mod series;
 
@@ -74,6 +75,9 @@ pub enum Error {
     /// Converting an object to or from JSON failed.
     #[error("converting JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// Fetching from Prometheus failed, or a fetch parameter (instance, template) was refused.
+    #[error(transparent)]
+    Fetch(#[from] aiops_promclient::Error),
 }
 
 /// Result type of this crate.
