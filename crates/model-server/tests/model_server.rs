@@ -1,0 +1,453 @@
+//! The model server over real HTTP on loopback, driven by our `aiops-kserve-client` and by raw
+//! requests: health, metadata, predictions equal to the library's, every kind of bad request,
+//! metrics, hot reload without failed requests, model file discovery and graceful shutdown.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aiops_iforest::{IsolationForest, IsolationForestParams, MODEL_FILE_NAME, Model};
+use aiops_kserve_client::{Client, Datatype, Output};
+use aiops_model_server::{Error, ModelServer, ServerConfig, resolve_model_file};
+use ndarray::Array2;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const FEATURES: [&str; 5] = ["cpu_usage", "rolling_mean", "rolling_std", "rate_of_change", "hour"];
+const NAME: &str = "sklearn-iris";
+
+/// Deterministic pseudo-random rows (xorshift), with a few far outliers at the end.
+fn rows(n: usize, seed: u64) -> Array2<f64> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    Array2::from_shape_fn((n, FEATURES.len()), |(i, j)| {
+        let base = next() * 10.0 + j as f64;
+        if i + 5 >= n { base * 20.0 + 100.0 } else { base }
+    })
+}
+
+fn fit(seed: u64) -> Model {
+    let x = rows(400, seed);
+    let params = IsolationForestParams { seed, ..IsolationForestParams::reference() };
+    let forest = IsolationForest::fit(&params, x.view()).expect("fit");
+    Model::new(forest, FEATURES.iter().map(|s| (*s).to_owned()).collect(), None, x.view()).expect("model")
+}
+
+/// Writes `model` to `path` the way `aiops train` does: a temporary file renamed over the target.
+fn write_model(path: &Path, model: &Model) {
+    let temporary = path.with_extension("partial");
+    std::fs::write(&temporary, model.to_bytes()).expect("write model");
+    std::fs::rename(&temporary, path).expect("rename model");
+}
+
+struct TestServer {
+    url: String,
+    client: Client,
+    server: ModelServer,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<aiops_model_server::Result<()>>,
+}
+
+impl TestServer {
+    async fn start(config: ServerConfig) -> Self {
+        let server = ModelServer::load(config.check().expect("valid config")).expect("model loads");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let (shutdown, stop) = oneshot::channel();
+        let task = tokio::spawn(server.clone().serve(listener, async {
+            let _ = stop.await;
+        }));
+        let client = Client::new(&url).expect("client");
+        Self { url, client, server, shutdown: Some(shutdown), task }
+    }
+
+    async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response =
+            reqwest::Client::new().post(format!("{}{path}", self.url)).body(body).send().await.expect("send");
+        let status = response.status().as_u16();
+        let body = response.json().await.expect("a JSON body");
+        (status, body)
+    }
+
+    async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.url)).await.expect("metrics").text().await.expect("text")
+    }
+
+    async fn stop(mut self) {
+        let _ = self.shutdown.take().expect("running").send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the server stops within 10 s")
+            .expect("task")
+            .expect("serve ends cleanly");
+    }
+}
+
+fn model_dir(model: &Model) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_model(&dir.path().join(MODEL_FILE_NAME), model);
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_health_metadata_and_predictions_equal_to_the_library() {
+    let model = fit(42);
+    let dir = model_dir(&model);
+    let server = TestServer::start(ServerConfig::new(dir.path(), NAME)).await;
+    let client = &server.client;
+    assert!(client.server_live().await.unwrap());
+    assert!(client.server_ready().await.unwrap());
+    assert!(client.model_ready(NAME, None).await.unwrap());
+    assert!(client.model_ready(NAME, Some("1")).await.unwrap());
+    assert!(!client.model_ready("other", None).await.unwrap());
+    assert_eq!(client.server_metadata().await.unwrap().name, "aiops-model-server");
+
+    let metadata = client.model_metadata(NAME, Some("1")).await.unwrap();
+    assert_eq!((metadata.name.as_str(), metadata.versions.as_slice()), (NAME, &["1".to_owned()][..]));
+    assert_eq!(metadata.inputs[0].shape, vec![-1, 5]);
+    assert_eq!(metadata.inputs[0].parameters["feature_names"], json!(FEATURES));
+    let outputs: Vec<_> = metadata.outputs.iter().map(|o| (o.name.as_str(), o.datatype)).collect();
+    assert_eq!(
+        outputs,
+        [("predict", Datatype::Int64), ("score", Datatype::Fp64), ("decision_function", Datatype::Fp64)]
+    );
+    assert_eq!(metadata.parameters["model_digest"], json!(model.digest()));
+
+    for n in [1, 100] {
+        let x = rows(n, 7);
+        let predictions =
+            client.infer_matrix(NAME, x.view(), &[Output::Score, Output::Decision]).await.unwrap();
+        assert_eq!(predictions.predict, model.forest.predict(x.view()).unwrap().to_vec());
+        assert_eq!(predictions.score.unwrap(), model.forest.score_samples(x.view()).unwrap().to_vec());
+        assert_eq!(predictions.decision.unwrap(), model.forest.decision_function(x.view()).unwrap().to_vec());
+    }
+    // The outliers at the end of `rows` are flagged.
+    let predictions = client.infer_matrix(NAME, rows(100, 7).view(), &[]).await.unwrap();
+    assert!(predictions.predict[95..].iter().all(|&p| p == -1), "{:?}", predictions.predict);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepts_nested_or_flat_data_and_every_numeric_datatype() {
+    let model = fit(42);
+    let dir = model_dir(&model);
+    let server = TestServer::start(ServerConfig::new(dir.path(), NAME)).await;
+    let row = [3.0, 4.0, 5.0, 6.0, 7.0];
+    let expected = model.forest.score_samples(ndarray::aview2(&[row])).unwrap()[0];
+    for (datatype, data) in [
+        ("FP64", json!([row])),
+        ("FP64", json!(row)),
+        ("FP32", json!([[3.0, 4.0, 5.0, 6.0, 7.0]])),
+        ("INT64", json!([[3, 4, 5, 6, 7]])),
+        ("INT8", json!([3, 4, 5, 6, 7])),
+        ("UINT16", json!([[3, 4, 5, 6, 7]])),
+    ] {
+        let body = json!({"id": "r1", "inputs": [{"name": "x", "shape": [1, 5], "datatype": datatype, "data": data}],
+                          "outputs": [{"name": "score"}, {"name": "predict", "parameters": {"binary_data": false}}]});
+        let (status, response) = server.post(&format!("/v2/models/{NAME}/infer"), body.to_string()).await;
+        assert_eq!(status, 200, "{datatype} {data}: {response}");
+        assert_eq!(response["id"], "r1");
+        assert_eq!(response["model_name"], NAME);
+        assert_eq!(response["outputs"][0]["name"], "score");
+        assert_eq!(response["outputs"][0]["shape"], json!([1]));
+        assert_eq!(response["outputs"][0]["data"][0].as_f64(), Some(expected), "{datatype}");
+        assert_eq!(response["outputs"][1]["datatype"], "INT64");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_the_right_json_error_and_the_server_keeps_serving() {
+    let model = fit(42);
+    let dir = model_dir(&model);
+    let mut config = ServerConfig::new(dir.path(), NAME);
+    config.max_body_bytes = 64 * 1024;
+    let server = TestServer::start(config).await;
+    let infer = format!("/v2/models/{NAME}/infer");
+    let input = |shape: Value, datatype: &str, data: Value| {
+        json!({"inputs": [{"name": "x", "shape": shape, "datatype": datatype, "data": data}]}).to_string()
+    };
+    let ten: Vec<f64> = (0..10).map(f64::from).collect();
+    let oversized = input(json!([4000, 5]), "FP64", json!(vec![1.5; 20_000]));
+    let cases: Vec<(&str, String, String, u16, &str)> = vec![
+        (
+            "wrong feature count",
+            infer.clone(),
+            input(json!([2, 4]), "FP64", json!(&ten[..8])),
+            400,
+            "the model expects 5",
+        ),
+        (
+            "one-dimensional shape",
+            infer.clone(),
+            input(json!([5]), "FP64", json!(&ten[..5])),
+            400,
+            "must be [rows, 5]",
+        ),
+        (
+            "negative shape",
+            infer.clone(),
+            input(json!([-2, 5]), "FP64", json!(ten)),
+            400,
+            "must be [rows, 5]",
+        ),
+        (
+            "strings as FP64",
+            infer.clone(),
+            input(json!([1, 5]), "FP64", json!(["a", "b", "c", "d", "e"])),
+            400,
+            "does not match",
+        ),
+        (
+            "BYTES datatype",
+            infer.clone(),
+            input(json!([1, 5]), "BYTES", json!(["a", "b", "c", "d", "e"])),
+            400,
+            "datatype BYTES",
+        ),
+        (
+            "fractions as INT64",
+            infer.clone(),
+            input(json!([1, 5]), "INT64", json!([1.5, 2, 3, 4, 5])),
+            400,
+            "datatype INT64",
+        ),
+        (
+            "INT8 out of range",
+            infer.clone(),
+            input(json!([1, 5]), "INT8", json!([1, 2, 300, 4, 5])),
+            400,
+            "out of range",
+        ),
+        (
+            "unknown datatype",
+            infer.clone(),
+            input(json!([1, 5]), "FLOAT", json!(&ten[..5])),
+            400,
+            "unknown variant",
+        ),
+        (
+            "too few values",
+            infer.clone(),
+            input(json!([2, 5]), "FP64", json!(&ten[..9])),
+            400,
+            "needs 10 elements, but data has 9",
+        ),
+        (
+            "too many values",
+            infer.clone(),
+            input(json!([1, 5]), "FP64", json!(ten)),
+            400,
+            "needs 5 elements, but data has 10",
+        ),
+        (
+            "NaN",
+            infer.clone(),
+            r#"{"inputs": [{"name": "x", "shape": [1, 5], "datatype": "FP64", "data": [1, NaN, 3, 4, 5]}]}"#
+                .into(),
+            400,
+            "NaN and Infinity are not valid JSON",
+        ),
+        (
+            "malformed JSON",
+            infer.clone(),
+            r#"{"inputs": [{"name": "#.into(),
+            400,
+            "invalid inference request",
+        ),
+        ("no inputs", infer.clone(), r#"{"inputs": []}"#.into(), 400, "exactly one input tensor, got 0"),
+        (
+            "unknown output",
+            infer.clone(),
+            json!({"inputs": [{"name": "x", "shape": [1, 5], "datatype": "FP64", "data": &ten[..5]}],
+                   "outputs": [{"name": "predict_proba"}]})
+            .to_string(),
+            400,
+            "unknown output \"predict_proba\"",
+        ),
+        (
+            "binary output",
+            infer.clone(),
+            json!({"inputs": [{"name": "x", "shape": [1, 5], "datatype": "FP64", "data": &ten[..5]}],
+                   "outputs": [{"name": "predict", "parameters": {"binary_data": true}}]})
+            .to_string(),
+            400,
+            "binary_data is not supported",
+        ),
+        ("oversized body", infer.clone(), oversized, 413, "length limit"),
+        (
+            "unknown model",
+            "/v2/models/other/infer".into(),
+            input(json!([1, 5]), "FP64", json!(&ten[..5])),
+            404,
+            "other does not exist",
+        ),
+        (
+            "unknown version",
+            format!("/v2/models/{NAME}/versions/7/infer"),
+            input(json!([1, 5]), "FP64", json!(&ten[..5])),
+            404,
+            "has no version 7",
+        ),
+        ("unknown endpoint", "/v2/nothing".into(), "{}".into(), 404, "no such endpoint"),
+    ];
+    let good = input(json!([1, 5]), "FP64", json!(&ten[..5]));
+    for (case, path, body, status, message) in cases {
+        let (actual, response) = server.post(&path, body).await;
+        assert_eq!(actual, status, "{case}: {response}");
+        let error =
+            response["error"].as_str().unwrap_or_else(|| panic!("{case}: no error string in {response}"));
+        assert!(error.contains(message), "{case}: {error:?} lacks {message:?}");
+        let (after, response) = server.post(&infer, good.clone()).await;
+        assert_eq!(after, 200, "after {case}: {response}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_rows_and_anomalies() {
+    let model = fit(42);
+    let dir = model_dir(&model);
+    let server = TestServer::start(ServerConfig::new(dir.path(), NAME)).await;
+    let x = rows(100, 7);
+    let predictions = server.client.infer_matrix(NAME, x.view(), &[]).await.unwrap();
+    let anomalies = predictions.predict.iter().filter(|&&p| p == -1).count();
+    assert!(anomalies > 0);
+    server.client.infer_matrix(NAME, x.view(), &[Output::Score]).await.unwrap();
+    let _ = server.post("/v2/models/other/infer", "{}").await;
+    let text = server.metrics().await;
+    for line in [
+        "aiops_model_rows_scored_total 200".to_owned(),
+        format!("aiops_model_anomalies_total {}", 2 * anomalies),
+        "aiops_model_requests_total{route=\"/v2/models/{name}/infer\",code=\"200\"} 2".to_owned(),
+        "aiops_model_requests_total{route=\"/v2/models/{name}/infer\",code=\"404\"} 1".to_owned(),
+        "aiops_model_request_duration_seconds_count{route=\"/v2/models/{name}/infer\",code=\"200\"} 2"
+            .to_owned(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+    server.stop().await;
+}
+
+/// Polls `check` every 20 ms until it holds; panics after 10 s.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what} did not happen within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_swaps_a_changed_model_without_failing_a_request() {
+    let (old, new) = (fit(42), fit(7));
+    assert_ne!(old.digest(), new.digest());
+    let dir = model_dir(&old);
+    let mut config = ServerConfig::new(dir.path(), NAME);
+    config.reload_interval = Some(Duration::from_millis(30));
+    let server = TestServer::start(config).await;
+    let x = rows(20, 3);
+
+    // Requests run without pause while the model is replaced; every one must succeed.
+    let (stop_load, mut stopped) = oneshot::channel::<()>();
+    let client = server.client.clone();
+    let load = tokio::spawn(async move {
+        let mut served = 0usize;
+        let rows = rows(20, 3);
+        while stopped.try_recv().is_err() {
+            client
+                .infer_matrix(NAME, rows.view(), &[Output::Score])
+                .await
+                .expect("no request fails during a reload");
+            served += 1;
+        }
+        served
+    });
+    write_model(&dir.path().join(MODEL_FILE_NAME), &new);
+    eventually("the swap to the new model", async || server.server.model_digest() == new.digest()).await;
+    let predictions = server.client.infer_matrix(NAME, x.view(), &[Output::Score]).await.unwrap();
+    assert_eq!(predictions.score.unwrap(), new.forest.score_samples(x.view()).unwrap().to_vec());
+
+    // A file that does not load leaves the current model in place.
+    std::fs::write(dir.path().join("broken.partial"), b"AIOPSIF\0 truncated").unwrap();
+    std::fs::rename(dir.path().join("broken.partial"), dir.path().join(MODEL_FILE_NAME)).unwrap();
+    eventually("the failed reload", async || {
+        server.metrics().await.contains("aiops_model_reloads_total{outcome=\"failed\"} 1")
+    })
+    .await;
+    assert_eq!(server.server.model_digest(), new.digest());
+    let _ = stop_load.send(());
+    assert!(load.await.expect("load task") > 0);
+    let predictions = server.client.infer_matrix(NAME, x.view(), &[Output::Score]).await.unwrap();
+    assert_eq!(predictions.score.unwrap(), new.forest.score_samples(x.view()).unwrap().to_vec());
+    assert!(server.metrics().await.contains("aiops_model_reloads_total{outcome=\"loaded\"} 1"));
+    server.stop().await;
+}
+
+#[test]
+fn resolve_model_file_finds_the_file_kserve_downloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let model = fit(42).to_bytes();
+    let empty = path.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let single = path.join("single");
+    std::fs::create_dir(&single).unwrap();
+    std::fs::write(single.join("anomaly.iforest"), &model).unwrap();
+    std::fs::write(single.join("README.md"), "not a model").unwrap();
+    let standard = path.join("standard");
+    std::fs::create_dir(&standard).unwrap();
+    std::fs::write(standard.join(MODEL_FILE_NAME), &model).unwrap();
+    std::fs::write(standard.join("older.iforest"), &model).unwrap();
+    let two = path.join("two");
+    std::fs::create_dir(&two).unwrap();
+    std::fs::write(two.join("a.iforest"), &model).unwrap();
+    std::fs::write(two.join("b.iforest"), &model).unwrap();
+
+    assert_eq!(resolve_model_file(&single).unwrap(), single.join("anomaly.iforest"));
+    assert_eq!(resolve_model_file(&standard).unwrap(), standard.join(MODEL_FILE_NAME));
+    assert_eq!(resolve_model_file(&single.join("anomaly.iforest")).unwrap(), single.join("anomaly.iforest"));
+    for (dir, message) in [
+        (&empty, "expected model.iforest or one *.iforest file"),
+        (&two, "2 *.iforest files and no model.iforest"),
+    ] {
+        let error = resolve_model_file(dir).unwrap_err();
+        assert!(
+            matches!(error, Error::ModelNotFound { .. }) && error.to_string().contains(message),
+            "{error}"
+        );
+    }
+    assert!(matches!(resolve_model_file(&path.join("missing")), Err(Error::Io { .. })));
+}
+
+#[test]
+fn a_model_file_that_does_not_load_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(MODEL_FILE_NAME), b"pickle? no").unwrap();
+    let error = ModelServer::load(ServerConfig::new(dir.path(), NAME).check().unwrap()).unwrap_err();
+    assert!(matches!(error, Error::Model { .. }), "{error}");
+}
+
+#[test]
+fn config_check_names_the_bad_field() {
+    let base = ServerConfig::new("/mnt/models", NAME);
+    let cases: [(&str, fn(&mut ServerConfig)); 5] = [
+        ("model_name", |c| c.model_name.clear()),
+        ("model_name", |c| c.model_name = "a/b".into()),
+        ("model_version", |c| c.model_version = "v?1".into()),
+        ("max_body_bytes", |c| c.max_body_bytes = 0),
+        ("reload_interval", |c| c.reload_interval = Some(Duration::ZERO)),
+    ];
+    for (field, break_it) in cases {
+        let mut config = base.clone();
+        break_it(&mut config);
+        let error = config.check().unwrap_err();
+        assert!(matches!(&error, Error::InvalidConfig { field: f, .. } if *f == field), "{field}: {error}");
+    }
+    assert!(base.check().is_ok());
+}
