@@ -435,8 +435,9 @@ fn a_model_file_that_does_not_load_is_refused_at_start() {
 
 #[test]
 fn config_check_names_the_bad_field() {
+    type Breakage = fn(&mut ServerConfig);
     let base = ServerConfig::new("/mnt/models", NAME);
-    let cases: [(&str, fn(&mut ServerConfig)); 5] = [
+    let cases: [(&str, Breakage); 5] = [
         ("model_name", |c| c.model_name.clear()),
         ("model_name", |c| c.model_name = "a/b".into()),
         ("model_version", |c| c.model_version = "v?1".into()),
