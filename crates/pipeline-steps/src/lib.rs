@@ -6,6 +6,7 @@
 //! CSV, metrics JSON) and writes each output atomically: a failed step leaves no partial file.
 
 mod atomic;
+pub mod demo_trace;
 pub mod deploy_step;
 pub mod features_step;
 pub mod fetch_step;

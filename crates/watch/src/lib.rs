@@ -4,10 +4,13 @@
 //! anomaly flag, anomalies in the last hour, anomaly rate against the model's contamination).
 
 pub mod metrics;
+pub mod server;
 pub mod state;
+mod watcher;
 
 pub use metrics::{METRIC_NAMES, SeriesLabels, WatchMetrics};
 pub use state::{Scoring, SeriesState, Verdict, WINDOW_SECONDS};
+pub use watcher::{INCIDENT_PARAMS, Round, WatchConfig, WatchParams, Watcher, expected_anomaly_rate, run};
 
 /// Everything that can go wrong while watching.
 #[derive(Debug, thiserror::Error)]
@@ -21,13 +24,30 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// The feature computation refused a point.
+    /// The feature computation refused a point, or the metric's value column.
     #[error("computing features")]
-    Features(
-        #[from]
+    Features(#[from] aiops_features::Error),
+    /// The model does not fit the watched metric, or refused a feature row.
+    #[error("the model")]
+    Model(#[source] aiops_iforest::Error),
+    /// The incident parameters are invalid.
+    #[error("incident parameters")]
+    Incidents(#[from] aiops_incidents::Error),
+    /// Talking to Prometheus failed, or its configuration is invalid.
+    #[error("Prometheus")]
+    Prometheus(#[source] aiops_promclient::Error),
+    /// The metrics address cannot be bound.
+    #[error("cannot listen on {addr}")]
+    Listen {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why binding failed.
         #[source]
-        aiops_features::Error,
-    ),
+        source: std::io::Error,
+    },
+    /// The metrics server failed.
+    #[error("serving metrics")]
+    Serve(#[source] std::io::Error),
 }
 
 /// Result type of this crate.

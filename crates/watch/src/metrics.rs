@@ -13,7 +13,7 @@ use crate::state::{SeriesState, Verdict};
 
 /// Every exported metric name, for the cross-checks of dashboards and alerts. Counters carry
 /// the `_total` suffix the OpenMetrics encoder adds.
-pub const METRIC_NAMES: [&str; 10] = [
+pub const METRIC_NAMES: [&str; 12] = [
     "aiops_watch_anomaly_score",
     "aiops_watch_decision_score",
     "aiops_watch_anomaly",
@@ -24,6 +24,8 @@ pub const METRIC_NAMES: [&str; 10] = [
     "aiops_watch_points_total",
     "aiops_watch_fetch_errors_total",
     "aiops_watch_model_contamination",
+    "aiops_watch_incident_open",
+    "aiops_watch_incidents_total",
 ];
 
 /// Labels of every per-series metric.
@@ -50,6 +52,8 @@ pub struct WatchMetrics {
     last_point_timestamp: Family<SeriesLabels, FloatGauge>,
     points: Family<SeriesLabels, Counter>,
     fetch_errors: Family<SeriesLabels, Counter>,
+    incident_open: Family<SeriesLabels, Gauge>,
+    incidents: Family<SeriesLabels, Counter>,
 }
 
 impl WatchMetrics {
@@ -74,6 +78,8 @@ impl WatchMetrics {
             last_point_timestamp: Family::default(),
             points: Family::default(),
             fetch_errors: Family::default(),
+            incident_open: Family::default(),
+            incidents: Family::default(),
             registry,
         };
         metrics.register_series_families()
@@ -122,6 +128,12 @@ impl WatchMetrics {
             "Failed Prometheus queries since start",
             self.fetch_errors.clone(),
         );
+        r.register(
+            "aiops_watch_incident_open",
+            "1 while a confirmed incident (anomalous points merged by the incident layer) is open",
+            self.incident_open.clone(),
+        );
+        r.register("aiops_watch_incidents", "Incidents confirmed since start", self.incidents.clone());
         self
     }
 
@@ -136,6 +148,12 @@ impl WatchMetrics {
         self.points_last_hour.get_or_create(labels).set(count(state.points_last_hour()));
         self.anomaly_rate.get_or_create(labels).set(state.anomaly_rate().unwrap_or(0.0));
         self.last_point_timestamp.get_or_create(labels).set(timestamp);
+    }
+
+    /// Publishes whether an incident is open, counting it when it has just been confirmed.
+    pub fn record_incident(&self, labels: &SeriesLabels, open: bool, confirmed: u64) {
+        self.incident_open.get_or_create(labels).set(i64::from(open));
+        self.incidents.get_or_create(labels).inc_by(confirmed);
     }
 
     /// Counts a failed Prometheus query for the series.

@@ -17,12 +17,18 @@ struct Cli {
 enum Command {
     /// Compute the reference features (rolling mean/std, rate of change, hour) of a data CSV.
     Features(commands::features::Args),
+    /// Create or update the KServe InferenceService serving a model, and wait until it is Ready.
+    Deploy(commands::deploy::Args),
+    /// Compile the training pipeline for Kubeflow Pipelines, or run it on this machine.
+    Pipeline(commands::pipeline::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Features(args) => commands::features::run(&args),
+        Command::Deploy(args) => commands::deploy::run(&args),
+        Command::Pipeline(args) => commands::pipeline::run(&args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

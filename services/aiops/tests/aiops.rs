@@ -2,3 +2,6 @@
 
 #[path = "aiops/features.rs"]
 mod features;
+
+#[path = "aiops/deploy.rs"]
+mod deploy;

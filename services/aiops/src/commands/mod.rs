@@ -1,3 +1,5 @@
 //! One module per subcommand: argument parsing and a call into the library crates, nothing more.
 
+pub(crate) mod deploy;
 pub(crate) mod features;
+pub(crate) mod pipeline;
