@@ -84,6 +84,9 @@ fn the_incident_is_visible() {
     assert!(quiet > outside.len() * 8 / 10, "usage outside the incident should mostly be normal");
 }
 
+/// The generated value of a metric at a sample time.
+type Expected<'a> = dyn Fn(u64) -> f64 + 'a;
+
 #[test]
 fn memory_disk_and_network_match_the_generated_values() {
     let Some(prometheus) = TestPrometheus::shared() else { return };
@@ -93,7 +96,7 @@ fn memory_disk_and_network_match_the_generated_values() {
     let window = TimeWindow::new((scenario.end - 3600) as f64, scenario.end as f64).unwrap();
     let network_expected =
         |t: u64| (0..30).map(|k| prometheus::network_rx_rate(t - k * 10)).sum::<f64>() / 30.0;
-    let cases: [(Metric, &str, &dyn Fn(u64) -> f64); 3] = [
+    let cases: [(Metric, &str, &Expected<'_>); 3] = [
         (Metric::Memory, "memory_usage", &prometheus::memory_usage),
         (Metric::parse("disk").unwrap(), "disk_usage", &prometheus::disk_usage),
         (Metric::Network, "network_rx_bytes", &network_expected),
