@@ -120,7 +120,7 @@ impl WelfordVar {
         let y = v - self.comp_add;
         let t = y - self.mean;
         self.comp_add = (t + self.mean) - y;
-        self.mean += t / self.n;
+        self.mean += divide_by_count(t, self.n);
         self.m2 += (v - prev_mean) * (v - self.mean);
     }
 
@@ -135,7 +135,7 @@ impl WelfordVar {
             let y = v - self.comp_remove;
             let t = y - self.mean;
             self.comp_remove = (t + self.mean) - y;
-            self.mean -= t / self.n;
+            self.mean -= divide_by_count(t, self.n);
             self.m2 -= (v - prev_mean) * (v - self.mean);
         } else {
             self.mean = 0.0;
@@ -165,6 +165,17 @@ impl WelfordVar {
         let std = if var < 0.0 { 0.0 } else { var.sqrt() };
         fill_nan_with_zero(std)
     }
+}
+
+/// `t / n` for a positive whole count `n`, to the bit, but as a multiplication when `n` is a
+/// power of two: dividing by 2^k is exact scaling, so `t * (1 / 2^k)` rounds identically, and
+/// it keeps the divider (about 14 cycles) off the variance's dependency chain where it can.
+/// With the reference window of 5, every removal divides by 4. This is not a reassociation; the
+/// oracle test checks the bits.
+#[inline]
+fn divide_by_count(t: f64, n: f64) -> f64 {
+    const MANTISSA: u64 = (1 << 52) - 1;
+    if n.to_bits() & MANTISSA == 0 { t * (1.0 / n) } else { t / n }
 }
 
 /// pandas' `fillna(0)`: only NaN is replaced; `-0.0` stays.

@@ -7,7 +7,7 @@ use std::path::Path;
 use aiops_features::FeatureSchema;
 use ndarray::Array2;
 
-use crate::series::{Order, Series, format_float, read_series};
+use crate::series::{Order, Series, Shortest, read_series};
 use crate::{Result, write_atomically};
 
 /// Column index of `hour`, written as an integer.
@@ -36,7 +36,7 @@ pub fn write_features(
     schema: &FeatureSchema,
     features: &Array2<f64>,
 ) -> std::io::Result<()> {
-    write!(out, "{},{}", series.timestamp_column, series.value_column)?;
+    write!(out, "{},{}", csv_field(&series.timestamp_column), csv_field(&series.value_column))?;
     for name in &schema.columns[1..] {
         write!(out, ",{name}")?;
     }
@@ -47,7 +47,7 @@ pub fn write_features(
             if column == HOUR_COLUMN {
                 write!(out, ",{}", v as u8)?;
             } else {
-                write!(out, ",{}", format_float(v))?;
+                write!(out, ",{}", Shortest(v))?;
             }
         }
         writeln!(out)?;

@@ -22,9 +22,6 @@ pub struct Series {
     pub timestamps: Vec<f64>,
     /// Metric values; NaN where the input was empty.
     pub values: Vec<f64>,
-    /// 1-based input line of each row (the header is line 1), so errors found after sorting
-    /// still point at the right line.
-    pub lines: Vec<u64>,
 }
 
 /// What to do with timestamps that are not strictly increasing.
@@ -100,6 +97,8 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
         value_column: header[1].trim().to_owned(),
         ..Series::default()
     };
+    // 1-based input line of each row, so that errors found after sorting name the right line.
+    let mut lines = Vec::new();
     for record in records {
         let record =
             record.map_err(|e| csv_error(e.position().map_or(0, csv::Position::line), e.to_string()))?;
@@ -130,15 +129,15 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
         }
         let value = parse_value(&record[1])
             .ok_or_else(|| csv_error(line, format!("cannot parse value `{}` as a number", &record[1])))?;
-        series.lines.push(line);
+        lines.push(line);
         series.timestamp_text.push(record[0].trim().to_owned());
         series.timestamps.push(timestamp);
         series.values.push(value);
     }
     if order == Order::Sort {
-        sort_by_time(&mut series);
+        sort_by_time(&mut series, &mut lines);
     }
-    check_strictly_increasing(&series, order).map_err(|(line, problem)| csv_error(line, problem))?;
+    check_strictly_increasing(&series, &lines, order).map_err(|(line, problem)| csv_error(line, problem))?;
     Ok(series)
 }
 
@@ -146,17 +145,17 @@ fn join(record: &csv::StringRecord) -> String {
     record.iter().collect::<Vec<_>>().join(",")
 }
 
-fn sort_by_time(series: &mut Series) {
+fn sort_by_time(series: &mut Series, lines: &mut Vec<u64>) {
     let mut order: Vec<usize> = (0..series.timestamps.len()).collect();
     order.sort_by(|&a, &b| series.timestamps[a].total_cmp(&series.timestamps[b]));
     series.timestamp_text = order.iter().map(|&i| std::mem::take(&mut series.timestamp_text[i])).collect();
     series.timestamps = order.iter().map(|&i| series.timestamps[i]).collect();
     series.values = order.iter().map(|&i| series.values[i]).collect();
-    series.lines = order.iter().map(|&i| series.lines[i]).collect();
+    *lines = order.iter().map(|&i| lines[i]).collect();
 }
 
 /// Names the first row whose timestamp does not exceed its predecessor's, by input line.
-fn check_strictly_increasing(series: &Series, order: Order) -> Result<(), (u64, String)> {
+fn check_strictly_increasing(series: &Series, lines: &[u64], order: Order) -> Result<(), (u64, String)> {
     for (i, pair) in series.timestamps.windows(2).enumerate() {
         if pair[1] > pair[0] {
             continue;
@@ -165,11 +164,11 @@ fn check_strictly_increasing(series: &Series, order: Order) -> Result<(), (u64, 
         let hint =
             if order == Order::Strict && pair[1] < pair[0] { " (pass --sort to sort the input)" } else { "" };
         return Err((
-            series.lines[i + 1],
+            lines[i + 1],
             format!(
                 "{what} timestamp `{}` (line {} has `{}`): timestamps must be strictly increasing{hint}",
                 series.timestamp_text[i + 1],
-                series.lines[i],
+                lines[i],
                 series.timestamp_text[i]
             ),
         ));
@@ -188,5 +187,22 @@ fn check_strictly_increasing(series: &Series, order: Order) -> Result<(), (u64, 
 /// assert_eq!(format_float(-0.0), "-0.0");
 /// ```
 pub fn format_float(v: f64) -> String {
-    format!("{v:?}")
+    Shortest(v).to_string()
+}
+
+/// Displays a float as [`format_float`] does, without allocating (for writing large files).
+///
+/// ```
+/// use aiops_pipeline_steps::series::Shortest;
+/// assert_eq!(format!("{},{}", Shortest(2.5), Shortest(f64::NEG_INFINITY)), "2.5,-inf");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Shortest(pub f64);
+
+impl std::fmt::Display for Shortest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Debug is Rust's shortest round-trip form with an exponent for very large or small
+        // magnitudes; Display would spell 1e300 out in 301 digits.
+        write!(f, "{:?}", self.0)
+    }
 }
