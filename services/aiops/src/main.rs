@@ -15,6 +15,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Fetch one node metric (cpu, memory, disk, network) from Prometheus into a data CSV.
+    Fetch(commands::fetch::Args),
     /// Compute the reference features (rolling mean/std, rate of change, hour) of a data CSV.
     Features(commands::features::Args),
     /// Create or update the KServe InferenceService serving a model, and wait until it is Ready.
@@ -26,6 +28,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Fetch(args) => commands::fetch::run(&args),
         Command::Features(args) => commands::features::run(&args),
         Command::Deploy(args) => commands::deploy::run(&args),
         Command::Pipeline(args) => commands::pipeline::run(&args),

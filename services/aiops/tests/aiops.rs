@@ -5,3 +5,6 @@ mod features;
 
 #[path = "aiops/deploy.rs"]
 mod deploy;
+
+#[path = "aiops/fetch.rs"]
+mod fetch;

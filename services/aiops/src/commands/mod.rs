@@ -2,4 +2,5 @@
 
 pub(crate) mod deploy;
 pub(crate) mod features;
+pub(crate) mod fetch;
 pub(crate) mod pipeline;
