@@ -137,6 +137,10 @@ pub struct Incident {
     /// Whether the incident raised an alert (false when it was confirmed inside the cooldown of
     /// an earlier alert).
     pub alerted: bool,
+    /// Why the peak is anomalous, largest share first; empty until attached (by
+    /// [`crate::explain_incidents`] or the [`crate::StreamingDetector`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explanation: Vec<crate::FeatureShare>,
 }
 
 /// What one pushed point did.
@@ -212,6 +216,7 @@ impl IncidentTracker {
             anomalous_points: 0,
             severity: Severity::Low,
             alerted: false,
+            explanation: Vec::new(),
         });
         incident.end_index = index;
         incident.end = timestamp;
@@ -293,13 +298,16 @@ mod tests {
             .collect()
     }
 
+    /// `(onset, end, alert, alerted)` of each incident found.
+    type Spans = &'static [(usize, usize, usize, bool)];
+
     const A: f64 = -0.1; // anomalous
     const N: f64 = 0.1; // normal
 
     #[test]
     fn merging_and_suppression_table() {
         let base = IncidentParams::default();
-        let cases: [(&str, &[f64], IncidentParams, &[(usize, usize, usize, bool)]); 9] = [
+        let cases: [(&str, &[f64], IncidentParams, Spans); 9] = [
             ("no points", &[], base, &[]),
             ("all normal", &[N, N, N], base, &[]),
             ("every anomalous point alone", &[A, N, A], base, &[(0, 0, 0, true), (2, 2, 2, true)]),
@@ -398,7 +406,10 @@ mod tests {
     fn mismatched_lengths_name_the_input() {
         let params = IncidentParams::default().check().unwrap();
         let error = find_incidents(&[0.0, 1.0], &[0.0, 1.0], &[0.0], &params).unwrap_err();
-        assert_eq!(error, Error::LengthMismatch { name: "decisions", actual: 1, expected: 2 });
+        assert!(
+            matches!(error, Error::LengthMismatch { name: "decisions", actual: 1, expected: 2 }),
+            "{error}"
+        );
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //!   model's offset); it turns a score into a *decision* (below 0 is anomalous).
 //! - [`IncidentTracker`] (streaming) and [`find_incidents`] (batch, the same code): merge anomalous
 //!   points into [`Incident`]s, suppress blips, raise an alert when an incident is confirmed.
+//! - [`StreamingDetector`] (and [`detect`], its replay over a whole series): the causal detector;
+//!   streaming features, a forest retrained on a sliding past, the threshold and the tracker.
+//! - [`explain_incidents`]: the forest's explanation of each incident's peak.
 //! - [`nab`]: the Numenta Anomaly Benchmark's scoring rules, to measure alerts against labels.
 //!
 //! ```
@@ -25,9 +28,17 @@
 //! # Ok::<(), aiops_incidents::Error>(())
 //! ```
 
+mod detector;
+mod explain;
 mod incident;
 pub mod nab;
 mod threshold;
+
+pub use detector::{
+    CheckedDetectorParams, Detection, DetectorParams, PointOutcome, StreamingDetector, detect,
+    reference_point_alerts,
+};
+pub use explain::{FeatureShare, explain_incidents, explain_row};
 
 pub use incident::{
     CheckedIncidentParams, Incident, IncidentParams, IncidentTracker, Severity, TrackerEvents, find_incidents,
@@ -35,7 +46,7 @@ pub use incident::{
 pub use threshold::{Threshold, ThresholdRule};
 
 /// Everything that can go wrong in this crate.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A parameter is out of range; the field is named.
@@ -59,6 +70,12 @@ pub enum Error {
     /// A threshold cannot be calibrated on the scores given.
     #[error("cannot calibrate a threshold: {0}")]
     Calibration(String),
+    /// The streaming features refused a point (e.g. a bad timestamp).
+    #[error("features: {0}")]
+    Features(#[source] aiops_features::Error),
+    /// The forest refused to train or score.
+    #[error("isolation forest: {0}")]
+    Forest(#[source] aiops_iforest::Error),
 }
 
 /// `Result` with this crate's [`Error`].

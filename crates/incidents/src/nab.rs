@@ -189,6 +189,64 @@ pub fn normalised_score(files: &[FileScore]) -> f64 {
     if perfect == null { 0.0 } else { 100.0 * (score - null) / (perfect - null) }
 }
 
+/// One labelled series of the benchmark.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LabelledSeries {
+    /// The file's name in the benchmark (e.g. `realAWSCloudwatch/grok_asg_anomaly.csv`).
+    pub name: String,
+    /// Unix seconds, ascending.
+    pub timestamps: Vec<f64>,
+    /// Metric values.
+    pub values: Vec<f64>,
+    /// The labelled windows as rows.
+    pub windows: Vec<Window>,
+}
+
+/// How one series went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesResult {
+    /// The series' name.
+    pub name: String,
+    /// Its rows.
+    pub rows: usize,
+    /// Rows at which the detector alerted.
+    pub alerts: Vec<usize>,
+    /// The NAB score of those alerts.
+    pub score: FileScore,
+}
+
+/// The NAB score of a detector over a set of series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// The profile scored with.
+    pub profile: Profile,
+    /// Per series, in the order given.
+    pub series: Vec<SeriesResult>,
+    /// [`normalised_score`] over all series.
+    pub normalised: f64,
+}
+
+/// Runs `alerts_of` (a detector: series in, alert rows out) on every series and scores the alerts.
+///
+/// # Errors
+/// What `alerts_of` returns, or what [`score_file`] returns for bad windows or alerts.
+pub fn evaluate(
+    series: &[LabelledSeries],
+    profile: Profile,
+    mut alerts_of: impl FnMut(&LabelledSeries) -> Result<Vec<usize>>,
+) -> Result<Evaluation> {
+    let results = series
+        .iter()
+        .map(|s| {
+            let alerts = alerts_of(s)?;
+            let score = score_file(s.timestamps.len(), &s.windows, &alerts, profile)?;
+            Ok(SeriesResult { name: s.name.clone(), rows: s.timestamps.len(), alerts, score })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let scores: Vec<FileScore> = results.iter().map(|r| r.score).collect();
+    Ok(Evaluation { profile, normalised: normalised_score(&scores), series: results })
+}
+
 fn check_windows(rows: usize, windows: &[Window]) -> Result<()> {
     let invalid = |reason: String| Err(Error::InvalidParameter { field: "windows", reason });
     for (i, window) in windows.iter().enumerate() {

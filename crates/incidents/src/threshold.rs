@@ -79,24 +79,15 @@ impl Threshold {
     }
 }
 
-/// `numpy.quantile(scores, q)` with its default linear method, including numpy's two-sided
-/// interpolation formula, so a `q` of the contamination reproduces scikit-learn's offset.
+/// `numpy.quantile(scores, q)` with its default linear method ([`aiops_iforest::percentile`], the
+/// function the forest's own offset uses), so a `q` equal to the contamination reproduces the
+/// model's offset.
 fn quantile(scores: &[f64], q: f64) -> Result<f64> {
-    if scores.is_empty() {
-        return Err(Error::Calibration("no training scores".to_owned()));
-    }
     if scores.iter().any(|s| s.is_nan()) {
         return Err(Error::Calibration("a training score is NaN".to_owned()));
     }
-    let mut sorted = scores.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    let virtual_index = (n as f64 * q + (1.0 + q * (1.0 - 1.0 - 1.0)) - 1.0).clamp(0.0, (n - 1) as f64);
-    let below = virtual_index.floor();
-    let t = virtual_index - below;
-    let (a, b) = (sorted[below as usize], sorted[(below as usize + 1).min(n - 1)]);
-    let difference = b - a;
-    Ok(if t >= 0.5 { b - difference * (1.0 - t) } else { a + difference * t })
+    aiops_iforest::percentile(scores, 100.0 * q)
+        .ok_or_else(|| Error::Calibration("no training scores".to_owned()))
 }
 
 #[cfg(test)]
