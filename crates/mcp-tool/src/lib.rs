@@ -1,3 +1,77 @@
 //! The anomaly-detection MCP server: tools that query Prometheus, compute the shared features,
 //! score them with the shared forest and answer with citable facts (periods, peaks, severity,
 //! explanations), served over MCP streamable HTTP for KAgent and any MCP client.
+//!
+//! - [`config`]: transport and security options (`Host`/`Origin` allow-lists, bearer token,
+//!   bounds), checked once into [`config::Settings`];
+//! - [`http`]: the axum application (`/mcp` in rmcp's stateless mode, `/healthz`, `/readyz`);
+//! - [`tools`]: the MCP tools, their schemas and results; [`engine`]: what they do (fetch through
+//!   `promclient`, features, scoring, periods through `aiops-incidents`, explanations);
+//! - [`inference`]: in-process or remote (Open Inference Protocol) scoring;
+//! - [`model_store`]: the model from a local path or `s3://`, reloaded when it changes;
+//! - [`server`]: binding and running it all ([`server::Server`]).
+//!
+//! Models for metrics other than CPU: the configured model is trained on CPU features. For
+//! memory, disk and network, `detect_metric_anomalies` fits an Isolation Forest with the
+//! reference parameters on the requested window itself and says so in the result's `notes`: it
+//! flags that window's most isolated samples rather than comparing with a learned baseline.
+
+pub mod config;
+pub mod engine;
+pub mod http;
+pub mod inference;
+pub mod model_store;
+pub mod report;
+pub mod server;
+pub mod tools;
+
+/// Everything that can go wrong while configuring or running the MCP server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A server option is invalid; the option is named.
+    #[error("invalid option `{field}`: {reason}")]
+    InvalidOption {
+        /// The offending option.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The model location cannot be used.
+    #[error("model location `{location}`: {reason}")]
+    ModelLocation {
+        /// The location given.
+        location: String,
+        /// Why it is unusable.
+        reason: String,
+    },
+    /// The model cannot be read, is not an intact model, or does not fit the features.
+    #[error("model {location}: {reason}")]
+    Model {
+        /// Where it was read from.
+        location: String,
+        /// What is wrong (with the underlying errors).
+        reason: String,
+    },
+    /// Scoring refused the rows.
+    #[error("scoring failed: {reason}")]
+    Scoring {
+        /// Why.
+        reason: String,
+    },
+    /// The remote inference server failed.
+    #[error("remote inference failed")]
+    Inference(#[source] Box<aiops_kserve_client::Error>),
+    /// Binding or serving failed.
+    #[error("{what}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// This crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -2,6 +2,7 @@
 //! SREs and LLM agents. Each subcommand is a thin shell over a library crate.
 
 mod commands;
+mod telemetry;
 
 use clap::{Parser, Subcommand};
 
@@ -11,6 +12,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    telemetry: telemetry::Args,
 }
 
 #[derive(Debug, Subcommand)]
@@ -19,19 +22,48 @@ enum Command {
     Fetch(commands::fetch::Args),
     /// Compute the reference features (rolling mean/std, rate of change, hour) of a data CSV.
     Features(commands::features::Args),
+    /// Train an Isolation Forest on a features CSV; write the model file and training metrics.
+    Train(commands::train::Args),
+    /// Score a CSV with a model: `[timestamp,]score,decision,prediction` per row.
+    Score(commands::score::Args),
+    /// Evaluate detectors on labelled benchmarks (`eval nab`: NAB's scoring rules).
+    Eval(commands::eval::Args),
     /// Create or update the KServe InferenceService serving a model, and wait until it is Ready.
     Deploy(commands::deploy::Args),
     /// Compile the training pipeline for Kubeflow Pipelines, or run it on this machine.
     Pipeline(commands::pipeline::Args),
+    /// The whole idea in seconds, offline: built-in CPU trace, train, score, report and chart.
+    Demo(commands::demo::Args),
+    /// Serve a model over the Open Inference Protocol (KServe v2 REST), with /metrics.
+    ServeModel(commands::serve_model::Args),
+    /// Serve the anomaly-detection MCP tools (streamable HTTP at /mcp) for KAgent and any MCP client.
+    ServeMcp(commands::serve_mcp::Args),
+    /// Score live node metrics every interval and export the verdicts as Prometheus metrics.
+    Watch(commands::watch::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Held until exit: dropping it flushes the spans still buffered.
+    let _telemetry = match telemetry::init(&cli.telemetry) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let outcome = match cli.command {
         Command::Fetch(args) => commands::fetch::run(&args),
         Command::Features(args) => commands::features::run(&args),
+        Command::Train(args) => commands::train::run(&args),
+        Command::Score(args) => commands::score::run(&args),
+        Command::Eval(args) => commands::eval::run(&args),
         Command::Deploy(args) => commands::deploy::run(&args),
         Command::Pipeline(args) => commands::pipeline::run(&args),
+        Command::Demo(args) => commands::demo::run(&args),
+        Command::ServeModel(args) => commands::serve_model::run(&args),
+        Command::ServeMcp(args) => commands::serve_mcp::run(&args),
+        Command::Watch(args) => commands::watch::run(&args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,203 @@
+//! Server settings: raw options as given on the command line, checked once into [`Settings`].
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::http::uri::Authority;
+
+use crate::{Error, Result};
+
+/// The default upper bound of every `hours` argument (one week).
+pub const DEFAULT_MAX_HOURS: u32 = 168;
+/// The largest JSON-RPC request body accepted, in bytes (a tool call is a few hundred bytes).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// The loopback names rmcp accepts by default; kept when the caller adds Service DNS names.
+const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// Raw transport and security options, as parsed from flags; [`ServerOptions::check`] validates them.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Address to bind (127.0.0.1 unless told otherwise).
+    pub host: IpAddr,
+    /// Port to bind (0 picks a free one).
+    pub port: u16,
+    /// Extra `Host` header values accepted besides loopback, e.g. the Service's DNS names
+    /// (`aiops-mcp`, `aiops-mcp.aiops.svc.cluster.local`), optionally with `:port`.
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call the server (`scheme://host[:port|:*]`); requests carrying
+    /// any other `Origin` header are refused with 403. Requests without `Origin` pass.
+    pub allowed_origins: Vec<String>,
+    /// The bearer token every `/mcp` request must carry, when set.
+    pub auth_token: Option<String>,
+    /// Upper bound of every `hours` argument.
+    pub max_hours: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_request_bytes: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 8080,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            auth_token: None,
+            max_hours: DEFAULT_MAX_HOURS,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+        }
+    }
+}
+
+/// Checked settings: every field valid, loopback names always allowed.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The socket address to bind.
+    pub bind: SocketAddr,
+    /// Every accepted `Host` header value (loopback names first).
+    pub allowed_hosts: Vec<String>,
+    /// Accepted browser origins (empty: every request carrying an `Origin` is refused).
+    pub allowed_origins: Vec<String>,
+    /// The bearer token, when authentication is on.
+    pub auth_token: Option<String>,
+    /// Upper bound of every `hours` argument.
+    pub max_hours: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_request_bytes: usize,
+}
+
+impl ServerOptions {
+    /// Validates every option, naming the first bad one.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming `allowed_host`, `allowed_origin`, `auth_token`,
+    /// `max_hours` or `max_request_bytes`.
+    pub fn check(self) -> Result<Settings> {
+        for host in &self.allowed_hosts {
+            check_allowed_host(host)?;
+        }
+        for origin in &self.allowed_origins {
+            check_allowed_origin(origin)?;
+        }
+        let auth_token = self.auth_token.map(|t| t.trim().to_owned());
+        if let Some(token) = &auth_token
+            && (token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(invalid(
+                "auth_token",
+                "must be at least 16 printable ASCII characters without spaces",
+            ));
+        }
+        if !(1..=24 * 366).contains(&self.max_hours) {
+            return Err(invalid("max_hours", &format!("is {}, must be within 1..=8784", self.max_hours)));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.max_request_bytes) {
+            return Err(invalid(
+                "max_request_bytes",
+                &format!("is {}, must be within 1 KiB..=16 MiB", self.max_request_bytes),
+            ));
+        }
+        let mut allowed_hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect();
+        for host in self.allowed_hosts {
+            if !allowed_hosts.contains(&host) {
+                allowed_hosts.push(host);
+            }
+        }
+        Ok(Settings {
+            bind: SocketAddr::new(self.host, self.port),
+            allowed_hosts,
+            allowed_origins: self.allowed_origins,
+            auth_token,
+            max_hours: self.max_hours,
+            max_request_bytes: self.max_request_bytes,
+        })
+    }
+}
+
+fn invalid(field: &'static str, reason: &str) -> Error {
+    Error::InvalidOption { field, reason: reason.to_owned() }
+}
+
+/// A host name or `host:port` authority: DNS labels or an IP literal, nothing else.
+fn check_allowed_host(host: &str) -> Result<()> {
+    let authority: std::result::Result<Authority, _> = host.parse();
+    let valid = authority.is_ok_and(|a| a.as_str() == host && !a.host().is_empty() && !host.contains('@'));
+    if valid && host != "*" {
+        Ok(())
+    } else {
+        Err(invalid("allowed_host", &format!("`{host}` is not a host name or host:port")))
+    }
+}
+
+/// An origin `scheme://host[:port|:*]` (or `null`), as rmcp matches it.
+fn check_allowed_origin(origin: &str) -> Result<()> {
+    if origin == "null" {
+        return Ok(());
+    }
+    let (scheme, rest) = origin.split_once("://").unwrap_or(("", origin));
+    let authority = rest.strip_suffix(":*").unwrap_or(rest);
+    let valid = matches!(scheme, "http" | "https")
+        && !authority.contains('/')
+        && check_allowed_host(authority).is_ok();
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(
+            "allowed_origin",
+            &format!(
+                "`{origin}` is not an origin like https://host, https://host:8443 or http://localhost:*"
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checked_options_keep_loopback_and_add_service_names() {
+        let settings = ServerOptions {
+            allowed_hosts: vec!["aiops-mcp.aiops.svc.cluster.local".into(), "aiops-mcp:8080".into()],
+            ..ServerOptions::default()
+        }
+        .check()
+        .unwrap();
+        assert_eq!(
+            settings.allowed_hosts,
+            ["localhost", "127.0.0.1", "::1", "aiops-mcp.aiops.svc.cluster.local", "aiops-mcp:8080"]
+        );
+        assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn bad_options_name_their_field() {
+        let cases: [(ServerOptions, &str); 7] = [
+            (ServerOptions { allowed_hosts: vec!["a b".into()], ..Default::default() }, "allowed_host"),
+            (ServerOptions { allowed_hosts: vec!["user@host".into()], ..Default::default() }, "allowed_host"),
+            (
+                ServerOptions { allowed_origins: vec!["example.com".into()], ..Default::default() },
+                "allowed_origin",
+            ),
+            (
+                ServerOptions { allowed_origins: vec!["ftp://x".into()], ..Default::default() },
+                "allowed_origin",
+            ),
+            (ServerOptions { auth_token: Some("short".into()), ..Default::default() }, "auth_token"),
+            (ServerOptions { max_hours: 0, ..Default::default() }, "max_hours"),
+            (ServerOptions { max_request_bytes: 10, ..Default::default() }, "max_request_bytes"),
+        ];
+        for (options, field) in cases {
+            let error = options.check().unwrap_err();
+            assert!(matches!(error, Error::InvalidOption { field: f, .. } if f == field), "{field}: {error}");
+        }
+    }
+
+    #[test]
+    fn origins_accept_ports_wildcards_and_null() {
+        for origin in
+            ["https://app.example.com", "https://app.example.com:8443", "http://localhost:*", "null"]
+        {
+            check_allowed_origin(origin).unwrap();
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! The MCP tools (names and arguments compatible with the reference server), their input and
+//! output schemas, progress notifications and read-only annotations.
+//!
+//! Every tool takes its arguments as a raw JSON object and checks them itself, so that a bad
+//! argument is an `isError` result naming it (which an LLM agent can act on) rather than a
+//! JSON-RPC protocol error.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::{schema_for_output, schema_for_type};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, ProgressNotificationParam};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Engine, ProgressFn, ScoredSeries, ToolError};
+use crate::report::{AnomalyReport, Explanation, InstanceList, rfc3339};
+
+/// Chart size in pixels.
+const CHART_SIZE: (u32, u32) = (900, 400);
+
+fn default_hours() -> i64 {
+    1
+}
+
+/// Arguments of `predict_anomalies`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PredictArgs {
+    /// The node: an IP such as `10.0.1.244` (node-exporter's port 9100 is appended) or an
+    /// instance `ip:port` / `host:port` as listed by `list_instances`.
+    #[schemars(length(min = 1, max = 256))]
+    pub instance_ip: String,
+    /// Hours to look back from now (1 to the server's maximum, 168 by default).
+    #[serde(default = "default_hours")]
+    #[schemars(range(min = 1, max = 168))]
+    pub hours: i64,
+    /// Also return a PNG chart of the series with the anomalies marked.
+    #[serde(default)]
+    pub chart: bool,
+}
+
+/// Arguments of `query_prometheus_and_predict`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryArgs {
+    /// The node: an IP such as `10.0.1.244` (port 9100 is appended) or `ip:port`.
+    #[schemars(length(min = 1, max = 256))]
+    pub instance_ip: String,
+    /// Hours to look back from now (1 to the server's maximum, 168 by default).
+    #[serde(default = "default_hours")]
+    #[schemars(range(min = 1, max = 168))]
+    pub time_range_hours: i64,
+    /// Also return a PNG chart of the series with the anomalies marked.
+    #[serde(default)]
+    pub chart: bool,
+}
+
+/// The metrics `detect_metric_anomalies` knows.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricName {
+    /// CPU usage in percent (scored with the configured model).
+    Cpu,
+    /// Memory usage in percent.
+    Memory,
+    /// Used space of the root filesystem in percent.
+    Disk,
+    /// Received bytes per second over all devices but loopback.
+    Network,
+}
+
+impl MetricName {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Memory => "memory",
+            Self::Disk => "disk",
+            Self::Network => "network",
+        }
+    }
+}
+
+/// Arguments of `detect_metric_anomalies`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricArgs {
+    /// The node: an IP such as `10.0.1.244` (port 9100 is appended) or `ip:port`.
+    #[schemars(length(min = 1, max = 256))]
+    pub instance_ip: String,
+    /// The metric.
+    pub metric: MetricName,
+    /// Hours to look back from now (1 to the server's maximum, 168 by default).
+    #[serde(default = "default_hours")]
+    #[schemars(range(min = 1, max = 168))]
+    pub hours: i64,
+    /// Also return a PNG chart of the series with the anomalies marked.
+    #[serde(default)]
+    pub chart: bool,
+}
+
+/// A point in time: RFC 3339 (`2026-11-26T10:15:00Z`) or unix seconds.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TimeArg {
+    /// Unix seconds.
+    Unix(f64),
+    /// RFC 3339, or unix seconds as a string.
+    Text(#[schemars(length(max = 64))] String),
+}
+
+impl TimeArg {
+    fn unix(&self) -> Result<f64, ToolError> {
+        let bad = |text: &str| {
+            ToolError::argument(
+                "timestamp",
+                format!("`timestamp` {text:?} is neither RFC 3339 (2026-11-26T10:15:00Z) nor unix seconds"),
+            )
+        };
+        match self {
+            Self::Unix(t) if t.is_finite() => Ok(*t),
+            Self::Unix(t) => Err(bad(&t.to_string())),
+            Self::Text(text) if text.len() > 64 => Err(bad(&text.chars().take(64).collect::<String>())),
+            Self::Text(text) => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|t| t.is_finite())
+                .or_else(|| {
+                    chrono::DateTime::parse_from_rfc3339(text.trim())
+                        .ok()
+                        .map(|t| t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos()) / 1e9)
+                })
+                .ok_or_else(|| bad(text)),
+        }
+    }
+}
+
+/// Arguments of `explain_anomaly`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainArgs {
+    /// The node: an IP such as `10.0.1.244` (port 9100 is appended) or `ip:port`.
+    #[schemars(length(min = 1, max = 256))]
+    pub instance_ip: String,
+    /// The time of the sample to explain, e.g. a period's `peak_time`.
+    pub timestamp: TimeArg,
+}
+
+/// `list_instances` and `model_info` take no arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// The answer of `model_info`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ModelInfo {
+    /// Where the model was loaded from (local path or `s3://` URI).
+    pub source: String,
+    /// SHA-256 of the model file.
+    pub digest: String,
+    /// When this server loaded it, RFC 3339 UTC.
+    pub loaded_at: String,
+    /// When the model was trained, RFC 3339 UTC.
+    pub trained_at: String,
+    /// Hours since training.
+    pub age_hours: f64,
+    /// Input columns in order.
+    pub feature_names: Vec<String>,
+    /// The feature schema, e.g. `reference v1 (window 5: cpu_usage, ...)`.
+    pub feature_schema: Option<String>,
+    /// The Isolation Forest parameters, as recorded in the model.
+    pub parameters: serde_json::Value,
+    /// The training data's summary (samples, anomalies, offset, score percentiles).
+    pub training: serde_json::Value,
+    /// `in-process`, or the remote inference server and model name.
+    pub inference: String,
+    /// Why the last reload of a changed model failed (the previous model stays in use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_reload_error: Option<String>,
+    /// Seconds between samples of every query.
+    pub step_seconds: u64,
+    /// Largest `hours` argument accepted.
+    pub max_hours: u32,
+    /// The metrics `detect_metric_anomalies` scores with this model (`cpu`); the others are
+    /// scored by a model trained on the requested window.
+    pub configured_metrics: Vec<String>,
+}
+
+impl ModelInfo {
+    fn text(&self) -> String {
+        format!(
+            "Model {} from {} (digest {}), trained {} ({:.1} h ago) on {} columns [{}]; inference {}.",
+            self.feature_schema.as_deref().unwrap_or("(custom columns)"),
+            self.source,
+            &self.digest[..12.min(self.digest.len())],
+            self.trained_at,
+            self.age_hours,
+            self.feature_names.len(),
+            self.feature_names.join(", "),
+            self.inference
+        )
+    }
+}
+
+/// The MCP server: one instance per request (stateless mode), sharing one [`Engine`].
+#[derive(Clone)]
+pub struct AnomalyTools {
+    engine: Arc<Engine>,
+    tool_router: ToolRouter<Self>,
+}
+
+impl std::fmt::Debug for AnomalyTools {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnomalyTools").field("engine", &self.engine).finish_non_exhaustive()
+    }
+}
+
+#[tool_router]
+impl AnomalyTools {
+    /// The tools over `engine`, with the `hours` maxima of the input schemas set to the engine's.
+    pub fn new(engine: Arc<Engine>) -> Self {
+        let mut tool_router = Self::tool_router();
+        let max_hours = engine.settings().max_hours;
+        for route in tool_router.map.values_mut() {
+            route.attr.input_schema = Arc::new(with_max_hours(&route.attr.input_schema, max_hours));
+        }
+        Self { engine, tool_router }
+    }
+
+    /// Detects CPU anomalies of a node over the last hours (the reference tool).
+    #[tool(
+        description = "Detect CPU usage anomalies of a Kubernetes node over the last `hours` hours: queries Prometheus, \
+                       scores every sample with the Isolation Forest and returns the anomaly count and percentage and the \
+                       anomaly periods (start, end, peak, severity).",
+        input_schema = schema_for_type::<PredictArgs>(),
+        output_schema = schema_for_output::<AnomalyReport>(),
+        annotations(title = "Predict CPU anomalies", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
+    )]
+    async fn predict_anomalies(
+        &self,
+        arguments: JsonObject,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let outcome = async {
+            let args: PredictArgs = parse_arguments(arguments)?;
+            let hours = self.engine.check_hours("hours", args.hours)?;
+            self.anomalies(&args.instance_ip, "cpu", hours, false, args.chart, &context).await
+        };
+        outcome.await.unwrap_or_else(|e| error_result(&e))
+    }
+
+    /// The reference's second tool: the same analysis, also listing the anomalous samples.
+    #[tool(
+        description = "Query Prometheus for a node's CPU usage over the last `time_range_hours` hours and predict anomalies: \
+                       the same summary as predict_anomalies plus the anomalous samples themselves (time, value, decision; \
+                       the latest 200).",
+        input_schema = schema_for_type::<QueryArgs>(),
+        output_schema = schema_for_output::<AnomalyReport>(),
+        annotations(title = "Query Prometheus and predict", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
+    )]
+    async fn query_prometheus_and_predict(
+        &self,
+        arguments: JsonObject,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let outcome = async {
+            let args: QueryArgs = parse_arguments(arguments)?;
+            let hours = self.engine.check_hours("time_range_hours", args.time_range_hours)?;
+            self.anomalies(&args.instance_ip, "cpu", hours, true, args.chart, &context).await
+        };
+        outcome.await.unwrap_or_else(|e| error_result(&e))
+    }
+
+    /// Lists the node-exporter instances Prometheus knows.
+    #[tool(
+        description = "List the node-exporter instances (Kubernetes nodes) Prometheus has metrics for; pass an `ip` or \
+                       `instance` from here as `instance_ip` to the other tools.",
+        input_schema = schema_for_type::<NoArgs>(),
+        output_schema = schema_for_output::<InstanceList>(),
+        annotations(title = "List instances", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
+    )]
+    async fn list_instances(&self, arguments: JsonObject) -> CallToolResult {
+        let outcome = async {
+            let NoArgs {} = parse_arguments(arguments)?;
+            self.engine.instances().await
+        };
+        match outcome.await {
+            Ok(list) => structured_result(&list, list.text(), None),
+            Err(e) => error_result(&e),
+        }
+    }
+
+    /// Anomalies of memory, disk, network (or CPU).
+    #[tool(
+        description = "Detect anomalies of one metric of a node (cpu, memory, disk or network) over the last `hours` hours. \
+                       CPU is scored with the configured model; the other metrics with an Isolation Forest trained on the \
+                       requested window itself (said in `notes`).",
+        input_schema = schema_for_type::<MetricArgs>(),
+        output_schema = schema_for_output::<AnomalyReport>(),
+        annotations(title = "Detect metric anomalies", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
+    )]
+    async fn detect_metric_anomalies(
+        &self,
+        arguments: JsonObject,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let outcome = async {
+            let args: MetricArgs = parse_arguments(arguments)?;
+            let hours = self.engine.check_hours("hours", args.hours)?;
+            self.anomalies(&args.instance_ip, args.metric.as_str(), hours, false, args.chart, &context).await
+        };
+        outcome.await.unwrap_or_else(|e| error_result(&e))
+    }
+
+    /// Why one CPU sample is (or is not) anomalous.
+    #[tool(
+        description = "Explain why a node's CPU sample at `timestamp` (RFC 3339 or unix seconds; e.g. a period's peak_time) \
+                       is anomalous or normal: the forest's decision and each feature's contribution (cpu_usage, \
+                       rolling_mean, rolling_std, rate_of_change, hour).",
+        input_schema = schema_for_type::<ExplainArgs>(),
+        output_schema = schema_for_output::<Explanation>(),
+        annotations(title = "Explain an anomaly", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
+    )]
+    async fn explain_anomaly(
+        &self,
+        arguments: JsonObject,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let outcome = async {
+            let args: ExplainArgs = parse_arguments(arguments)?;
+            let unix = args.timestamp.unix()?;
+            self.engine.explain(&args.instance_ip, unix, &progress_reporter(&context)).await
+        };
+        match outcome.await {
+            Ok(explanation) => structured_result(&explanation, explanation.text(), None),
+            Err(e) => error_result(&e),
+        }
+    }
+
+    /// The served model's schema, parameters, training summary and age.
+    #[tool(
+        description = "Describe the served anomaly model: feature schema, Isolation Forest parameters, training summary, \
+                       when it was trained and loaded, its digest and where inference runs.",
+        input_schema = schema_for_type::<NoArgs>(),
+        output_schema = schema_for_output::<ModelInfo>(),
+        annotations(title = "Model info", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
+    )]
+    async fn model_info(&self, arguments: JsonObject) -> CallToolResult {
+        match parse_arguments::<NoArgs>(arguments) {
+            Ok(NoArgs {}) => {
+                let info = self.describe_model();
+                structured_result(&info, info.text(), None)
+            }
+            Err(e) => error_result(&e),
+        }
+    }
+}
+
+#[tool_handler(
+    router = self.tool_router,
+    name = "aiops-anomaly-detection",
+    instructions = "Anomaly detection for Kubernetes nodes from Prometheus metrics. Start with list_instances if you do not \
+                    know the node; predict_anomalies answers 'are there CPU anomalies on <ip> in the last <n> hours'; \
+                    explain_anomaly tells why a sample (e.g. a period's peak_time) is anomalous; detect_metric_anomalies \
+                    covers memory, disk and network; model_info describes the model. All tools are read-only."
+)]
+impl ServerHandler for AnomalyTools {}
+
+impl AnomalyTools {
+    async fn anomalies(
+        &self,
+        instance_ip: &str,
+        metric: &str,
+        hours: u32,
+        list_points: bool,
+        chart: bool,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let progress = progress_reporter(context);
+        let (report, series) =
+            self.engine.anomalies(instance_ip, metric, hours, list_points, &progress).await?;
+        let image = if chart { Some(render_chart(&report, &series)?) } else { None };
+        Ok(structured_result(&report, report.text(), image))
+    }
+
+    fn describe_model(&self) -> ModelInfo {
+        let loaded = self.engine.models().current();
+        let metadata = &loaded.model.metadata;
+        let now = chrono::Utc::now().timestamp() as f64;
+        ModelInfo {
+            source: loaded.source.clone(),
+            digest: loaded.digest.clone(),
+            loaded_at: loaded.loaded_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            trained_at: rfc3339(metadata.created_at_unix as f64),
+            age_hours: ((now - metadata.created_at_unix as f64) / 3600.0).max(0.0),
+            feature_names: metadata.feature_names.clone(),
+            feature_schema: metadata.feature_schema.as_ref().map(aiops_features::FeatureSchema::summary),
+            parameters: serde_json::to_value(&metadata.params).unwrap_or_default(),
+            training: serde_json::to_value(&metadata.training).unwrap_or_default(),
+            inference: self.engine.inference().describe(),
+            last_reload_error: self.engine.models().last_reload_error(),
+            step_seconds: self.engine.settings().step.as_secs(),
+            max_hours: self.engine.settings().max_hours,
+            configured_metrics: vec!["cpu".into()],
+        }
+    }
+}
+
+/// Deserializes tool arguments, naming the problem (unknown field, wrong type, missing field).
+fn parse_arguments<T: DeserializeOwned>(arguments: JsonObject) -> Result<T, ToolError> {
+    serde_json::from_value(serde_json::Value::Object(arguments)).map_err(|e| {
+        let message = e.to_string();
+        let field = ["instance_ip", "time_range_hours", "hours", "metric", "timestamp", "chart"]
+            .into_iter()
+            .find(|f| message.contains(&format!("`{f}`")));
+        let error = format!("invalid arguments: {message}");
+        match field {
+            Some(field) => ToolError::argument(field, error),
+            None => ToolError::other(error),
+        }
+    })
+}
+
+/// A successful result: structured content, the human text, and optionally a PNG image.
+fn structured_result<T: Serialize>(value: &T, text: String, png: Option<Vec<u8>>) -> CallToolResult {
+    let structured = serde_json::to_value(value).unwrap_or_default();
+    let mut content = vec![ContentBlock::text(text)];
+    if let Some(png) = png {
+        content.push(ContentBlock::image(base64::engine::general_purpose::STANDARD.encode(png), "image/png"));
+    }
+    let mut result = CallToolResult::success(content);
+    result.structured_content = Some(structured);
+    result
+}
+
+/// An `isError` result: the message (with hint and instances with data) as text, and the same
+/// as structured content.
+fn error_result(error: &ToolError) -> CallToolResult {
+    tracing::info!(error = %error.error, argument = ?error.argument, "tool call refused");
+    let mut result = CallToolResult::error(vec![ContentBlock::text(error.text())]);
+    result.structured_content = serde_json::to_value(error).ok();
+    result
+}
+
+/// Sends `notifications/progress` when the client asked for them (a progress token in `_meta`);
+/// notifications go out in order through one task.
+fn progress_reporter(context: &RequestContext<RoleServer>) -> ProgressFn {
+    let Some(token) = context.meta.get_progress_token() else {
+        return Arc::new(|_, _, _| {});
+    };
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<(f64, f64, String)>();
+    let peer = context.peer.clone();
+    tokio::spawn(async move {
+        while let Some((progress, total, message)) = receiver.recv().await {
+            let mut param = ProgressNotificationParam::new(token.clone(), progress);
+            param.total = Some(total);
+            param.message = Some(message);
+            if peer.notify_progress(param).await.is_err() {
+                break;
+            }
+        }
+    });
+    Arc::new(move |progress, total, message| {
+        let _ = sender.send((progress, total, message));
+    })
+}
+
+fn render_chart(report: &AnomalyReport, series: &ScoredSeries) -> Result<Vec<u8>, ToolError> {
+    let title = format!("{} {} (last {} h)", report.instance, report.metric, report.hours);
+    let shaded: Vec<(f64, f64)> = report.periods.iter().map(|p| (p.start_unix, p.end_unix)).collect();
+    let chart = aiops_charts::SeriesChart {
+        title: &title,
+        value_label: &report.value_column,
+        timestamps: &series.timestamps,
+        values: &series.values,
+        anomalies: &series.anomalies,
+        shaded: &shaded,
+        alerts: &[],
+    };
+    aiops_charts::render_png(&chart, CHART_SIZE.0, CHART_SIZE.1)
+        .map_err(|e| ToolError::other(format!("rendering the chart failed: {e}")))
+}
+
+/// `schema` with every `hours`-like property's `maximum` set to `max_hours`.
+fn with_max_hours(schema: &JsonObject, max_hours: u32) -> JsonObject {
+    let mut schema = schema.clone();
+    if let Some(serde_json::Value::Object(properties)) = schema.get_mut("properties") {
+        for name in ["hours", "time_range_hours"] {
+            if let Some(serde_json::Value::Object(property)) = properties.get_mut(name) {
+                property.insert("maximum".into(), max_hours.into());
+            }
+        }
+    }
+    schema
+}

@@ -1,0 +1,114 @@
+//! `aiops serve-mcp --prometheus-url URL --model PATH_OR_S3_URI [--inference-url URL --model-name NAME]
+//! [--host 127.0.0.1] [--port 8080] [--allowed-host NAME]... [--allowed-origin ORIGIN]...
+//! [--auth-token-file PATH | $AIOPS_MCP_AUTH_TOKEN] [--max-hours 168]`
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aiops_mcp_tool::config::{DEFAULT_MAX_HOURS, DEFAULT_MAX_REQUEST_BYTES, ServerOptions};
+use aiops_mcp_tool::model_store::S3Options;
+use aiops_mcp_tool::server::{ServeConfig, Server};
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+/// Arguments of `aiops serve-mcp`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Prometheus base URL, e.g. `http://prometheus-server.monitoring:80`.
+    #[arg(long, env = "AIOPS_PROMETHEUS_URL")]
+    prometheus_url: String,
+    /// The CPU model: a local file or folder (its `model.iforest`), or `s3://bucket/key`
+    /// (credentials and endpoint from the standard `AWS_*` variables or the flags below).
+    /// Reloaded when it changes.
+    #[arg(long, env = "AIOPS_MODEL")]
+    model: String,
+    /// Endpoint of S3-compatible storage (MinIO, moto), e.g. `http://minio-service.kubeflow:9000`.
+    #[arg(long, env = "AIOPS_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// Region of the bucket (S3-compatible servers accept any).
+    #[arg(long, env = "AIOPS_S3_REGION")]
+    s3_region: Option<String>,
+    /// Score on this Open Inference Protocol server (e.g. `aiops serve-model`, a KServe
+    /// InferenceService) instead of in-process; needs --model-name.
+    #[arg(long, requires = "model_name")]
+    inference_url: Option<String>,
+    /// The model's name on the inference server.
+    #[arg(long, requires = "inference_url")]
+    model_name: Option<String>,
+    /// Address to bind (0.0.0.0 in a container).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to bind.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// A `Host` header value accepted besides loopback names, e.g. the Service's DNS names
+    /// (`aiops-mcp`, `aiops-mcp.aiops.svc.cluster.local`); repeatable. Others get 403.
+    #[arg(long = "allowed-host", value_name = "HOST[:PORT]")]
+    allowed_hosts: Vec<String>,
+    /// A browser origin allowed to call the server (`https://host[:port|:*]`); repeatable.
+    /// Requests carrying any other `Origin` get 403; requests without one pass.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// File holding the bearer token every /mcp request must carry (e.g. a mounted Secret).
+    #[arg(long, env = "AIOPS_MCP_AUTH_TOKEN_FILE", conflicts_with = "auth_token")]
+    auth_token_file: Option<PathBuf>,
+    /// The bearer token itself (prefer the environment over the command line).
+    #[arg(long, env = "AIOPS_MCP_AUTH_TOKEN", hide_env_values = true)]
+    auth_token: Option<String>,
+    /// Largest `hours` argument accepted.
+    #[arg(long, default_value_t = DEFAULT_MAX_HOURS)]
+    max_hours: u32,
+    /// Largest request body accepted, in bytes (larger requests get 413).
+    #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
+    max_request_bytes: usize,
+    /// Seconds between samples of every Prometheus query.
+    #[arg(long, default_value_t = 10)]
+    step_seconds: u64,
+    /// Regular expression on the `job` label selecting node-exporter instances (list_instances).
+    #[arg(long, default_value = ".*node.*")]
+    job: String,
+    /// How often to check the model's storage for a new version, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    reload_interval_ms: u64,
+}
+
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    let auth_token = match &args.auth_token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the token file {}", path.display()))?,
+        ),
+        None => args.auth_token.clone(),
+    };
+    let config = ServeConfig {
+        prometheus_url: args.prometheus_url.clone(),
+        model: args.model.clone(),
+        s3: S3Options { endpoint: args.s3_endpoint.clone(), region: args.s3_region.clone() },
+        inference_url: args.inference_url.clone(),
+        model_name: args.model_name.clone(),
+        job_matcher: args.job.clone(),
+        step: Duration::from_secs(args.step_seconds),
+        reload_interval: Duration::from_millis(args.reload_interval_ms),
+        server: ServerOptions {
+            host: args.host,
+            port: args.port,
+            allowed_hosts: args.allowed_hosts.clone(),
+            allowed_origins: args.allowed_origins.clone(),
+            auth_token,
+            max_hours: args.max_hours,
+            max_request_bytes: args.max_request_bytes,
+        },
+    };
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
+        let server = Server::bind(config).await.context("starting the MCP server")?;
+        eprintln!("serving MCP on http://{}/mcp", server.local_addr()?);
+        let shutdown = CancellationToken::new();
+        let on_signal = shutdown.clone();
+        tokio::spawn(async move {
+            aiops_model_server::shutdown_signal().await;
+            on_signal.cancel();
+        });
+        server.run(shutdown).await.context("serving MCP")
+    })
+}

@@ -1,0 +1,64 @@
+"""Helpers for the MCP conformance tests: a test Prometheus with a backfilled incident, a model
+trained with the aiops CLI, `aiops serve-mcp`, and sessions of the Python MCP SDK client."""
+
+import contextlib
+import json
+import pathlib
+import subprocess
+
+import httpx2
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+class PrometheusProcess:
+    """`test-prometheus` (crates/testkit): a real Prometheus with two node exporters over the last
+    24 h at 10 s; instance 10.0.0.1:9100 has a 30 minute incident at 95 % CPU."""
+
+    def __init__(self, binary: pathlib.Path, *args: str):
+        self.process = subprocess.Popen(
+            [str(binary), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        line = self.process.stdout.readline().strip()
+        if not line.startswith("READY "):
+            self.stop()
+            raise RuntimeError(f"test-prometheus did not start: {line!r}")
+        _, self.url, summary = line.split(" ", 2)
+        self.truth = json.loads(summary)
+
+    def incident(self) -> tuple[str, dict]:
+        spec = next(i for i in self.truth["instances"] if i["incident"])
+        return spec["instance"], spec["incident"]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def train_model(aiops: pathlib.Path, prometheus_url: str, instance: str, out: pathlib.Path) -> pathlib.Path:
+    """fetch -> features -> train with the aiops CLI (the reference parameters); returns the model."""
+    data, features, model = out / "data.csv", out / "features.csv", out / "model.iforest"
+    run = lambda *args: subprocess.run([str(aiops), *args], check=True, capture_output=True)  # noqa: E731
+    run("fetch", "--prometheus-url", prometheus_url, "--instance", instance, "--hours", "24",
+        "--step", "10s", "--output", str(data))
+    run("features", "--input", str(data), "--output", str(features))
+    run("train", "--features", str(features), "--model-out", str(model), "--metrics-out", str(out / "metrics.json"))
+    return model
+
+
+@contextlib.asynccontextmanager
+async def mcp_session(url: str, headers: dict | None = None):
+    """An initialized MCP client session over streamable HTTP."""
+    async with httpx2.AsyncClient(headers=headers or {}, timeout=httpx2.Timeout(30.0, read=120.0)) as http:
+        async with streamable_http_client(url, http_client=http) as streams:
+            read, write = streams[0], streams[1]
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                yield session

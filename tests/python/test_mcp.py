@@ -1,0 +1,352 @@
+"""Conformance of `aiops serve-mcp` with the Python MCP SDK client (streamable HTTP): tools with
+schemas, every tool called, progress, isError on bad input, the incident found end to end against
+a real Prometheus, in-process and remote inference agreeing, the s3:// model path against a moto
+server, HTTP-level security, and the KAgent manifests against the CRDs."""
+
+import asyncio
+import base64
+import copy
+import os
+import pathlib
+import shutil
+import subprocess
+import time
+
+import httpx2
+import jsonschema
+import pytest
+import yaml
+
+from conftest import Server, free_port, require
+from mcp_support import ROOT, PrometheusProcess, mcp_session, train_model
+
+TOOLS = {
+    "predict_anomalies",
+    "query_prometheus_and_predict",
+    "list_instances",
+    "detect_metric_anomalies",
+    "explain_anomaly",
+    "model_info",
+}
+TOKEN = "test-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def prometheus():
+    binary = pathlib.Path(os.environ.get("AIOPS_BIN", ROOT / "target/debug/aiops")).with_name("test-prometheus")
+    if not binary.exists() or shutil.which("prometheus") is None or shutil.which("promtool") is None:
+        require("test-prometheus and Prometheus (cargo build --bins; Debian package prometheus)")
+    server = PrometheusProcess(binary)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def model(aiops_bin, prometheus, tmp_path_factory) -> pathlib.Path:
+    instance, _ = prometheus.incident()
+    return train_model(aiops_bin, prometheus.url, instance, tmp_path_factory.mktemp("model"))
+
+
+def serve_mcp(aiops_bin, prometheus, model_location, *extra, env=None) -> Server:
+    port = free_port()
+    args = [str(aiops_bin), "serve-mcp", "--prometheus-url", prometheus.url, "--model", str(model_location),
+            "--port", str(port), *extra]
+    return Server(args, port, env=env)
+
+
+@pytest.fixture(scope="module")
+def mcp(aiops_bin, prometheus, model):
+    server = serve_mcp(aiops_bin, prometheus, model)
+    yield server
+    server.stop()
+
+
+def call(url, tool, arguments, headers=None, progress=None):
+    async def go():
+        async with mcp_session(url, headers) as session:
+            return await session.call_tool(tool, arguments, progress_callback=progress)
+
+    return asyncio.run(go())
+
+
+def test_tools_are_listed_with_input_and_output_schemas_and_read_only(mcp):
+    async def go():
+        async with mcp_session(f"{mcp.url}/mcp") as session:
+            return (await session.list_tools()).tools
+
+    tools = {tool.name: tool for tool in asyncio.run(go())}
+    assert set(tools) == TOOLS
+    for tool in tools.values():
+        assert tool.input_schema["type"] == "object" and tool.output_schema["type"] == "object", tool.name
+        assert tool.annotations.read_only_hint is True, tool.name
+    assert tools["predict_anomalies"].input_schema["required"] == ["instance_ip"]
+    assert tools["predict_anomalies"].input_schema["properties"]["hours"]["maximum"] == 168
+    assert "time_range_hours" in tools["query_prometheus_and_predict"].input_schema["properties"]
+
+
+def test_predict_anomalies_reports_the_backfilled_incident_with_progress(mcp, prometheus):
+    instance, incident = prometheus.incident()
+    updates = []
+
+    async def progress(done, total, message):
+        updates.append((done, total, message))
+
+    result = call(f"{mcp.url}/mcp", "predict_anomalies",
+                  {"instance_ip": instance.split(":")[0], "hours": 24}, progress=progress)
+    assert not result.is_error, result.content
+    report = result.structured_content
+    assert report["instance"] == instance and report["metric"] == "cpu"
+    assert 8000 < report["samples"] <= 8641
+    assert report["anomaly_count"] > 0
+    assert report["anomaly_percentage"] == pytest.approx(100 * report["anomaly_count"] / report["samples"])
+    during = [p for p in report["periods"]
+              if p["start_unix"] <= incident["end"] + 300 and p["end_unix"] >= incident["start"]]
+    assert during, f"no period overlaps the incident {incident}: {report['periods']}"
+    assert max(p["peak_value"] for p in during) > 80
+    assert report["severity"] in {"medium", "high", "critical"}
+    assert "anomalous" in result.content[0].text
+    dones = [u[0] for u in updates]
+    assert len(updates) >= 3 and dones == sorted(dones), updates
+
+
+def test_every_other_tool_answers(mcp, prometheus):
+    instance, incident = prometheus.incident()
+    url = f"{mcp.url}/mcp"
+    listed = call(url, "list_instances", {})
+    assert not listed.is_error
+    assert {i["instance"] for i in listed.structured_content["instances"]} == {
+        i["instance"] for i in prometheus.truth["instances"]}
+
+    queried = call(url, "query_prometheus_and_predict", {"instance_ip": instance, "time_range_hours": 24,
+                                                          "chart": True})
+    assert not queried.is_error
+    points = queried.structured_content["anomalous_points"]
+    assert points and all(p["decision"] < 0 for p in points)
+    image = [c for c in queried.content if c.type == "image"]
+    assert image and base64.b64decode(image[0].data)[:8] == b"\x89PNG\r\n\x1a\n"
+
+    peak = max((p for p in queried.structured_content["periods"]), key=lambda p: p["peak_value"])
+    explained = call(url, "explain_anomaly", {"instance_ip": instance, "timestamp": peak["peak_time"]})
+    assert not explained.is_error, explained.content
+    explanation = explained.structured_content
+    assert explanation["anomalous"] is True and explanation["decision"] < 0
+    assert sum(c["contribution"] for c in explanation["contributions"]) == pytest.approx(1.0)
+    assert {c["feature"] for c in explanation["contributions"]} == {
+        "cpu_usage", "rolling_mean", "rolling_std", "rate_of_change", "hour"}
+
+    for metric in ["memory", "disk", "network"]:
+        detected = call(url, "detect_metric_anomalies", {"instance_ip": instance, "metric": metric, "hours": 2})
+        assert not detected.is_error, detected.content
+        assert detected.structured_content["model"]["kind"] == "trained_on_window"
+        assert detected.structured_content["notes"]
+
+    info = call(url, "model_info", {})
+    assert not info.is_error
+    assert info.structured_content["feature_names"][0] == "cpu_usage"
+    assert info.structured_content["parameters"]["n_estimators"] == 100
+    assert info.structured_content["inference"] == "in-process"
+
+
+@pytest.mark.parametrize("tool,arguments,argument", [
+    ("predict_anomalies", {"instance_ip": '10.0.0.1:9100"} or vector(1) or {a="', "hours": 1}, "instance_ip"),
+    ("predict_anomalies", {"instance_ip": "10.0.0.1", "hours": 0}, "hours"),
+    ("predict_anomalies", {"instance_ip": "10.0.0.1", "hours": 100000}, "hours"),
+    ("predict_anomalies", {"instance_ip": "10.0.0.1", "hours": "two"}, "hours"),
+    ("predict_anomalies", {"instance_ip": "1" * 5000}, "instance_ip"),
+    ("predict_anomalies", {"instance_ip": "10.0.0.1", "verbose": True}, None),
+    ("predict_anomalies", {}, "instance_ip"),
+    ("query_prometheus_and_predict", {"instance_ip": "10.0.0.1", "time_range_hours": -3}, "time_range_hours"),
+    ("detect_metric_anomalies", {"instance_ip": "10.0.0.1", "metric": "up{}"}, "metric"),
+    ("explain_anomaly", {"instance_ip": "10.0.0.1", "timestamp": "yesterday"}, "timestamp"),
+    ("explain_anomaly", {"instance_ip": "10.0.0.1", "timestamp": 0}, "timestamp"),
+])
+def test_bad_input_is_an_is_error_result_naming_the_argument(mcp, tool, arguments, argument):
+    result = call(f"{mcp.url}/mcp", tool, arguments)
+    assert result.is_error, result.structured_content
+    assert result.structured_content.get("argument") == argument, result.structured_content
+    assert call(f"{mcp.url}/mcp", "model_info", {}).is_error is False  # still serving
+
+
+def test_an_instance_without_data_lists_the_instances_that_have_some(mcp, prometheus):
+    result = call(f"{mcp.url}/mcp", "predict_anomalies", {"instance_ip": "10.9.9.9", "hours": 1})
+    assert result.is_error
+    assert set(result.structured_content["available_instances"]) == {
+        i["instance"] for i in prometheus.truth["instances"]}
+
+
+def raw_post(url, headers=None, body=None):
+    payload = body if body is not None else (
+        b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+        b'"capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}')
+    base = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    return httpx2.post(url, content=payload, headers={**base, **(headers or {})}, timeout=30)
+
+
+def test_unknown_host_foreign_origin_and_oversized_bodies_are_refused(mcp):
+    url = f"{mcp.url}/mcp"
+    assert raw_post(url).status_code == 200
+    assert raw_post(url, {"Host": "evil.example.com"}).status_code == 403
+    assert raw_post(url, {"Origin": "https://evil.example.com"}).status_code == 403
+    assert raw_post(url, body=b"{" + b" " * (1 << 20) + b"}").status_code == 413
+    assert httpx2.get(f"{mcp.url}/healthz").status_code == 200
+    assert httpx2.get(f"{mcp.url}/readyz").status_code == 200
+    assert raw_post(url).status_code == 200
+
+
+def test_allowed_hosts_and_origins_are_configurable(aiops_bin, prometheus, model):
+    server = serve_mcp(aiops_bin, prometheus, model, "--allowed-host", "aiops-mcp.aiops.svc.cluster.local",
+                       "--allowed-origin", "https://console.example.com")
+    try:
+        url = f"{server.url}/mcp"
+        assert raw_post(url, {"Host": f"aiops-mcp.aiops.svc.cluster.local:{server.port}"}).status_code == 200
+        assert raw_post(url, {"Origin": "https://console.example.com"}).status_code == 200
+        assert raw_post(url, {"Origin": "https://evil.example.com"}).status_code == 403
+    finally:
+        server.stop()
+
+
+def test_bearer_token_is_required_when_configured(aiops_bin, prometheus, model):
+    server = serve_mcp(aiops_bin, prometheus, model, env={"AIOPS_MCP_AUTH_TOKEN": TOKEN})
+    try:
+        url = f"{server.url}/mcp"
+        assert raw_post(url).status_code == 401
+        assert raw_post(url, {"Authorization": "Bearer wrong-token-0123456789abc"}).status_code == 401
+        assert raw_post(url, {"Authorization": TOKEN}).status_code == 401
+        assert httpx2.get(f"{server.url}/healthz").status_code == 200
+        result = call(url, "model_info", {}, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert not result.is_error
+    finally:
+        server.stop()
+
+
+def test_remote_inference_gives_the_same_predictions_as_in_process(aiops_bin, prometheus, model, mcp):
+    model_port = free_port()
+    serving = Server([str(aiops_bin), "serve-model", "--model-dir", str(model.parent), "--model-name", "aiops-cpu",
+                      "--http-port", str(model_port)], model_port)
+    remote = serve_mcp(aiops_bin, prometheus, model, "--inference-url", f"http://127.0.0.1:{model_port}",
+                       "--model-name", "aiops-cpu")
+    try:
+        instance, _ = prometheus.incident()
+        arguments = {"instance_ip": instance, "time_range_hours": 24}
+        local = call(f"{mcp.url}/mcp", "query_prometheus_and_predict", arguments).structured_content
+        other = call(f"{remote.url}/mcp", "query_prometheus_and_predict", arguments).structured_content
+        assert other["model"]["inference"].startswith(f"http://127.0.0.1:{model_port}")
+        # Both windows end at "now"; compare the samples both scored, away from the window start
+        # (where the rolling features begin afresh).
+        first = max(_window_start(local), _window_start(other)) + 60
+        pick = lambda report: {p["unix"]: p["decision"] for p in report["anomalous_points"] if p["unix"] > first}  # noqa: E731
+        assert pick(local) and pick(local) == pick(other)
+    finally:
+        remote.stop()
+        serving.stop()
+
+
+def _window_start(report) -> float:
+    from datetime import datetime
+    return datetime.fromisoformat(report["window_start"].replace("Z", "+00:00")).timestamp()
+
+
+def test_model_is_read_from_s3_and_reloaded_when_it_changes(aiops_bin, prometheus, model, mcp, tmp_path):
+    moto = ROOT / ".venv/main/bin/moto_server"
+    if not moto.exists():
+        require("moto_server (scripts/setup)")
+    import boto3
+
+    port = free_port()
+    s3_server = Server([str(moto), "-p", str(port)], port)
+    endpoint = f"http://127.0.0.1:{port}"
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client.create_bucket(Bucket="aiops-models")
+    client.upload_file(str(model), "aiops-models", "models/current/model.iforest")
+    server = serve_mcp(aiops_bin, prometheus, "s3://aiops-models/models/current/", "--s3-endpoint", endpoint,
+                       "--reload-interval-ms", "200", env=credentials)
+    try:
+        url = f"{server.url}/mcp"
+        from_s3 = call(url, "model_info", {}).structured_content
+        local = call(f"{mcp.url}/mcp", "model_info", {}).structured_content
+        assert from_s3["source"] == "s3://aiops-models/models/current/model.iforest"
+        assert from_s3["digest"] == local["digest"]
+
+        other = train_model(aiops_bin, prometheus.url, prometheus.truth["instances"][1]["instance"], tmp_path)
+        client.upload_file(str(other), "aiops-models", "models/current/model.iforest")
+        deadline = time.monotonic() + 20
+        while call(url, "model_info", {}).structured_content["digest"] == local["digest"]:
+            assert time.monotonic() < deadline, "the changed model was not reloaded"
+            time.sleep(0.2)
+
+        client.put_object(Bucket="aiops-models", Key="models/current/model.iforest", Body=b"not a model")
+        deadline = time.monotonic() + 20
+        while "last_reload_error" not in (info := call(url, "model_info", {}).structured_content):
+            assert time.monotonic() < deadline, "the broken model was not noticed"
+            time.sleep(0.2)
+        assert info["digest"] != local["digest"]  # the reloaded (good) model stays in use
+    finally:
+        server.stop()
+        s3_server.stop()
+
+
+# --- KAgent manifests -------------------------------------------------------------------------
+
+CRDS = {"RemoteMCPServer": "kagent.dev_remotemcpservers.yaml", "Agent": "kagent.dev_agents.yaml",
+        "ModelConfig": "kagent.dev_modelconfigs.yaml"}
+
+
+def strict(schema):
+    """The CRD's structural schema with unknown fields rejected, as the API server prunes them."""
+    schema = copy.deepcopy(schema)
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node and "additionalProperties" not in node \
+                    and not node.get("x-kubernetes-preserve-unknown-fields"):
+                node["additionalProperties"] = False
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    schema["properties"]["metadata"] = {"type": "object", "required": ["name", "namespace"]}
+    return schema
+
+
+def crd_schema(shared_dir, kind, version):
+    crd = yaml.safe_load((shared_dir / "crds/kagent" / CRDS[kind]).read_text())
+    served = next(v for v in crd["spec"]["versions"] if v["name"] == version)
+    return strict(served["schema"]["openAPIV3Schema"])
+
+
+def kagent_documents():
+    for path in sorted((ROOT / "infra/k8s/base/kagent").glob("*.yaml")):
+        if path.name != "kustomization.yaml":
+            yield path, yaml.safe_load(path.read_text())
+
+
+def test_kagent_manifests_validate_against_the_crds_with_unknown_fields_rejected(shared_dir):
+    kinds = set()
+    for path, document in kagent_documents():
+        group, version = document["apiVersion"].split("/")
+        assert group == "kagent.dev" and version == "v1alpha2", path
+        jsonschema.validate(document, crd_schema(shared_dir, document["kind"], version))
+        kinds.add(document["kind"])
+        assert "apiKey:" not in path.read_text(), f"{path} must take API keys from Secrets only"
+    assert kinds == set(CRDS)
+    _, agent = next((p, d) for p, d in kagent_documents() if d["kind"] == "Agent")
+    tool = agent["spec"]["declarative"]["tools"][0]["mcpServer"]
+    assert (tool["apiGroup"], tool["kind"]) == ("kagent.dev", "RemoteMCPServer")
+    assert set(tool["toolNames"]) == TOOLS
+    _, remote = next((p, d) for p, d in kagent_documents() if d["kind"] == "RemoteMCPServer")
+    assert remote["spec"]["protocol"] == "STREAMABLE_HTTP"
+    providers = {d["spec"]["provider"] for _, d in kagent_documents() if d["kind"] == "ModelConfig"}
+    assert providers == {"Gemini", "OpenAI", "Ollama"}
+
+
+def test_an_unknown_field_in_a_kagent_manifest_is_rejected(shared_dir):
+    _, agent = next((p, d) for p, d in kagent_documents() if d["kind"] == "Agent")
+    agent = copy.deepcopy(agent)
+    agent["spec"]["declarative"]["tools"][0]["mcpServer"]["toolname"] = ["typo"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(agent, crd_schema(shared_dir, "Agent", "v1alpha2"))
