@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::{Error, Result};
 
 /// Writes `path` through `write`, atomically: the file appears complete or not at all, and an
-/// existing file is replaced only when `write` succeeded.
+/// existing file is replaced only when `write` succeeded. Missing parent folders are created.
 ///
 /// # Errors
 /// [`Error::Io`] naming `path` when the folder is not writable or `write` fails.
@@ -19,6 +19,9 @@ pub fn write_atomically(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    // A missing output folder is created (like `out/` in the quick start); only the file itself
+    // is all-or-nothing.
+    std::fs::create_dir_all(folder).map_err(io_error)?;
     let mut temp = tempfile::NamedTempFile::new_in(folder).map_err(io_error)?;
     {
         let mut buffered = std::io::BufWriter::new(temp.as_file_mut());

@@ -241,3 +241,14 @@ fn window_flag_changes_the_window_and_zero_is_refused() {
     assert!(!run.status.success());
     assert!(stderr(&run).contains("window"), "{}", stderr(&run));
 }
+
+#[test]
+fn output_into_a_folder_that_does_not_exist_yet_is_created_like_the_quick_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("data.csv");
+    std::fs::write(&input, "timestamp,cpu_usage\n1700000000,20.22\n1700000300,21.83\n").expect("write");
+    let output = dir.path().join("out/nested/features.csv");
+    let run = features(&input, &output, &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_output_is_the_library_result(&input, &output, Order::Strict);
+}
