@@ -3,8 +3,17 @@
 #[path = "aiops/features.rs"]
 mod features;
 
+#[path = "aiops/demo.rs"]
+mod demo;
+
 #[path = "aiops/deploy.rs"]
 mod deploy;
+
+#[path = "aiops/eval.rs"]
+mod eval;
+
+#[path = "aiops/watch.rs"]
+mod watch;
 
 #[path = "aiops/fetch.rs"]
 mod fetch;

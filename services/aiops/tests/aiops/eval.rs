@@ -1,0 +1,83 @@
+//! `aiops eval nab`: the default detector clears the NAB floor on the shared data, the reference
+//! point detector reproduces its known score, plots are written, and bad input is refused.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The normalised standard score the default detector must reach (issue 9).
+const NAB_FLOOR: f64 = 60.0;
+
+fn eval_nab(data_dir: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aiops"))
+        .args(["eval", "nab", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .output()
+        .expect("aiops runs")
+}
+
+fn evaluation(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "aiops eval nab failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+fn nab_dir() -> Option<std::path::PathBuf> {
+    aiops_testkit::shared_dir().map(|d| d.join("data/nab"))
+}
+
+#[test]
+fn the_default_detector_clears_the_nab_floor_and_plots_every_series() {
+    let Some(nab) = nab_dir() else { return };
+    let plots = tempfile::tempdir().expect("temp dir");
+    let result = evaluation(&eval_nab(&nab, &["--json", "--plots", plots.path().to_str().expect("utf-8")]));
+    let score = result["normalised"].as_f64().expect("a normalised score");
+    assert!(score >= NAB_FLOOR, "normalised standard score {score} is below the floor {NAB_FLOOR}");
+    let series = result["series"].as_array().expect("per-series results");
+    assert_eq!(series.len(), 12);
+    let windows: u64 = series.iter().map(|s| s["score"]["windows"].as_u64().expect("windows")).sum();
+    assert_eq!(windows, 21, "every labelled window of the shared NAB data is scored");
+    for s in series {
+        let name = s["name"].as_str().expect("a name");
+        let stem = Path::new(name).file_stem().expect("a file name").to_string_lossy();
+        let png = std::fs::read(plots.path().join(format!("{stem}.png"))).expect("a plot per series");
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{stem}.png is a PNG");
+    }
+}
+
+#[test]
+fn the_reference_point_detector_scores_about_minus_270() {
+    let Some(nab) = nab_dir() else { return };
+    let result = evaluation(&eval_nab(&nab, &["--json", "--detector", "reference"]));
+    let score = result["normalised"].as_f64().expect("a normalised score");
+    // the issue quotes about -269 for scikit-learn's forest; ours draws other random trees
+    assert!((-280.0..=-260.0).contains(&score), "reference detector scored {score}");
+    for s in result["series"].as_array().expect("series") {
+        let (rows, alerts) =
+            (s["rows"].as_u64().expect("rows"), s["alerts"].as_array().expect("alerts").len() as u64);
+        assert!(
+            (rows * 4 / 100..=rows * 6 / 100).contains(&alerts),
+            "{}: contamination 0.05 flags ~5% of rows",
+            s["name"]
+        );
+    }
+}
+
+#[test]
+fn a_missing_series_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("combined_windows.json"), r#"{"absent.csv": []}"#).expect("writes");
+    let output = eval_nab(dir.path(), &[]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("absent.csv"), "{stderr}");
+}
+
+#[test]
+fn malformed_windows_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("combined_windows.json"), r#"{"a.csv": [["2014-01-01 00:00:00"]]}"#)
+        .expect("writes");
+    let output = eval_nab(dir.path(), &[]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("combined_windows.json"));
+}
