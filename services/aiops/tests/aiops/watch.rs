@@ -1,0 +1,140 @@
+//! `aiops watch` against a real Prometheus: an instance in the middle of an incident is reported
+//! anomalous, a normal one normal, and a second real Prometheus scrapes the verdicts.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aiops_features::FeatureSchema;
+use aiops_iforest::{Contamination, IsolationForest, IsolationForestParams, Model};
+use aiops_testkit::prometheus::{Scenario, TestPrometheus};
+use aiops_testkit::{ChildGuard, free_port, wait_for_port};
+
+const INCIDENT: &str = "10.0.0.1:9100";
+const NORMAL: &str = "10.0.0.2:9100";
+const CONTAMINATION: f64 = 0.01;
+
+/// A plain HTTP/1.0 GET on loopback: the body, or `None` when nothing answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+}
+
+/// Polls `probe` every 200 ms until it returns `Some`, panicking with `what` after `timeout`.
+fn eventually<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what} did not happen within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The value of the sample `name{instance="..",metric="cpu"}` in an exposition.
+fn sample(exposition: &str, name: &str, instance: &str) -> Option<f64> {
+    let prefix = format!("{name}{{instance=\"{instance}\",metric=\"cpu\"}} ");
+    exposition.lines().find_map(|line| line.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok())
+}
+
+/// A model trained on the normal instance's whole day (every hour of the day is covered).
+fn train_on_normal_instance(scenario: &Scenario, path: &Path) {
+    let (timestamps, values): (Vec<f64>, Vec<f64>) =
+        scenario.timestamps().filter_map(|t| scenario.expected_cpu(NORMAL, t).map(|v| (t as f64, v))).unzip();
+    let schema = FeatureSchema::reference();
+    let x = schema.compute(&timestamps, &values).expect("features");
+    let params = IsolationForestParams {
+        contamination: Contamination::Fraction(CONTAMINATION),
+        ..IsolationForestParams::reference()
+    };
+    let forest = IsolationForest::fit(&params, x.view()).expect("fit");
+    let model = Model::new(forest, schema.columns.clone(), Some(schema), x.view()).expect("model");
+    std::fs::write(path, model.to_bytes()).expect("model file");
+}
+
+#[test]
+fn watch_flags_the_incident_instance_and_a_real_prometheus_scrapes_the_verdicts() {
+    // Two instances over the last day at 1-minute steps; the first is 15 minutes into a 95 % incident.
+    let scenario = Scenario::recent(2, 24.0, 60).with_incident(0, 0.25, 30, 95.0);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let model = dir.path().join("model.iforest");
+    train_on_normal_instance(&scenario, &model);
+    let Some(source) = TestPrometheus::start_or_skip(scenario) else { return };
+
+    let port = free_port();
+    let watch = Command::new(env!("CARGO_BIN_EXE_aiops"))
+        .args(["watch", "--prometheus-url", &source.url(), "--model"])
+        .arg(&model)
+        .args(["--instance", INCIDENT, "--instance", NORMAL, "--metric", "cpu", "--step", "60s"])
+        .args(["--interval", "1s", "--lookback", "2h", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("aiops watch starts");
+    let _watch = ChildGuard(watch);
+    wait_for_port(port, Duration::from_secs(30));
+
+    let exposition = eventually("both instances scored", Duration::from_secs(30), || {
+        let text = http_get(port, "/metrics")?;
+        [INCIDENT, NORMAL].iter().all(|i| sample(&text, "aiops_watch_anomaly", i).is_some()).then_some(text)
+    });
+    let value = |name, instance| {
+        sample(&exposition, name, instance).unwrap_or_else(|| panic!("{name} of {instance}"))
+    };
+    // The incident instance's newest point is anomalous and its incident open; the normal
+    // instance has no open incident (the incident layer absorbs a lone blip: its newest points
+    // are evaluated past the end of the backfilled data, where rate() extrapolates).
+    assert_eq!(value("aiops_watch_anomaly", INCIDENT), 1.0, "{exposition}");
+    assert_eq!(value("aiops_watch_incident_open", INCIDENT), 1.0, "{exposition}");
+    assert_eq!(value("aiops_watch_incident_open", NORMAL), 0.0, "{exposition}");
+    assert!(value("aiops_watch_anomalies_last_hour", INCIDENT) >= 10.0, "{exposition}");
+    assert!(value("aiops_watch_anomalies_last_hour", NORMAL) <= 3.0, "{exposition}");
+    assert_eq!(value("aiops_watch_points_last_hour", NORMAL), 60.0, "one point a minute: {exposition}");
+    assert!(
+        value("aiops_watch_anomaly_rate", INCIDENT) > 10.0 * CONTAMINATION,
+        "drift visible: {exposition}"
+    );
+    assert!(value("aiops_watch_decision_score", INCIDENT) < 0.0, "{exposition}");
+    assert!(exposition.contains("aiops_watch_model_contamination 0.01"), "{exposition}");
+
+    // A second, real Prometheus scrapes the watcher like the ServiceMonitor does (honor_labels).
+    let scraper_dir = tempfile::tempdir().expect("temporary folder");
+    let config = scraper_dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: aiops-watch\n    honor_labels: true\n    \
+             static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .expect("scrape config");
+    let scraper_port = free_port();
+    let scraper = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", scraper_dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{scraper_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus starts");
+    let _scraper = ChildGuard(scraper);
+    wait_for_port(scraper_port, Duration::from_secs(30));
+    let scraped = eventually("the scraped verdicts", Duration::from_secs(60), || {
+        let body = http_get(scraper_port, "/api/v1/query?query=aiops_watch_incident_open")?;
+        let json: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let results = json["data"]["result"].as_array()?.clone();
+        (results.len() == 2).then_some(results)
+    });
+    for result in &scraped {
+        let instance = result["metric"]["instance"].as_str().expect("our instance label, honoured");
+        assert_eq!(result["metric"]["job"], "aiops-watch");
+        let expected = if instance == INCIDENT { "1" } else { "0" };
+        assert_eq!(result["value"][1], expected, "{instance}: {result}");
+    }
+}
