@@ -4,4 +4,6 @@ mod iforest {
     mod adversarial;
     mod api;
     mod model_file;
+    mod odds;
+    mod sklearn;
 }

@@ -11,7 +11,11 @@ pub mod deploy_step;
 pub mod features_step;
 pub mod fetch_step;
 pub mod kfp;
+pub mod runner;
+pub mod score_step;
 pub mod series;
+pub mod table;
+pub mod train_step;
 
 pub use atomic::write_atomically;
 
@@ -76,9 +80,27 @@ pub enum Error {
     /// Converting an object to or from JSON failed.
     #[error("converting JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// Merging anomalous points into incidents failed.
+    #[error("finding incidents: {0}")]
+    Incidents(#[from] aiops_incidents::Error),
+    /// Drawing the chart failed.
+    #[error("drawing the chart: {0}")]
+    Chart(#[from] aiops_charts::Error),
     /// Fetching from Prometheus failed, or a fetch parameter (instance, template) was refused.
     #[error(transparent)]
     Fetch(#[from] aiops_promclient::Error),
+    /// The Isolation Forest refused parameters or data.
+    #[error(transparent)]
+    Model(#[from] aiops_iforest::Error),
+    /// A model file was refused (truncated, corrupted, newer format, ...).
+    #[error("{path}: {source}")]
+    ModelFile {
+        /// The model file.
+        path: PathBuf,
+        /// Why it was refused.
+        #[source]
+        source: aiops_iforest::Error,
+    },
 }
 
 /// Result type of this crate.

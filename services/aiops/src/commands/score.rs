@@ -1,0 +1,27 @@
+//! `aiops score --model MODEL --input F.csv --output scores.csv`
+
+use std::path::PathBuf;
+
+use aiops_pipeline_steps::score_step;
+use anyhow::Context;
+
+/// Arguments of `aiops score`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Model file written by `aiops train` (or a folder holding `model.iforest`).
+    #[arg(long)]
+    model: PathBuf,
+    /// CSV holding the model's columns (a features CSV).
+    #[arg(long)]
+    input: PathBuf,
+    /// Scores CSV to write: `[timestamp,]score,decision,prediction`, one row per input row.
+    #[arg(long)]
+    output: PathBuf,
+}
+
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    let (rows, anomalies) = score_step::run(&args.model, &args.input, &args.output)
+        .with_context(|| format!("scoring {} with {}", args.input.display(), args.model.display()))?;
+    eprintln!("scored {rows} rows, {anomalies} anomalies; wrote {}", args.output.display());
+    Ok(())
+}
