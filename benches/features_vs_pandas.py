@@ -68,7 +68,9 @@ def target_dir():
 
 def criterion_seconds(target, name):
     estimates = target / "criterion" / "features_1m" / name / "new" / "estimates.json"
-    return json.loads(estimates.read_text())["mean"]["point_estimate"] / 1e9
+    estimates = json.loads(estimates.read_text())
+    # The figure criterion prints: the slope for linear sampling, else the mean.
+    return (estimates.get("slope") or estimates["mean"])["point_estimate"] / 1e9
 
 
 def main():
