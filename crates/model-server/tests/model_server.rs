@@ -452,3 +452,19 @@ fn config_check_names_the_bad_field() {
     }
     assert!(base.check().is_ok());
 }
+
+/// The model file the Python conformance tests (tests/python/test_serving.py) serve: `fit(42)`.
+/// Regenerate with `AIOPS_UPDATE_GOLDEN=1 cargo test -p aiops-model-server golden`.
+#[test]
+fn golden_model_fixture_is_fit_42() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(MODEL_FILE_NAME);
+    let expected = fit(42);
+    if std::env::var_os("AIOPS_UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        write_model(&path, &expected);
+    }
+    let bytes = std::fs::read(&path).expect("the golden model (AIOPS_UPDATE_GOLDEN=1 writes it)");
+    let golden = Model::from_bytes(&bytes).expect("the golden model loads");
+    assert_eq!(golden.forest, expected.forest, "fit(42) changed: regenerate the golden model");
+    assert_eq!(golden.metadata.feature_names, FEATURES);
+}
