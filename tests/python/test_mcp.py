@@ -153,7 +153,7 @@ def test_every_other_tool_answers(mcp, prometheus):
     ("predict_anomalies", {"instance_ip": "10.0.0.1", "hours": 100000}, "hours"),
     ("predict_anomalies", {"instance_ip": "10.0.0.1", "hours": "two"}, "hours"),
     ("predict_anomalies", {"instance_ip": "1" * 5000}, "instance_ip"),
-    ("predict_anomalies", {"instance_ip": "10.0.0.1", "verbose": True}, None),
+    ("predict_anomalies", {"instance_ip": "10.0.0.1", "verbose": True}, "verbose"),
     ("predict_anomalies", {}, "instance_ip"),
     ("query_prometheus_and_predict", {"instance_ip": "10.0.0.1", "time_range_hours": -3}, "time_range_hours"),
     ("detect_metric_anomalies", {"instance_ip": "10.0.0.1", "metric": "up{}"}, "metric"),

@@ -334,7 +334,10 @@ impl AnomalyTools {
         let outcome = async {
             let args: ExplainArgs = parse_arguments(arguments)?;
             let unix = args.timestamp.unix()?;
-            self.engine.explain(&args.instance_ip, unix, &progress_reporter(&context)).await
+            let progress = Progress::new(&context);
+            let explained = self.engine.explain(&args.instance_ip, unix, &progress.report).await;
+            progress.finish().await;
+            explained
         };
         match outcome.await {
             Ok(explanation) => structured_result(&explanation, explanation.text(), None),
@@ -381,9 +384,10 @@ impl AnomalyTools {
         chart: bool,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
-        let progress = progress_reporter(context);
-        let (report, series) =
-            self.engine.anomalies(instance_ip, metric, hours, list_points, &progress).await?;
+        let progress = Progress::new(context);
+        let outcome = self.engine.anomalies(instance_ip, metric, hours, list_points, &progress.report).await;
+        progress.finish().await;
+        let (report, series) = outcome?;
         let image = if chart { Some(render_chart(&report, &series)?) } else { None };
         Ok(structured_result(&report, report.text(), image))
     }
@@ -411,17 +415,17 @@ impl AnomalyTools {
     }
 }
 
-/// Deserializes tool arguments, naming the problem (unknown field, wrong type, missing field).
+/// Deserializes tool arguments, naming the argument at fault (unknown, wrong type, missing).
 fn parse_arguments<T: DeserializeOwned>(arguments: JsonObject) -> Result<T, ToolError> {
-    serde_json::from_value(serde_json::Value::Object(arguments)).map_err(|e| {
-        let message = e.to_string();
-        let field = ["instance_ip", "time_range_hours", "hours", "metric", "timestamp", "chart"]
-            .into_iter()
-            .find(|f| message.contains(&format!("`{f}`")));
-        let error = format!("invalid arguments: {message}");
-        match field {
-            Some(field) => ToolError::argument(field, error),
-            None => ToolError::other(error),
+    serde_path_to_error::deserialize(serde_json::Value::Object(arguments)).map_err(|e| {
+        let path = e.path().to_string();
+        let error = format!("invalid arguments: {}", e.inner());
+        let missing =
+            ["instance_ip", "metric", "timestamp"].into_iter().find(|f| error.contains(&format!("`{f}`")));
+        match (path.as_str(), missing) {
+            ("." | "", Some(field)) if error.contains("missing field") => ToolError::argument(field, error),
+            ("." | "", _) => ToolError::other(error),
+            (field, _) => ToolError::argument(field, error),
         }
     })
 }
@@ -447,27 +451,43 @@ fn error_result(error: &ToolError) -> CallToolResult {
     result
 }
 
-/// Sends `notifications/progress` when the client asked for them (a progress token in `_meta`);
-/// notifications go out in order through one task.
-fn progress_reporter(context: &RequestContext<RoleServer>) -> ProgressFn {
-    let Some(token) = context.meta.get_progress_token() else {
-        return Arc::new(|_, _, _| {});
-    };
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<(f64, f64, String)>();
-    let peer = context.peer.clone();
-    tokio::spawn(async move {
-        while let Some((progress, total, message)) = receiver.recv().await {
-            let mut param = ProgressNotificationParam::new(token.clone(), progress);
-            param.total = Some(total);
-            param.message = Some(message);
-            if peer.notify_progress(param).await.is_err() {
-                break;
+/// Sends `notifications/progress` when the client asked for them (a progress token in `_meta`),
+/// in order through one task; [`Progress::finish`] waits until all are sent, so none arrives
+/// after the result.
+struct Progress {
+    report: ProgressFn,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn new(context: &RequestContext<RoleServer>) -> Self {
+        let Some(token) = context.meta.get_progress_token() else {
+            return Self { report: Arc::new(|_, _, _| {}), task: None };
+        };
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<(f64, f64, String)>();
+        let peer = context.peer.clone();
+        let task = tokio::spawn(async move {
+            while let Some((progress, total, message)) = receiver.recv().await {
+                let mut param = ProgressNotificationParam::new(token.clone(), progress);
+                param.total = Some(total);
+                param.message = Some(message);
+                if peer.notify_progress(param).await.is_err() {
+                    break;
+                }
             }
+        });
+        let report: ProgressFn = Arc::new(move |progress, total, message| {
+            let _ = sender.send((progress, total, message));
+        });
+        Self { report, task: Some(task) }
+    }
+
+    async fn finish(self) {
+        drop(self.report);
+        if let Some(task) = self.task {
+            let _ = task.await;
         }
-    });
-    Arc::new(move |progress, total, message| {
-        let _ = sender.send((progress, total, message));
-    })
+    }
 }
 
 fn render_chart(report: &AnomalyReport, series: &ScoredSeries) -> Result<Vec<u8>, ToolError> {
