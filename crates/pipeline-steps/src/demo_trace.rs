@@ -104,6 +104,22 @@ pub struct Trace {
     pub incidents: Vec<InjectedIncident>,
 }
 
+impl Trace {
+    /// Writes the trace as a data CSV: `timestamp,cpu_usage`, times as `YYYY-MM-DD HH:MM:SS`
+    /// (UTC), like the reference's pandas output.
+    ///
+    /// # Errors
+    /// Whatever `out` returns.
+    pub fn write_data_csv(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        writeln!(out, "timestamp,cpu_usage")?;
+        for (&t, &value) in self.timestamps.iter().zip(&self.values) {
+            let time = chrono::DateTime::from_timestamp(t as i64, 0).unwrap_or_default();
+            writeln!(out, "{},{}", time.format("%Y-%m-%d %H:%M:%S"), crate::series::format_float(value))?;
+        }
+        Ok(())
+    }
+}
+
 /// Where each incident goes: its kind, the fraction of the trace's days at which its day starts,
 /// the hour of day it starts, and its length in minutes.
 const SCHEDULE: [(IncidentKind, f64, f64, f64); 4] = [

@@ -68,7 +68,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             println!("{url}");
         }
         (Some(_), None) => {
-            eprintln!("InferenceService {} is Ready (KServe published no URL)", deployment.name())
+            eprintln!("InferenceService {} is Ready (KServe published no URL)", deployment.name());
         }
     }
     Ok(())

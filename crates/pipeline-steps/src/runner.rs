@@ -1,0 +1,148 @@
+//! The local runner: features, train, score and report over a data CSV, writing the same
+//! artifacts as the Kubeflow pipeline (data CSV, features CSV, model file, metrics JSON) plus
+//! scores, incidents and a chart. `aiops demo` feeds it the built-in trace; `aiops pipeline run`
+//! feeds it what `fetch` got from Prometheus.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aiops_features::FeatureSchema;
+use aiops_iforest::{IsolationForestParams, MODEL_FILE_NAME, Model};
+use aiops_incidents::{Incident, IncidentParams, find_incidents};
+
+use crate::series::{Order, Series, read_series};
+use crate::table::read_table;
+use crate::{Result, features_step, score_step, train_step, write_atomically};
+
+/// The artifact files of one run, all inside one folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifacts {
+    /// `data.csv`: `timestamp,cpu_usage`.
+    pub data: PathBuf,
+    /// `features.csv`.
+    pub features: PathBuf,
+    /// `model.iforest`.
+    pub model: PathBuf,
+    /// `metrics.json`: the reference's training metrics.
+    pub metrics: PathBuf,
+    /// `scores.csv`: `timestamp,score,decision,prediction`.
+    pub scores: PathBuf,
+    /// `incidents.json`: anomaly periods.
+    pub incidents: PathBuf,
+    /// `chart.png`: the series with anomalies and incidents marked.
+    pub chart: PathBuf,
+}
+
+impl Artifacts {
+    /// The standard names inside `folder`.
+    pub fn in_folder(folder: &Path) -> Self {
+        Self {
+            data: folder.join("data.csv"),
+            features: folder.join("features.csv"),
+            model: folder.join(MODEL_FILE_NAME),
+            metrics: folder.join("metrics.json"),
+            scores: folder.join("scores.csv"),
+            incidents: folder.join("incidents.json"),
+            chart: folder.join("chart.png"),
+        }
+    }
+}
+
+/// A finished step, for progress display.
+#[derive(Debug, Clone)]
+pub struct StepDone {
+    /// Step name (`features`, `train`, `score`, `report`).
+    pub name: &'static str,
+    /// What it produced, in a few words.
+    pub detail: String,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// What a run found.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// The input series.
+    pub series: Series,
+    /// The trained model (its metadata holds the training metrics).
+    pub model: Model,
+    /// Per-point prediction (-1 anomaly, 1 normal).
+    pub predictions: Vec<i64>,
+    /// Anomaly periods, in time order.
+    pub incidents: Vec<Incident>,
+    /// Where everything was written.
+    pub artifacts: Artifacts,
+}
+
+/// How anomalous points are merged into periods for the report: up to 5 normal points inside a
+/// period, at least 3 anomalous points to count, a period of 30+ points is one level more severe.
+pub fn report_incident_params() -> IncidentParams {
+    IncidentParams { max_gap: 5, min_points: 3, cooldown: 0, long_incident: 30 }
+}
+
+fn timed<T>(
+    name: &'static str,
+    progress: &mut dyn FnMut(&StepDone),
+    step: impl FnOnce() -> Result<(T, String)>,
+) -> Result<T> {
+    let started = Instant::now();
+    let (value, detail) = step()?;
+    progress(&StepDone { name, detail, elapsed: started.elapsed() });
+    Ok(value)
+}
+
+/// Runs features, train, score and the report over `artifacts.data` (which must exist),
+/// calling `progress` after each step.
+///
+/// # Errors
+/// The first step's error: bad input (line named), refused parameters, or I/O.
+pub fn train_and_report(
+    artifacts: &Artifacts,
+    params: &IsolationForestParams,
+    chart_title: &str,
+    progress: &mut dyn FnMut(&StepDone),
+) -> Result<RunSummary> {
+    let schema = FeatureSchema::reference();
+    let rows = timed("features", progress, || {
+        let rows = features_step::run(&schema, &artifacts.data, &artifacts.features, Order::Strict)?;
+        Ok((rows, format!("{rows} rows x {} columns", schema.columns.len())))
+    })?;
+    let model = timed("train", progress, || {
+        let model = train_step::run(&artifacts.features, &artifacts.model, &artifacts.metrics, None, params)?;
+        let detail = format!("{} trees on {rows} rows", params.n_estimators);
+        Ok((model, detail))
+    })?;
+    let scores = timed("score", progress, || {
+        let table = read_table(&artifacts.features, Some(&model.metadata.feature_names))?;
+        let scores = score_step::score(&model, &table)?;
+        write_atomically(&artifacts.scores, |out| {
+            score_step::write_scores(out, table.timestamps.as_deref(), &scores)
+        })?;
+        let anomalies = scores.prediction.iter().filter(|&&p| p == -1).count();
+        Ok((scores, format!("{anomalies} anomalous points")))
+    })?;
+    let series = read_series(&artifacts.data, Order::Strict)?;
+    let incidents = timed("report", progress, || {
+        let params = report_incident_params().check()?;
+        let incidents = find_incidents(&series.timestamps, &series.values, &scores.decision, &params)?;
+        let json = serde_json::to_vec_pretty(&incidents)?;
+        write_atomically(&artifacts.incidents, |out| out.write_all(&json))?;
+        let anomalies: Vec<usize> =
+            scores.prediction.iter().enumerate().filter(|(_, p)| **p == -1).map(|(i, _)| i).collect();
+        let shaded: Vec<(f64, f64)> = incidents.iter().map(|i| (i.onset, i.end)).collect();
+        let chart = aiops_charts::SeriesChart {
+            title: chart_title,
+            value_label: &series.value_column,
+            timestamps: &series.timestamps,
+            values: &series.values,
+            anomalies: &anomalies,
+            shaded: &shaded,
+            alerts: &[],
+        };
+        let png = aiops_charts::render_png(&chart, 1400, 500)?;
+        write_atomically(&artifacts.chart, |out| out.write_all(&png))?;
+        let detail = format!("{} anomaly periods", incidents.len());
+        Ok((incidents, detail))
+    })?;
+    Ok(RunSummary { series, model, predictions: scores.prediction, incidents, artifacts: artifacts.clone() })
+}
