@@ -65,3 +65,40 @@ pub fn explain_incidents(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use aiops_iforest::IsolationForestParams;
+
+    use super::*;
+    use crate::{IncidentParams, find_incidents};
+
+    #[test]
+    fn the_peak_of_a_batch_incident_is_explained_by_named_features() {
+        let schema = FeatureSchema::reference();
+        let n = 300;
+        let timestamps: Vec<f64> = (0..n).map(|i| 1.4e9 + 300.0 * f64::from(i)).collect();
+        let values: Vec<f64> = (0..n)
+            .map(|i| if (200..204).contains(&i) { 90.0 } else { 10.0 + (f64::from(i) * 0.2).sin() })
+            .collect();
+        let features = schema.compute(&timestamps, &values).unwrap();
+        let forest = IsolationForest::fit(&IsolationForestParams::reference(), features.view()).unwrap();
+        let decisions = forest.decision_function(features.view()).unwrap().to_vec();
+        let params = IncidentParams { min_points: 2, ..IncidentParams::default() }.check().unwrap();
+        let mut incidents = find_incidents(&timestamps, &values, &decisions, &params).unwrap();
+        let spike = incidents
+            .iter()
+            .position(|i| (200..204).contains(&i.peak_index))
+            .expect("the spike is an incident");
+        explain_incidents(&forest, &schema, &features.view(), &mut incidents).unwrap();
+        let explanation = &incidents[spike].explanation;
+        let names: Vec<&str> = explanation.iter().map(|s| s.feature.as_str()).collect();
+        assert!(schema.columns.iter().all(|c| names.contains(&c.as_str())), "{names:?}");
+        assert!(explanation.windows(2).all(|w| w[0].share >= w[1].share), "largest share first");
+        assert!((explanation.iter().map(|s| s.share).sum::<f64>() - 1.0).abs() < 1e-9);
+        let mut past_the_end = incidents[spike].clone();
+        past_the_end.peak_index = n as usize;
+        let error = explain_incidents(&forest, &schema, &features.view(), &mut [past_the_end]).unwrap_err();
+        assert!(matches!(error, Error::InvalidParameter { field: "features", .. }), "{error}");
+    }
+}
