@@ -105,13 +105,11 @@ impl Server {
     /// [`Error::Io`] when the server fails.
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         let watcher = Arc::clone(self.engine.models()).watch(self.reload_interval, shutdown.clone());
-        let ready_engine = Arc::clone(&self.engine);
-        let ready: Readiness = Arc::new(move || {
-            // The model is loaded before the server binds; a failed reload keeps serving the old
-            // one, so the server is ready as long as it runs.
-            let _ = ready_engine.models().current();
-            Ok(())
-        });
+        // The model is loaded before the server binds and a failed reload keeps the previous one,
+        // so the server is ready until it starts draining for shutdown.
+        let draining = shutdown.clone();
+        let ready: Readiness =
+            Arc::new(move || if draining.is_cancelled() { Err("shutting down".into()) } else { Ok(()) });
         let engine = Arc::clone(&self.engine);
         let app =
             router(move || AnomalyTools::new(Arc::clone(&engine)), ready, &self.settings, shutdown.clone());
