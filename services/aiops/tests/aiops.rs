@@ -17,3 +17,9 @@ mod watch;
 
 #[path = "aiops/fetch.rs"]
 mod fetch;
+
+#[path = "aiops/train.rs"]
+mod train;
+
+#[path = "aiops/score.rs"]
+mod score;

@@ -1,0 +1,130 @@
+//! `aiops train`: model file and metrics from a features CSV, defaults, refusals.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub(crate) fn aiops(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aiops")).args(args).output().expect("aiops runs")
+}
+
+/// A features CSV of `rows` rows with one spike at row `rows / 2`, plus a `label` column.
+pub(crate) fn write_features(path: &Path, rows: usize) {
+    let mut text = String::from("timestamp,cpu_usage,rolling_mean,rolling_std,rate_of_change,hour,label\n");
+    for i in 0..rows {
+        let wobble = ((i * 7919) % 101) as f64 / 10.0;
+        let value = if i == rows / 2 { 400.0 } else { 40.0 + wobble };
+        text.push_str(&format!(
+            "{},{value},{},{},{},{},0\n",
+            1_700_000_000 + 60 * i,
+            40.0 + wobble / 2.0,
+            wobble / 3.0,
+            wobble - 5.0,
+            (i / 60) % 24
+        ));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn train_writes_model_and_reference_metrics_with_standard_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features.csv");
+    let metrics = dir.path().join("metrics.json");
+    write_features(&features, 400);
+    let out = aiops(&[
+        "train",
+        "--features",
+        path_str(&features),
+        "--model-out",
+        path_str(dir.path()),
+        "--metrics-out",
+        path_str(&metrics),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("model.iforest").is_file());
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&metrics).unwrap()).unwrap();
+    assert_eq!(m["training_samples"], 400);
+    assert_eq!(m["anomalies_detected"], 20, "contamination 0.05 of 400: {m}");
+    assert_eq!(m["normal_samples"], 380);
+    assert_eq!(m["normal_percentage"], 95.0);
+    assert_eq!(m["anomalies_percentage"], 5.0);
+    // `label` and `timestamp` are not inputs; the five standard columns are.
+    assert_eq!(
+        m["feature_names"],
+        serde_json::json!(["cpu_usage", "rolling_mean", "rolling_std", "rate_of_change", "hour"])
+    );
+}
+
+#[test]
+fn train_flags_choose_columns_and_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features.csv");
+    let model = dir.path().join("m.iforest");
+    let metrics = dir.path().join("metrics.json");
+    write_features(&features, 300);
+    let out = aiops(&[
+        "train",
+        "--features",
+        path_str(&features),
+        "--model-out",
+        path_str(&model),
+        "--metrics-out",
+        path_str(&metrics),
+        "--columns",
+        "cpu_usage,hour",
+        "--contamination",
+        "0.1",
+        "--n-estimators",
+        "10",
+        "--max-samples",
+        "64",
+        "--seed",
+        "7",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&metrics).unwrap()).unwrap();
+    assert_eq!(m["feature_names"], serde_json::json!(["cpu_usage", "hour"]));
+    // At most 10% of 300 rows lie strictly below the 10th percentile; tied scores can make it fewer.
+    let anomalies = m["anomalies_detected"].as_u64().unwrap();
+    assert!((1..=30).contains(&anomalies), "{m}");
+    assert_eq!(m["params"]["n_estimators"], 10);
+    assert_eq!(m["params"]["seed"], 7);
+    assert_eq!(m["params"]["max_samples"], serde_json::json!({"count": 64}));
+}
+
+#[test]
+fn bad_parameters_and_inputs_are_refused_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features.csv");
+    let model = dir.path().join("m.iforest");
+    let metrics = dir.path().join("metrics.json");
+    write_features(&features, 50);
+    std::fs::write(dir.path().join("nan.csv"), "timestamp,x\n1,1.0\n2,NaN\n").unwrap();
+    let nan = dir.path().join("nan.csv");
+    for (extra, input, expected) in [
+        (vec!["--contamination", "0.7"], &features, "contamination"),
+        (vec!["--n-estimators", "0"], &features, "n_estimators"),
+        (vec!["--max-samples", "lots"], &features, "max_samples"),
+        (vec!["--columns", "cpu_usage,nope"], &features, "nope"),
+        (vec![], &nan, "line 3"),
+    ] {
+        let mut args = vec![
+            "train",
+            "--features",
+            path_str(input),
+            "--model-out",
+            path_str(&model),
+            "--metrics-out",
+            path_str(&metrics),
+        ];
+        args.extend(extra);
+        let out = aiops(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!model.exists() && !metrics.exists(), "{args:?} left output behind");
+    }
+}
