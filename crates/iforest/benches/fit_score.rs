@@ -44,7 +44,8 @@ fn main() {
     let forest = IsolationForest::fit(&params, x.view()).expect("fit");
     let score = best_of(|| forest.score_samples(x.view()).expect("score"));
     let row = x.row(0).to_vec();
-    let single = best_of(|| (0..10_000).map(|_| forest.score_row(&row).expect("score_row")).sum::<f64>()) / 10_000.0;
+    let single =
+        best_of(|| (0..10_000).map(|_| forest.score_row(&row).expect("score_row")).sum::<f64>()) / 10_000.0;
     println!(
         "{{\"rows\": {ROWS}, \"columns\": {COLUMNS}, \"threads\": {}, \"fit_s\": {fit}, \"score_s\": {score}, \"score_row_s\": {single}}}",
         rayon::current_num_threads()
