@@ -10,7 +10,7 @@ import pytest
 import yaml
 from google.protobuf import json_format
 from kfp import compiler, dsl
-from kfp.dsl import Dataset, Input, Model, Output
+from kfp.dsl import Artifact, Dataset, Input, Model, Output
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 IMAGE = "ghcr.io/aiops-rs/aiops:0.1.0"
@@ -80,12 +80,17 @@ def test_every_reference_resolves(spec):
 
 
 def test_artifacts_chain_dataset_dataset_model(spec):
-    outputs = {
-        name: next(iter(c.get("outputDefinitions", {}).get("artifacts", {}).values()), None)
-        for name, c in spec["components"].items()
+    titles = {
+        (component, output): definition["artifactType"]["schemaTitle"]
+        for component, c in spec["components"].items()
+        for output, definition in c.get("outputDefinitions", {}).get("artifacts", {}).items()
     }
-    titles = {name: o["artifactType"]["schemaTitle"] for name, o in outputs.items() if o}
-    assert titles == {"comp-fetch": "system.Dataset", "comp-features": "system.Dataset", "comp-train": "system.Model"}
+    assert titles == {
+        ("comp-fetch", "data"): "system.Dataset",
+        ("comp-features", "features"): "system.Dataset",
+        ("comp-train", "model"): "system.Model",
+        ("comp-train", "metrics"): "system.Artifact",
+    }
 
 
 def kfp_reference(path):
@@ -106,12 +111,13 @@ def kfp_reference(path):
                                  args=["--input", data.path, "--output", features.path])
 
     @dsl.container_component
-    def train(features: Input[Dataset], contamination: float, n_estimators: int, model: Output[Model]):
+    def train(features: Input[Dataset], contamination: float, n_estimators: int, model: Output[Model],
+              metrics: Output[Artifact]):
         return dsl.ContainerSpec(
             image=IMAGE,
             command=["aiops", "train"],
             args=["--features", features.path, "--contamination", contamination, "--n-estimators", n_estimators,
-                  "--model-dir", model.path],
+                  "--model-out", model.path, "--metrics-out", metrics.path],
         )
 
     @dsl.container_component

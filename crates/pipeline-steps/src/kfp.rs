@@ -104,6 +104,8 @@ pub enum ArtifactType {
     Dataset,
     /// `system.Model`
     Model,
+    /// `system.Artifact`: anything else (our metrics JSON, which is not KFP's Metrics format).
+    Artifact,
 }
 
 impl ArtifactType {
@@ -111,6 +113,7 @@ impl ArtifactType {
         match self {
             Self::Dataset => "system.Dataset",
             Self::Model => "system.Model",
+            Self::Artifact => "system.Artifact",
         }
     }
 }
@@ -229,8 +232,10 @@ pub const COMPONENTS: [Component; 4] = [
             Parameter("contamination"),
             Literal("--n-estimators"),
             Parameter("n_estimators"),
-            Literal("--model-dir"),
+            Literal("--model-out"),
             OutputPath("model"),
+            Literal("--metrics-out"),
+            OutputPath("metrics"),
         ],
         inputs: &[ArtifactInput {
             name: "features",
@@ -238,7 +243,7 @@ pub const COMPONENTS: [Component; 4] = [
             producer: "features",
             output: "features",
         }],
-        outputs: &[("model", ArtifactType::Model)],
+        outputs: &[("metrics", ArtifactType::Artifact), ("model", ArtifactType::Model)],
     },
     Component {
         name: "deploy",
