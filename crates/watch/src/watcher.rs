@@ -35,6 +35,9 @@ pub struct WatchParams {
     pub step: Duration,
     /// History fetched and scored at start-up (fills the last-hour window and the features).
     pub lookback: Duration,
+    /// How far behind wall-clock time scoring stays, so that every scored point's range
+    /// window (`rate(...[5m])`) holds scraped samples rather than an extrapolated edge.
+    pub delay: Duration,
 }
 
 /// [`WatchParams`] that passed [`WatchParams::check`].
@@ -155,6 +158,7 @@ impl Watcher {
     /// others.
     pub async fn round(&mut self, now: f64) -> Round {
         let mut round = Round::default();
+        let now = now - self.config.delay.as_secs_f64();
         let (step, lookback) = (self.config.step, self.config.lookback.as_secs_f64());
         for series in &mut self.series {
             let start = series.next_start.map_or(now - lookback, |next| next.max(now - lookback));

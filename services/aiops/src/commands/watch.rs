@@ -35,6 +35,9 @@ pub(crate) struct Args {
     /// History scored at start-up, filling the features' window and the last-hour counts.
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     lookback: Duration,
+    /// How far behind now scoring stays, so each point's range window holds scraped samples.
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    delay: Duration,
     /// Address of the /metrics endpoint (use 0.0.0.0:9464 in a container).
     #[arg(long, default_value = "127.0.0.1:9464")]
     listen: SocketAddr,
@@ -59,6 +62,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         interval: args.interval,
         step: args.step,
         lookback: args.lookback,
+        delay: args.delay,
     }
     .check()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
