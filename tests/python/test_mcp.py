@@ -9,7 +9,6 @@ import copy
 import os
 import pathlib
 import shutil
-import subprocess
 import time
 
 import httpx2
