@@ -10,12 +10,13 @@ use crate::{Error, Result};
 const MODEL_EXTENSION: &str = "iforest";
 
 /// The model file `path` designates: `path` itself when it is a file, else `path/model.iforest`,
-/// else the only `*.iforest` file in `path` (where KServe's storage initializer puts a downloaded
-/// model: `/mnt/models`).
+/// else the only `*.iforest` file in `path`, else the only regular file in `path` whatever its name
+/// (KServe's storage initializer puts a downloaded model in `/mnt/models`; a Kubeflow Pipelines
+/// train step's artifact is a file named `model`, with no extension).
 ///
 /// # Errors
-/// [`Error::ModelNotFound`] when the folder holds no candidate or several, [`Error::Io`] when it
-/// cannot be listed.
+/// [`Error::ModelNotFound`] when the folder holds no candidate or several (the message lists
+/// them), [`Error::Io`] when it cannot be listed.
 pub fn resolve_model_file(path: &Path) -> Result<PathBuf> {
     let io = |source| Error::Io { path: path.to_owned(), source };
     let metadata = std::fs::metadata(path).map_err(io)?;
@@ -26,27 +27,42 @@ pub fn resolve_model_file(path: &Path) -> Result<PathBuf> {
     if standard.is_file() {
         return Ok(standard);
     }
-    let mut candidates = Vec::new();
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(path).map_err(io)? {
         let candidate = entry.map_err(io)?.path();
-        if candidate.extension().is_some_and(|e| e == MODEL_EXTENSION) && candidate.is_file() {
-            candidates.push(candidate);
+        if candidate.is_file() {
+            files.push(candidate);
         }
     }
+    files.sort();
+    let (models, others): (Vec<_>, Vec<_>) =
+        files.into_iter().partition(|f| f.extension().is_some_and(|e| e == MODEL_EXTENSION));
+    let (kind, candidates) = if models.is_empty() {
+        ("regular files".to_owned(), others)
+    } else {
+        (format!("*.{MODEL_EXTENSION} files"), models)
+    };
     match <[PathBuf; 1]>::try_from(candidates) {
         Ok([only]) => Ok(only),
         Err(candidates) if candidates.is_empty() => Err(Error::ModelNotFound {
             path: path.to_owned(),
-            reason: format!("expected {MODEL_FILE_NAME} or one *.{MODEL_EXTENSION} file"),
+            reason: format!("expected {MODEL_FILE_NAME}, one *.{MODEL_EXTENSION} file or a single file"),
         }),
         Err(candidates) => Err(Error::ModelNotFound {
             path: path.to_owned(),
             reason: format!(
-                "{} *.{MODEL_EXTENSION} files and no {MODEL_FILE_NAME}: name the file to serve",
-                candidates.len()
+                "{} {kind} and no {MODEL_FILE_NAME} ({}): name the file to serve",
+                candidates.len(),
+                file_names(&candidates)
             ),
         }),
     }
+}
+
+/// The names of `files`, for an error message: `a.iforest, b.iforest`.
+fn file_names(files: &[PathBuf]) -> String {
+    let names: Vec<_> = files.iter().filter_map(|f| f.file_name()).map(|n| n.to_string_lossy()).collect();
+    names.join(", ")
 }
 
 /// What identifies a version of the file on disk without reading it: a replaced (renamed-over) or

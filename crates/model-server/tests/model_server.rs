@@ -392,37 +392,46 @@ async fn reload_swaps_a_changed_model_without_failing_a_request() {
 #[test]
 fn resolve_model_file_finds_the_file_kserve_downloaded() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path();
     let model = fit(42).to_bytes();
-    let empty = path.join("empty");
-    std::fs::create_dir(&empty).unwrap();
-    let single = path.join("single");
-    std::fs::create_dir(&single).unwrap();
-    std::fs::write(single.join("anomaly.iforest"), &model).unwrap();
-    std::fs::write(single.join("README.md"), "not a model").unwrap();
-    let standard = path.join("standard");
-    std::fs::create_dir(&standard).unwrap();
-    std::fs::write(standard.join(MODEL_FILE_NAME), &model).unwrap();
-    std::fs::write(standard.join("older.iforest"), &model).unwrap();
-    let two = path.join("two");
-    std::fs::create_dir(&two).unwrap();
-    std::fs::write(two.join("a.iforest"), &model).unwrap();
-    std::fs::write(two.join("b.iforest"), &model).unwrap();
-
-    assert_eq!(resolve_model_file(&single).unwrap(), single.join("anomaly.iforest"));
-    assert_eq!(resolve_model_file(&standard).unwrap(), standard.join(MODEL_FILE_NAME));
-    assert_eq!(resolve_model_file(&single.join("anomaly.iforest")).unwrap(), single.join("anomaly.iforest"));
-    for (dir, message) in [
-        (&empty, "expected model.iforest or one *.iforest file"),
-        (&two, "2 *.iforest files and no model.iforest"),
-    ] {
-        let error = resolve_model_file(dir).unwrap_err();
-        assert!(
-            matches!(error, Error::ModelNotFound { .. }) && error.to_string().contains(message),
-            "{error}"
-        );
+    // (folder, files in it, the file served or the error message)
+    let table: [(&str, &[&str], Result<&str, &str>); 7] = [
+        ("empty", &[], Err("expected model.iforest, one *.iforest file or a single file")),
+        ("single", &["anomaly.iforest", "README.md"], Ok("anomaly.iforest")),
+        ("standard", &[MODEL_FILE_NAME, "older.iforest"], Ok(MODEL_FILE_NAME)),
+        (
+            "two",
+            &["b.iforest", "a.iforest"],
+            Err("2 *.iforest files and no model.iforest (a.iforest, b.iforest)"),
+        ),
+        // A Kubeflow Pipelines model artifact: a file named `model`, no extension; folders don't count.
+        ("kfp", &["model", "sub/model.iforest"], Ok("model")),
+        (
+            "kfp-and-notes",
+            &["model", "notes.txt"],
+            Err("2 regular files and no model.iforest (model, notes.txt)"),
+        ),
+        ("only-a-subfolder", &["sub/model.iforest"], Err("expected model.iforest")),
+    ];
+    for (folder, files, expected) in table {
+        let folder = dir.path().join(folder);
+        std::fs::create_dir(&folder).unwrap();
+        for file in files {
+            let file = folder.join(file);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, &model).unwrap();
+        }
+        match (resolve_model_file(&folder), expected) {
+            (Ok(found), Ok(name)) => assert_eq!(found, folder.join(name)),
+            (Err(error), Err(message)) => assert!(
+                matches!(error, Error::ModelNotFound { .. }) && error.to_string().contains(message),
+                "{folder:?}: {error}"
+            ),
+            (found, expected) => panic!("{folder:?}: {found:?}, expected {expected:?}"),
+        }
     }
-    assert!(matches!(resolve_model_file(&path.join("missing")), Err(Error::Io { .. })));
+    let file = dir.path().join("single/anomaly.iforest");
+    assert_eq!(resolve_model_file(&file).unwrap(), file);
+    assert!(matches!(resolve_model_file(&dir.path().join("missing")), Err(Error::Io { .. })));
 }
 
 #[test]

@@ -9,8 +9,9 @@ use anyhow::Context;
 /// Arguments of `aiops serve-model`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The model file, or the folder holding it (`model.iforest` or a single `*.iforest`), e.g.
-    /// `/mnt/models` where KServe's storage initializer puts it.
+    /// The model file, or the folder holding it (`model.iforest`, a single `*.iforest`, or a single
+    /// file of any name such as a Kubeflow Pipelines `model` artifact), e.g. `/mnt/models` where
+    /// KServe's storage initializer puts it.
     #[arg(long)]
     model_dir: PathBuf,
     /// The name clients address the model by (any name, e.g. `sklearn-iris`).
