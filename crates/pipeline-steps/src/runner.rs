@@ -1,7 +1,7 @@
 //! The local runner: features, train, score and report over a data CSV, writing the same
 //! artifacts as the Kubeflow pipeline (data CSV, features CSV, model file, metrics JSON) plus
 //! scores, incidents and a chart. `aiops demo` feeds it the built-in trace; `aiops pipeline run`
-//! feeds it what `fetch` got from Prometheus.
+//! feeds it what `fetch` got from Prometheus ([`fetch_train_and_report`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,6 +10,9 @@ use aiops_features::FeatureSchema;
 use aiops_iforest::{IsolationForestParams, MODEL_FILE_NAME, Model};
 use aiops_incidents::{Incident, IncidentParams, find_incidents};
 
+use aiops_promclient::{Progress, PromClient};
+
+use crate::fetch_step::{self, FetchRequest};
 use crate::series::{Order, Series, read_series};
 use crate::table::read_table;
 use crate::{Result, features_step, score_step, train_step, write_atomically};
@@ -44,6 +47,19 @@ impl Artifacts {
             scores: folder.join("scores.csv"),
             incidents: folder.join("incidents.json"),
             chart: folder.join("chart.png"),
+        }
+    }
+
+    /// Every artifact path, in the order the steps write them.
+    pub fn all(&self) -> [&Path; 7] {
+        [&self.data, &self.features, &self.model, &self.metrics, &self.scores, &self.incidents, &self.chart]
+    }
+
+    /// Deletes whichever artifacts exist, so that a failed run leaves no mix of new and stale files.
+    fn remove_all(&self) {
+        for path in self.all() {
+            // A missing file is the expected case; anything else would only hide the run's error.
+            let _ = std::fs::remove_file(path);
         }
     }
 }
@@ -146,3 +162,79 @@ pub fn train_and_report(
     })?;
     Ok(RunSummary { series, model, predictions: scores.prediction, incidents, artifacts: artifacts.clone() })
 }
+
+/// Fetches `request` from Prometheus into `artifacts.data`, then runs [`train_and_report`]:
+/// the whole local pipeline. `fetch_progress` sees the fetch's chunks, `progress` each finished
+/// step (`fetch` first). On any error every artifact in the folder is deleted, so a failed run
+/// leaves no partial or stale output.
+///
+/// # Errors
+/// The first step's error: the fetch's (no data for the instance, with the instances that
+/// have data; Prometheus unreachable), then as [`train_and_report`].
+pub async fn fetch_train_and_report(
+    client: &PromClient,
+    request: &FetchRequest,
+    artifacts: &Artifacts,
+    params: &IsolationForestParams,
+    chart_title: &str,
+    fetch_progress: Progress<'_>,
+    progress: &mut dyn FnMut(&StepDone),
+) -> Result<RunSummary> {
+    let run = async {
+        let started = Instant::now();
+        let rows = fetch_step::run(client, request, &artifacts.data, fetch_progress).await?;
+        let detail = format!("{rows} rows of {}", request.metric.value_column());
+        progress(&StepDone { name: "fetch", detail, elapsed: started.elapsed() });
+        train_and_report(artifacts, params, chart_title, progress)
+    };
+    let summary = run.await;
+    if summary.is_err() {
+        artifacts.remove_all();
+    }
+    summary
+}
+
+/// A time as `YYYY-MM-DD HH:MM` (UTC) for reports.
+pub fn format_utc(t: f64) -> String {
+    chrono::DateTime::from_timestamp(t as i64, 0)
+        .map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d %H:%M").to_string())
+}
+
+/// A duration as `N min` or `HhMM` for reports.
+///
+/// ```
+/// use aiops_pipeline_steps::runner::format_duration;
+/// assert_eq!(format_duration(1800.0), "30 min");
+/// assert_eq!(format_duration(5400.0), "1h30");
+/// ```
+pub fn format_duration(seconds: f64) -> String {
+    let minutes = (seconds / 60.0).round() as i64;
+    if minutes < 60 { format!("{minutes} min") } else { format!("{}h{:02}", minutes / 60, minutes % 60) }
+}
+
+/// One report line per anomaly period: number, start, end, duration (counting the last point's
+/// `step_seconds`), peak value and severity, under [`INCIDENT_TABLE_HEADER`].
+pub fn incident_rows(incidents: &[Incident], series: &Series, step_seconds: f64) -> Vec<String> {
+    incidents
+        .iter()
+        .enumerate()
+        .map(|(n, incident)| {
+            let peak = series.values[incident.onset_index..=incident.end_index]
+                .iter()
+                .copied()
+                .fold(f64::MIN, f64::max);
+            format!(
+                "{:<3} {:<17} {:<17} {:>8} {:>7.1}  {:<9}",
+                n + 1,
+                format_utc(incident.onset),
+                format_utc(incident.end),
+                format_duration(incident.end - incident.onset + step_seconds),
+                peak,
+                format!("{:?}", incident.severity).to_lowercase(),
+            )
+        })
+        .collect()
+}
+
+/// The header of [`incident_rows`].
+pub const INCIDENT_TABLE_HEADER: &str = "#   start             end               duration     peak  severity";

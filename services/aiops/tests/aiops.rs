@@ -23,3 +23,6 @@ mod train;
 
 #[path = "aiops/score.rs"]
 mod score;
+
+#[path = "aiops/pipeline.rs"]
+mod pipeline;

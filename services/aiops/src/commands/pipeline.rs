@@ -2,8 +2,13 @@
 
 use std::path::PathBuf;
 
+use aiops_iforest::{Contamination, IsolationForestParams};
+use aiops_pipeline_steps::fetch_step::RawFetchRequest;
 use aiops_pipeline_steps::kfp::{self, CompileOptions};
+use aiops_pipeline_steps::runner::{self, Artifacts, StepDone};
 use aiops_pipeline_steps::write_atomically;
+use aiops_promclient::{ClientConfig, PromClient};
+use anyhow::Context;
 
 /// Arguments of `aiops pipeline`.
 #[derive(Debug, clap::Args)]
@@ -16,6 +21,41 @@ pub(crate) struct Args {
 enum PipelineCommand {
     /// Compile the training pipeline to a Kubeflow Pipelines v2 IR YAML (upload it to KFP).
     Compile(CompileArgs),
+    /// Run fetch, features, train and score on this machine, writing the KFP artifacts to --out.
+    Run(RunArgs),
+}
+
+/// Arguments of `aiops pipeline run`.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Prometheus base URL, possibly with a path prefix.
+    #[arg(long, env = "AIOPS_PROMETHEUS_URL")]
+    prometheus_url: String,
+    /// Node-exporter instance, `ip:port` or `host:port`.
+    #[arg(long)]
+    instance: String,
+    /// Train on the last HOURS hours.
+    #[arg(long)]
+    hours: f64,
+    /// Folder for the artifacts (data.csv, features.csv, model.iforest, metrics.json, scores.csv,
+    /// incidents.json, chart.png).
+    #[arg(long)]
+    out: PathBuf,
+    /// Step between points: `10s`, `1m`, ... (whole seconds).
+    #[arg(long, default_value = "10s")]
+    step: String,
+    /// Metric: cpu, memory, disk or network.
+    #[arg(long, default_value = "cpu", value_parser = aiops_promclient::METRIC_NAMES)]
+    metric: String,
+    /// Expected share of anomalies in (0, 0.5], or `auto` (threshold -0.5).
+    #[arg(long, default_value = "0.05")]
+    contamination: Contamination,
+    /// Number of trees.
+    #[arg(long, default_value_t = 100)]
+    n_estimators: usize,
+    /// Random seed of the forest.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
 }
 
 /// Arguments of `aiops pipeline compile`.
@@ -35,6 +75,7 @@ struct CompileArgs {
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     match &args.command {
         PipelineCommand::Compile(args) => compile(args),
+        PipelineCommand::Run(args) => run_locally(args),
     }
 }
 
@@ -48,5 +89,60 @@ fn compile(args: &CompileArgs) -> anyhow::Result<()> {
         kfp::COMPONENTS.len(),
         args.output.display()
     );
+    Ok(())
+}
+
+fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
+    let request = RawFetchRequest {
+        instance: args.instance.clone(),
+        metric: args.metric.clone(),
+        hours: Some(args.hours),
+        step: args.step.clone(),
+        ..RawFetchRequest::default()
+    }
+    .check()?;
+    let forest = IsolationForestParams {
+        contamination: args.contamination,
+        n_estimators: args.n_estimators,
+        seed: args.seed,
+        ..IsolationForestParams::reference()
+    };
+    let client = PromClient::new(ClientConfig::from_url(&args.prometheus_url)?)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let artifacts = Artifacts::in_folder(&args.out);
+    let mut step = 0;
+    let mut progress = |done: &StepDone| {
+        step += 1;
+        eprintln!("  [{step}/5] {:<8} {:<40} {:>8.2} s", done.name, done.detail, done.elapsed.as_secs_f64());
+    };
+    let title = format!("aiops pipeline run: {} of {}", request.metric.value_column(), request.instance);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let summary = runtime
+        .block_on(runner::fetch_train_and_report(
+            &client,
+            &request,
+            &artifacts,
+            &forest,
+            &title,
+            None,
+            &mut progress,
+        ))
+        .with_context(|| format!("pipeline run for {}", request.instance))?;
+
+    let anomalies = summary.predictions.iter().filter(|&&p| p == -1).count();
+    println!(
+        "\n{} rows, {anomalies} anomalous points, {} anomaly periods (UTC):",
+        summary.series.values.len(),
+        summary.incidents.len()
+    );
+    println!("  {}", runner::INCIDENT_TABLE_HEADER);
+    let step_seconds = request.step.as_secs_f64();
+    for row in runner::incident_rows(&summary.incidents, &summary.series, step_seconds) {
+        println!("  {row}");
+    }
+    println!("\nArtifacts in {}:", args.out.display());
+    for path in artifacts.all() {
+        println!("  {}", path.display());
+    }
     Ok(())
 }
