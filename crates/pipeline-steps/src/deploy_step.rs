@@ -207,15 +207,13 @@ fn inference_services(client: kube::Client, deployment: &Deployment) -> Api<Dyna
 
 /// Connects with the ambient configuration (`$KUBECONFIG`, `~/.kube/config`, or the pod's
 /// service account), applies the deployment, and waits up to `timeout` for it to be Ready
-/// (`None`: does not wait). Returns the URL KServe published, if it was waited for.
+/// (`None`: does not wait). Returns the URL KServe published, if it was waited for. The process
+/// must have a default rustls `CryptoProvider` (the `aiops` binary installs one at start).
 ///
 /// # Errors
 /// [`Error::Kube`] when no configuration is found or the API refuses the object,
 /// [`Error::DeployTimeout`] when it is not Ready in time.
 pub async fn run(deployment: &Deployment, timeout: Option<Duration>) -> Result<Option<String>> {
-    // Several rustls crypto backends are linked into the binary; without a process default,
-    // rustls panics on the first TLS client. An earlier install (by another command) is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = kube::Client::try_default()
         .await
         .map_err(|source| Error::Kube { action: "connecting to the Kubernetes API".into(), source })?;

@@ -43,6 +43,9 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // Both rustls crypto providers (ring via kube, aws-lc-rs via reqwest) are linked in: without a
+    // process-wide default, rustls panics on the first TLS client of any command.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     // Held until exit: dropping it flushes the spans still buffered.
     let _telemetry = match telemetry::init(&cli.telemetry) {

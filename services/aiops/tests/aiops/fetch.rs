@@ -99,3 +99,44 @@ fn list_instances_prints_the_node_exporters() {
     assert!(run.status.success(), "{}", stderr(&run));
     assert_eq!(String::from_utf8_lossy(&run.stdout), "10.0.0.1:9100\n10.0.0.2:9100\n");
 }
+
+/// Both rustls providers are linked in; the binary must install one before any TLS client exists.
+/// reqwest (promclient) falls back to its own provider, kube's client does not: check both.
+#[test]
+fn https_client_does_not_panic_without_crypto_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("data.csv");
+    // Nothing listens on port 1: the TLS client is built, then the connection is refused.
+    let fetch = aiops(&[
+        "--prometheus-url",
+        "https://127.0.0.1:1",
+        "--instance",
+        "10.0.0.1:9100",
+        "--hours",
+        "1",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+         clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         contexts: [{name: c, context: {cluster: c, user: u, namespace: default}}]\n\
+         users: [{name: u, user: {token: t}}]\n",
+    )
+    .unwrap();
+    let deploy = Command::new(env!("CARGO_BIN_EXE_aiops"))
+        .args(["deploy", "--storage-uri", "s3://models/iforest", "--no-wait"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .expect("aiops runs");
+    for run in [fetch, deploy] {
+        let stderr = stderr(&run);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("Connection refused"), "{stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("CryptoProvider"), "{stderr}");
+    }
+    assert!(!output.exists());
+}
