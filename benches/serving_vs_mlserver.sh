@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Model serving throughput: `aiops serve-model` vs MLServer 1.7.1 (mlserver-sklearn), same
-# training data (our forest for us, scikit-learn's for MLServer), same JSON payloads (1 and 100
-# rows of 5 features), loopback, wrk with 64 connections. Prints requests/s, p50, p99 and the ratio.
+# training data (a features CSV: `aiops train` for us, scikit-learn's IsolationForest for MLServer),
+# same JSON payloads (1 and 100 rows of 5 features), loopback, wrk with 64 connections. Prints
+# requests/s, p50, p99 and the ratio.
 #
 #   benches/serving_vs_mlserver.sh            # 20 s per run, release build
 #   DURATION=5s AIOPS_BIN=target/debug/aiops benches/serving_vs_mlserver.sh
@@ -28,24 +29,29 @@ wait_ready() {
   echo "server at $1 did not become ready" >&2; exit 1
 }
 
-# Training data, the MLServer model (joblib) and the payloads, all from one seed.
-mkdir -p "$work/mlserver/iforest"
+# Training data: one features CSV (real CPU data from NAB through `aiops features`) trains both
+# models with the reference parameters (100 trees, max_samples auto = 256, contamination 0.05,
+# seed 42): ours with `aiops train`, scikit-learn's IsolationForest (joblib) for MLServer. The
+# payloads are rows of the same CSV. Our model is written as a file named `model`, like the KFP
+# train step's artifact that KServe downloads.
+DATA=${DATA:-${AIOPS_SHARED_DIR:-/work/shared}/data/nab/realAWSCloudwatch/ec2_cpu_utilization_24ae8d.csv}
+"$AIOPS_BIN" features --input "$DATA" --output "$work/features.csv" >&2
+mkdir -p "$work/aiops" "$work/mlserver/iforest"
+"$AIOPS_BIN" train --features "$work/features.csv" --model-out "$work/aiops/model" --metrics-out "$work/metrics.json" >&2
 "$VENV/bin/python" - "$work" <<'PY'
-import json, sys, pathlib, joblib, numpy as np
+import csv, json, sys, pathlib, joblib, numpy as np
 from sklearn.ensemble import IsolationForest
 work = pathlib.Path(sys.argv[1])
-rng = np.random.default_rng(0)
-x = rng.normal(size=(2000, 5))
-np.savetxt(work / "train.csv", x, delimiter=",")
-joblib.dump(IsolationForest(n_estimators=100, contamination=0.05, random_state=42).fit(x), work / "mlserver/iforest/model.joblib")
+with open(work / "features.csv") as f:
+    rows = list(csv.reader(f))
+columns = [i for i, name in enumerate(rows[0]) if name not in ("timestamp", "label")]
+x = np.array([[float(row[i]) for i in columns] for row in rows[1:]])
+forest = IsolationForest(n_estimators=100, max_samples="auto", contamination=0.05, random_state=42).fit(x)
+joblib.dump(forest, work / "mlserver/iforest/model.joblib")
 for n in (1, 100):
-    rows = rng.normal(size=(n, 5))
-    body = {"inputs": [{"name": "input-0", "shape": [n, 5], "datatype": "FP64", "data": rows.ravel().tolist()}]}
+    body = {"inputs": [{"name": "input-0", "shape": [n, x.shape[1]], "datatype": "FP64", "data": x[-n:].ravel().tolist()}]}
     (work / f"payload{n}.json").write_text(json.dumps(body))
 PY
-# Our model: the golden test model (100 trees of 256 samples, like scikit-learn's here; scoring cost
-# depends on tree count and depth, not on the data). (`aiops train` did not exist yet when this was written.)
-mkdir -p "$work/aiops" && cp crates/model-server/tests/data/model.iforest "$work/aiops/"
 
 aiops_port=$(free_port)
 "$AIOPS_BIN" serve-model --model-dir "$work/aiops" --model-name iforest --http-port "$aiops_port" 2>"$work/aiops.log" &
