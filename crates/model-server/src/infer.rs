@@ -129,6 +129,10 @@ pub(crate) fn score(
     let x = ArrayView2::from_shape((batch.rows, batch.columns), &batch.values)
         .map_err(|e| InferError::Internal(e.to_string()))?;
     let forest = &model.model.forest;
+    // The forest is walked once: decision_function and predict derive from the scores exactly as
+    // the library computes them (score - offset; -1 where that is negative).
+    let scores = forest.score_samples(x).map_err(scoring_error)?.into_raw_vec_and_offset().0;
+    let decision = || scores.iter().map(|score| score - forest.offset());
     let shape = vec![batch.rows as i64];
     let mut anomalies = None;
     let mut outputs = Vec::with_capacity(batch.outputs.len());
@@ -136,20 +140,12 @@ pub(crate) fn score(
         let name = output.name();
         let tensor = match output {
             Output::Predict => {
-                let labels = forest.predict(x).map_err(scoring_error)?.into_raw_vec_and_offset().0;
+                let labels: Vec<i64> = decision().map(|d| if d < 0.0 { -1 } else { 1 }).collect();
                 anomalies = Some(labels.iter().filter(|&&l| l == -1).count());
                 Tensor::int64(name, shape.clone(), labels)
             }
-            Output::Score => Tensor::fp64(
-                name,
-                shape.clone(),
-                forest.score_samples(x).map_err(scoring_error)?.into_raw_vec_and_offset().0,
-            ),
-            Output::Decision => Tensor::fp64(
-                name,
-                shape.clone(),
-                forest.decision_function(x).map_err(scoring_error)?.into_raw_vec_and_offset().0,
-            ),
+            Output::Score => Tensor::fp64(name, shape.clone(), scores.clone()),
+            Output::Decision => Tensor::fp64(name, shape.clone(), decision().collect()),
         };
         outputs.push(tensor);
     }
