@@ -86,6 +86,9 @@ fn pipeline_run_for_an_unknown_instance_names_it_and_leaves_no_artifacts() {
     let Some(prometheus) = TestPrometheus::shared() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
+    // A previous run's model must not survive next to nothing: a failed run leaves no artifacts.
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("model.iforest"), b"stale").unwrap();
     let run = pipeline_run(&prometheus.url(), "10.9.9.9:9100", &out);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(!run.status.success());
