@@ -27,16 +27,6 @@ pub(crate) struct Args {
     seed: u64,
 }
 
-fn utc(t: f64) -> String {
-    chrono::DateTime::from_timestamp(t as i64, 0)
-        .map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d %H:%M").to_string())
-}
-
-fn duration(seconds: f64) -> String {
-    let minutes = (seconds / 60.0).round() as i64;
-    if minutes < 60 { format!("{minutes} min") } else { format!("{}h{:02}", minutes / 60, minutes % 60) }
-}
-
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let params =
         TraceParams { days: args.days, step_seconds: args.step, seed: args.seed, ..TraceParams::default() }
@@ -77,25 +67,13 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     println!("  mean score           {:.4}", training.score_mean);
 
     println!("\nAnomaly periods (UTC):");
-    println!("  #   start             end               duration   max %  severity  injected");
-    let step_seconds = f64::from(args.step);
+    println!("  {}  injected", runner::INCIDENT_TABLE_HEADER);
+    let rows = runner::incident_rows(&summary.incidents, &summary.series, f64::from(args.step));
     let mut found = 0;
-    for (n, incident) in summary.incidents.iter().enumerate() {
+    for (incident, row) in summary.incidents.iter().zip(rows) {
         let injected = trace.incidents.iter().find(|i| i.start <= incident.end && incident.onset <= i.end);
         found += usize::from(injected.is_some());
-        println!(
-            "  {:<3} {:<17} {:<17} {:>8} {:>7.1}  {:<9} {}",
-            n + 1,
-            utc(incident.onset),
-            utc(incident.end),
-            duration(incident.end - incident.onset + step_seconds),
-            summary.series.values[incident.onset_index..=incident.end_index]
-                .iter()
-                .copied()
-                .fold(f64::MIN, f64::max),
-            format!("{:?}", incident.severity).to_lowercase(),
-            injected.map_or("-", |i| i.kind.describe()),
-        );
+        println!("  {row}  {}", injected.map_or("-", |i| i.kind.describe()));
     }
     let detected = trace
         .incidents

@@ -13,9 +13,8 @@ use anyhow::Context;
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["output", "list_instances"])))]
 pub(crate) struct Args {
-    /// Prometheus base URL, possibly with a path prefix (`https://host/prometheus`).
-    #[arg(long, env = "AIOPS_PROMETHEUS_URL")]
-    prometheus_url: String,
+    #[command(flatten)]
+    connection: PrometheusArgs,
     /// Node-exporter instance, `ip:port` or `host:port`.
     #[arg(long, required_unless_present = "list_instances")]
     instance: Option<String>,
@@ -53,6 +52,14 @@ pub(crate) struct Args {
     /// Job regular expression for --list-instances.
     #[arg(long, default_value = "node")]
     job: String,
+}
+
+/// How to reach Prometheus: shared by `aiops fetch` and `aiops pipeline run`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PrometheusArgs {
+    /// Prometheus base URL, possibly with a path prefix (`https://host/prometheus`).
+    #[arg(long, env = "AIOPS_PROMETHEUS_URL")]
+    prometheus_url: String,
     /// Bearer token (prefer the environment variable).
     #[arg(long, env = "AIOPS_PROMETHEUS_TOKEN", hide_env_values = true, conflicts_with = "username")]
     token: Option<String>,
@@ -73,8 +80,35 @@ pub(crate) struct Args {
     retries: u32,
 }
 
+impl PrometheusArgs {
+    /// The client these flags describe.
+    pub(crate) fn client(&self) -> anyhow::Result<PromClient> {
+        Ok(PromClient::new(self.client_config()?)?)
+    }
+
+    fn client_config(&self) -> anyhow::Result<ClientConfig> {
+        let mut config = ClientConfig::from_url(&self.prometheus_url)?;
+        anyhow::ensure!(
+            self.timeout.is_finite() && self.timeout > 0.0,
+            "--timeout must be a positive number of seconds"
+        );
+        config.timeout = Duration::from_secs_f64(self.timeout);
+        config.retries = self.retries;
+        config.tls.ca_certificate.clone_from(&self.ca_cert);
+        config.auth = match (&self.token, &self.username) {
+            (Some(token), _) => Auth::Bearer(token.clone()),
+            (None, Some(username)) => Auth::Basic {
+                username: username.clone(),
+                password: self.password.clone().unwrap_or_default(),
+            },
+            (None, None) => Auth::None,
+        };
+        Ok(config)
+    }
+}
+
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    let client = PromClient::new(client_config(args)?)?;
+    let client = args.connection.client()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     if args.list_instances {
         for instance in runtime.block_on(client.list_instances(&args.job))? {
@@ -94,9 +128,38 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     }
     .check()?;
     let output = args.output.as_ref().context("--output is required")?;
-    let bar = progress_bar();
-    let report = |done: usize, total: usize| {
-        if let Some(bar) = &bar {
+    let progress = ChunkProgress::on_terminal();
+    let rows = runtime
+        .block_on(fetch_step::run(
+            &client,
+            &request,
+            output,
+            Some(&|done, total| progress.report(done, total)),
+        ))
+        .with_context(|| format!("fetching {} of {}", request.metric.value_column(), request.instance))?;
+    progress.finish();
+    eprintln!("wrote {rows} rows of {} to {}", request.metric.value_column(), output.display());
+    Ok(())
+}
+
+/// A progress bar of fetched chunks on standard error, when it is a terminal and the fetch
+/// takes more than one chunk.
+pub(crate) struct ChunkProgress(Option<indicatif::ProgressBar>);
+
+impl ChunkProgress {
+    pub(crate) fn on_terminal() -> Self {
+        Self(std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("fetching {bar:30} {pos}/{len} chunks {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        }))
+    }
+
+    pub(crate) fn report(&self, done: usize, total: usize) {
+        if let Some(bar) = &self.0 {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
             // A single-chunk fetch needs no bar.
@@ -104,44 +167,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                 bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
             }
         }
-    };
-    let rows = runtime
-        .block_on(fetch_step::run(&client, &request, output, Some(&report)))
-        .with_context(|| format!("fetching {} of {}", request.metric.value_column(), request.instance))?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
     }
-    eprintln!("wrote {rows} rows of {} to {}", request.metric.value_column(), output.display());
-    Ok(())
-}
 
-fn client_config(args: &Args) -> anyhow::Result<ClientConfig> {
-    let mut config = ClientConfig::from_url(&args.prometheus_url)?;
-    anyhow::ensure!(
-        args.timeout.is_finite() && args.timeout > 0.0,
-        "--timeout must be a positive number of seconds"
-    );
-    config.timeout = Duration::from_secs_f64(args.timeout);
-    config.retries = args.retries;
-    config.tls.ca_certificate.clone_from(&args.ca_cert);
-    config.auth = match (&args.token, &args.username) {
-        (Some(token), _) => Auth::Bearer(token.clone()),
-        (None, Some(username)) => {
-            Auth::Basic { username: username.clone(), password: args.password.clone().unwrap_or_default() }
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
         }
-        (None, None) => Auth::None,
-    };
-    Ok(config)
-}
-
-/// A chunk progress bar on standard error when it is a terminal.
-fn progress_bar() -> Option<indicatif::ProgressBar> {
-    std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("fetching {bar:30} {pos}/{len} chunks {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    })
+    }
 }

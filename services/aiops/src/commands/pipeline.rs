@@ -7,8 +7,9 @@ use aiops_pipeline_steps::fetch_step::RawFetchRequest;
 use aiops_pipeline_steps::kfp::{self, CompileOptions};
 use aiops_pipeline_steps::runner::{self, Artifacts, StepDone};
 use aiops_pipeline_steps::write_atomically;
-use aiops_promclient::{ClientConfig, PromClient};
 use anyhow::Context;
+
+use super::fetch::{ChunkProgress, PrometheusArgs};
 
 /// Arguments of `aiops pipeline`.
 #[derive(Debug, clap::Args)]
@@ -28,9 +29,8 @@ enum PipelineCommand {
 /// Arguments of `aiops pipeline run`.
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Prometheus base URL, possibly with a path prefix.
-    #[arg(long, env = "AIOPS_PROMETHEUS_URL")]
-    prometheus_url: String,
+    #[command(flatten)]
+    connection: PrometheusArgs,
     /// Node-exporter instance, `ip:port` or `host:port`.
     #[arg(long)]
     instance: String,
@@ -107,7 +107,7 @@ fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..IsolationForestParams::reference()
     };
-    let client = PromClient::new(ClientConfig::from_url(&args.prometheus_url)?)?;
+    let client = args.connection.client()?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let artifacts = Artifacts::in_folder(&args.out);
     let mut step = 0;
@@ -116,6 +116,7 @@ fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
         eprintln!("  [{step}/5] {:<8} {:<40} {:>8.2} s", done.name, done.detail, done.elapsed.as_secs_f64());
     };
     let title = format!("aiops pipeline run: {} of {}", request.metric.value_column(), request.instance);
+    let fetch_progress = ChunkProgress::on_terminal();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let summary = runtime
         .block_on(runner::fetch_train_and_report(
@@ -124,7 +125,7 @@ fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
             &artifacts,
             &forest,
             &title,
-            None,
+            Some(&|done, total| fetch_progress.report(done, total)),
             &mut progress,
         ))
         .with_context(|| format!("pipeline run for {}", request.instance))?;
