@@ -11,7 +11,7 @@ use aiops_promclient::{Instance, Metric, Progress, PromClient, Series, TimeWindo
 use crate::series::format_float;
 use crate::{Error, Result, write_atomically};
 
-/// What to fetch: checked values only (see [`FetchRequest::check`]).
+/// What to fetch: checked values only (see [`RawFetchRequest::check`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchRequest {
     /// The node-exporter instance.
