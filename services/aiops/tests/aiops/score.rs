@@ -2,11 +2,9 @@
 
 use super::train::{aiops, write_features};
 
-#[test]
-fn score_writes_one_row_per_input_row_matching_training() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    write_features(dir.path().join("features.csv").as_path(), 500);
+/// `aiops train` on `features.csv` in the test folder (`p` names a file there), writing
+/// `model.iforest` and `m.json`.
+fn train_model(p: &dyn Fn(&str) -> String) {
     let out = aiops(&[
         "train",
         "--features",
@@ -17,6 +15,14 @@ fn score_writes_one_row_per_input_row_matching_training() {
         &p("m.json"),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn score_writes_one_row_per_input_row_matching_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    write_features(dir.path().join("features.csv").as_path(), 500);
+    train_model(&p);
     let out = aiops(&[
         "score",
         "--model",
@@ -51,16 +57,7 @@ fn score_refuses_missing_columns_and_damaged_models() {
     let dir = tempfile::tempdir().unwrap();
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     write_features(dir.path().join("features.csv").as_path(), 100);
-    let out = aiops(&[
-        "train",
-        "--features",
-        &p("features.csv"),
-        "--model-out",
-        &p("model.iforest"),
-        "--metrics-out",
-        &p("m.json"),
-    ]);
-    assert!(out.status.success());
+    train_model(&p);
     std::fs::write(p("other.csv"), "timestamp,cpu_usage,hour\n1,2,3\n").unwrap();
     let mut model = std::fs::read(p("model.iforest")).unwrap();
     let last = model.len() - 40;
