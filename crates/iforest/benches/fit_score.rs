@@ -47,7 +47,8 @@ fn main() {
     let single =
         best_of(|| (0..10_000).map(|_| forest.score_row(&row).expect("score_row")).sum::<f64>()) / 10_000.0;
     println!(
-        "{{\"rows\": {ROWS}, \"columns\": {COLUMNS}, \"threads\": {}, \"fit_s\": {fit}, \"score_s\": {score}, \"score_row_s\": {single}}}",
-        rayon::current_num_threads()
+        "{{\"rows\": {ROWS}, \"columns\": {COLUMNS}, \"threads\": {}, \"kernel\": \"{}\", \"fit_s\": {fit}, \"score_s\": {score}, \"score_row_s\": {single}}}",
+        rayon::current_num_threads(),
+        forest.batch_kernel()
     );
 }

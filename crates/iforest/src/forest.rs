@@ -6,6 +6,7 @@
 use ndarray::{Array1, ArrayView2, Axis};
 use rayon::prelude::*;
 
+use crate::complete::{CompleteTrees, Slot};
 use crate::math::{average_path_length, percentile};
 use crate::params::{Contamination, IsolationForestParams, MaxSamples};
 use crate::rng::Rng;
@@ -49,6 +50,8 @@ pub struct IsolationForest {
     roots: Vec<u32>,
     /// Per tree: its depth (edges on its longest root-to-leaf path).
     depths: Vec<u32>,
+    /// The same trees laid out for batch scoring, unless the forest is too deep for it.
+    complete: Option<CompleteTrees>,
 }
 
 impl IsolationForest {
@@ -122,10 +125,14 @@ impl IsolationForest {
             leaf_values: Vec::with_capacity(total),
             roots: Vec::with_capacity(trees.len()),
             depths: Vec::with_capacity(trees.len()),
+            complete: None,
         };
         for (t, tree) in trees.iter().enumerate() {
             forest.push_tree(tree).map_err(|reason| Error::Corrupt(format!("tree {t}: {reason}")))?;
         }
+        let depth = forest.depths.iter().copied().max().unwrap_or(0);
+        let slots: Vec<Vec<Slot>> = (0..forest.roots.len()).map(|t| forest.slots(t)).collect();
+        forest.complete = CompleteTrees::new(depth, n_features, &slots);
         Ok(forest)
     }
 
@@ -203,6 +210,26 @@ impl IsolationForest {
         })
     }
 
+    /// Tree `t` as the complete layout reads it.
+    fn slots(&self, t: usize) -> Vec<Slot> {
+        let range = self.tree_range(t);
+        let base = range.start;
+        range
+            .map(|i| {
+                let node = self.nodes[i];
+                if node.left as usize == i {
+                    Slot::Leaf(self.leaf_values[i])
+                } else {
+                    Slot::Split {
+                        feature: node.feature,
+                        threshold: node.threshold,
+                        left: node.left as usize - base,
+                    }
+                }
+            })
+            .collect()
+    }
+
     fn tree_range(&self, t: usize) -> std::ops::Range<usize> {
         let end = self.roots.get(t + 1).map_or(self.nodes.len(), |&r| r as usize);
         self.roots[t] as usize..end
@@ -226,6 +253,13 @@ impl IsolationForest {
     /// Rows each tree was grown from (scikit-learn's `max_samples_`).
     pub fn max_samples(&self) -> usize {
         self.max_samples
+    }
+
+    /// The kernel batch scoring uses: `"avx512"` (padded trees, sixteen rows per instruction)
+    /// where the CPU has AVX-512 and the forest is at most 12 levels deep and 256 features wide,
+    /// else `"portable"` (the real trees). Both give the same bits; see [`crate::KERNEL_VARIABLE`].
+    pub fn batch_kernel(&self) -> &'static str {
+        if self.complete.is_some() { "avx512" } else { "portable" }
     }
 
     /// The decision threshold on [`IsolationForest::score_samples`] (scikit-learn's `offset_`):
@@ -349,6 +383,10 @@ impl IsolationForest {
     /// tree for a fixed number of branch-free steps.
     fn path_sums(&self, flat: &[f64], out: &mut [f64]) {
         let d = self.n_features;
+        if let Some(complete) = &self.complete {
+            complete.add_path_sums(flat, out);
+            return;
+        }
         for (block, sums) in flat.chunks(INTERLEAVE * d).zip(out.chunks_mut(INTERLEAVE)) {
             let mut at = [0u32; INTERLEAVE];
             let at = &mut at[..sums.len()];

@@ -46,6 +46,36 @@ fn batch_single_row_and_decision_paths_agree() {
     assert_eq!(scores, scores_t);
 }
 
+/// Batch scoring may take a SIMD layout of padded trees (see `KERNEL_VARIABLE`); whatever the
+/// width (blended or gathered ranks), depth (up to the layout's limit and past it), ties and
+/// signed zeros, and row counts that fill no block, it must give the real trees' scores bit for bit.
+#[test]
+fn batch_scores_equal_row_scores_for_every_width_and_depth() {
+    for (width, max_samples, rows) in
+        [(1, 256, 1000), (2, 2, 70), (5, 256, 9001), (5, 1, 10), (8, 64, 513), (9, 256, 700), (12, 3, 65)]
+            .into_iter()
+            .chain([(3, 4100, 4200), (6, 5000, 5001)])
+    {
+        // Coarse values (ties between rows and thresholds), with signed zeros.
+        let x = cloud(rows, width, rows / 50)
+            .mapv(|v| if v.abs() < 0.05 { -0.0 } else { (v * 20.0).round() / 20.0 });
+        let params = IsolationForestParams {
+            max_samples: MaxSamples::Count(max_samples),
+            ..IsolationForestParams::reference()
+        };
+        let forest = IsolationForest::fit(&params, x.view()).unwrap();
+        let scores = forest.score_samples(x.view()).unwrap();
+        for (i, row) in x.rows().into_iter().enumerate() {
+            let single = forest.score_row(&row.to_vec()).unwrap();
+            assert_eq!(
+                scores[i].to_bits(),
+                single.to_bits(),
+                "width {width}, max_samples {max_samples}, row {i}"
+            );
+        }
+    }
+}
+
 #[test]
 fn same_seed_same_forest_whatever_the_thread_count() {
     let x = cloud(3000, 3, 20);
