@@ -2,9 +2,11 @@
 client, against the local test Prometheus: `predict_anomalies` over 24 h at 10 s (8,640 points).
 
     .venv/main/bin/python benches/mcp_latency.py [--calls 50] [--bin target/release/aiops]
+        [--points-per-query N]...
 
 Prints p50/p99/mean of the tool-call round trip (one initialized session, calls in sequence) and
-the ratio to the reference's ~600 ms for the same path without the LLM."""
+the ratio to the reference's ~600 ms for the same path without the LLM. Each `--points-per-query`
+runs the server again with that chunk size (default: the server's own default)."""
 
 import argparse
 import asyncio
@@ -40,6 +42,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--bin", type=pathlib.Path, default=ROOT / "target/release/aiops")
+    parser.add_argument("--points-per-query", type=int, action="append", default=[],
+                        help="serve-mcp's --points-per-query; repeat to compare several")
     args = parser.parse_args()
     aiops = args.bin
     prometheus = PrometheusProcess(aiops.with_name("test-prometheus")
@@ -49,22 +53,32 @@ def main() -> None:
         instance, _ = prometheus.incident()
         with tempfile.TemporaryDirectory() as folder:
             model = train_model(aiops, prometheus.url, instance, pathlib.Path(folder))
-            port = free_port()
-            server = Server([str(aiops), "serve-mcp", "--prometheus-url", prometheus.url, "--model", str(model),
-                             "--port", str(port)], port, env={"RUST_LOG": "warn"})
-            try:
-                times = asyncio.run(measure(f"{server.url}/mcp", instance, args.calls))
-            finally:
-                server.stop()
+            print(f"binary: {aiops}")
+            for points in args.points_per_query or [None]:
+                chunking = [] if points is None else ["--points-per-query", str(points)]
+                times = serve_and_measure(aiops, prometheus.url, model, instance, args.calls, chunking)
+                report(times, "server default" if points is None else f"--points-per-query {points}")
     finally:
         prometheus.stop()
+
+
+def serve_and_measure(aiops, prometheus_url, model, instance, calls, extra_args) -> list[float]:
+    port = free_port()
+    server = Server([str(aiops), "serve-mcp", "--prometheus-url", prometheus_url, "--model", str(model),
+                     "--port", str(port), *extra_args], port, env={"RUST_LOG": "warn"})
+    try:
+        return asyncio.run(measure(f"{server.url}/mcp", instance, calls))
+    finally:
+        server.stop()
+
+
+def report(times: list[float], label: str) -> None:
     times.sort()
     p50 = statistics.median(times)
     p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-    print(f"binary: {aiops}")
-    print(f"predict_anomalies 24 h @ 10 s, {len(times)} calls: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-          f"mean {statistics.fmean(times):.1f} ms, min {times[0]:.1f} ms")
-    print(f"reference path without the LLM: ~{REFERENCE_MS:.0f} ms -> {REFERENCE_MS / p50:.1f}x faster at p50")
+    print(f"predict_anomalies 24 h @ 10 s, {len(times)} calls ({label}): p50 {p50:.1f} ms, "
+          f"p99 {p99:.1f} ms, mean {statistics.fmean(times):.1f} ms, min {times[0]:.1f} ms")
+    print(f"  reference path without the LLM: ~{REFERENCE_MS:.0f} ms -> {REFERENCE_MS / p50:.1f}x faster at p50")
 
 
 if __name__ == "__main__":

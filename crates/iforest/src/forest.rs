@@ -30,8 +30,17 @@ struct Node {
 /// Rows scored together through one tree: enough independent walks to hide memory latency,
 /// few enough that their rows and positions stay in L1.
 const INTERLEAVE: usize = 32;
-/// Rows per parallel task.
-const TASK_ROWS: usize = 8192;
+/// Most rows per parallel task: enough to amortise a task, small enough to balance big batches.
+const MAX_TASK_ROWS: usize = 8192;
+/// Fewest rows per parallel task (a block of the complete-tree kernel).
+const MIN_TASK_ROWS: usize = 512;
+
+/// Rows per parallel task for `rows` rows on `threads` threads: about four tasks per thread, so a
+/// batch of a few thousand rows (a day of 10 s samples) still uses every core.
+fn task_rows(rows: usize, threads: usize) -> usize {
+    let per_task = rows.div_ceil(4 * threads.max(1));
+    per_task.next_multiple_of(MIN_TASK_ROWS).clamp(MIN_TASK_ROWS, MAX_TASK_ROWS)
+}
 
 /// A fitted Isolation Forest with scikit-learn 1.9.1's semantics (see the crate docs).
 #[derive(Clone, Debug, PartialEq)]
@@ -289,8 +298,9 @@ impl IsolationForest {
         check_finite(x)?;
         let mut out = vec![0.0; x.nrows()];
         with_threads(self.params.threads, || {
-            out.par_chunks_mut(TASK_ROWS).enumerate().for_each(|(task, out)| {
-                let start = task * TASK_ROWS;
+            let task_rows = task_rows(out.len(), rayon::current_num_threads());
+            out.par_chunks_mut(task_rows).enumerate().for_each(|(task, out)| {
+                let start = task * task_rows;
                 let rows = x.slice(ndarray::s![start..start + out.len(), ..]);
                 match rows.as_slice() {
                     Some(flat) => self.path_sums(flat, out),
@@ -317,7 +327,7 @@ impl IsolationForest {
     /// # Errors
     /// As [`IsolationForest::score_samples`].
     pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<i64>> {
-        Ok(self.decision_function(x)?.mapv(label))
+        Ok(self.decision_function(x)?.mapv(prediction))
     }
 
     /// [`IsolationForest::score_samples`] of one row, without allocating: the online path.
@@ -343,7 +353,7 @@ impl IsolationForest {
     /// # Errors
     /// As [`IsolationForest::score_row`].
     pub fn predict_row(&self, row: &[f64]) -> Result<i64> {
-        Ok(label(self.decision_row(row)?))
+        Ok(prediction(self.decision_row(row)?))
     }
 
     /// Each feature's share in isolating `row`, summing to 1: along the row's path in every tree,
@@ -443,8 +453,15 @@ impl IsolationForest {
     }
 }
 
-/// scikit-learn's `predict` rule.
-fn label(decision: f64) -> i64 {
+/// scikit-learn's `predict` rule for one `decision_function` value: `-1` (anomalous) below 0,
+/// else `1`. Callers that already hold decisions derive predictions here instead of scoring twice.
+///
+/// ```
+/// assert_eq!(aiops_iforest::prediction(-0.01), -1);
+/// assert_eq!(aiops_iforest::prediction(0.0), 1);
+/// ```
+#[must_use]
+pub fn prediction(decision: f64) -> i64 {
     if decision < 0.0 { -1 } else { 1 }
 }
 
@@ -468,6 +485,20 @@ fn with_threads<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + Send
                 .build()
                 .map_err(|e| Error::InvalidParams { field: "threads", reason: e.to_string() })?;
             Ok(pool.install(work))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::task_rows;
+
+    #[test]
+    fn task_rows_spread_a_day_of_samples_over_every_thread_and_cap_big_batches() {
+        // (rows, threads, rows per task)
+        let table = [(10, 2, 512), (8_640, 2, 1_536), (8_640, 1, 2_560), (1_000_000, 2, 8_192), (0, 4, 512)];
+        for (rows, threads, expected) in table {
+            assert_eq!(task_rows(rows, threads), expected, "{rows} rows on {threads} threads");
         }
     }
 }

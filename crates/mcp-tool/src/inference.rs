@@ -76,7 +76,7 @@ impl Inference {
 pub fn score_in_process(model: &Model, rows: &Array2<f64>) -> Result<Scores> {
     let scoring = |e: aiops_iforest::Error| Error::Scoring { reason: e.to_string() };
     let decision = model.forest.decision_function(rows.view()).map_err(scoring)?.to_vec();
-    let predict = model.forest.predict(rows.view()).map_err(scoring)?.to_vec();
+    let predict = decision.iter().copied().map(aiops_iforest::prediction).collect();
     Ok(Scores { predict, decision })
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aiops_promclient::{ClientConfig, PromClient};
+use aiops_promclient::{ClientConfig, MAX_POINTS_PER_QUERY, PromClient};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +33,9 @@ pub struct ServeConfig {
     pub job_matcher: String,
     /// Seconds between samples of every query.
     pub step: Duration,
+    /// Points per Prometheus request (1 to 11,000); longer windows are split into concurrent
+    /// chunks ([`crate::config::DEFAULT_POINTS_PER_QUERY`]).
+    pub points_per_query: usize,
     /// How often the model's storage is checked for a new version.
     pub reload_interval: Duration,
     /// Transport and security options.
@@ -63,8 +66,14 @@ impl Server {
         if config.reload_interval.is_zero() {
             return Err(invalid("reload_interval", "must be positive".into()));
         }
+        if !(1..=MAX_POINTS_PER_QUERY).contains(&config.points_per_query) {
+            let reason = format!("{} is outside 1-{MAX_POINTS_PER_QUERY}", config.points_per_query);
+            return Err(invalid("points_per_query", reason));
+        }
         let prometheus = ClientConfig::from_url(&config.prometheus_url)
-            .and_then(PromClient::new)
+            .and_then(|client| {
+                PromClient::new(ClientConfig { max_points_per_query: config.points_per_query, ..client })
+            })
             .map_err(|e| invalid("prometheus_url", e.to_string()))?;
         let inference = match (config.inference_url, config.model_name) {
             (None, None) => Inference::InProcess,

@@ -140,7 +140,7 @@ pub(crate) fn score(
         let name = output.name();
         let tensor = match output {
             Output::Predict => {
-                let labels: Vec<i64> = decision().map(|d| if d < 0.0 { -1 } else { 1 }).collect();
+                let labels: Vec<i64> = decision().map(aiops_iforest::prediction).collect();
                 anomalies = Some(labels.iter().filter(|&&l| l == -1).count());
                 Tensor::int64(name, shape.clone(), labels)
             }

@@ -40,7 +40,7 @@ pub fn score(model: &Model, table: &Table) -> Result<Scores> {
     let score = model.forest.score_samples(table.values.view())?;
     let offset = model.forest.offset();
     let decision: Vec<f64> = score.iter().map(|s| s - offset).collect();
-    let prediction = decision.iter().map(|&d| if d < 0.0 { -1 } else { 1 }).collect();
+    let prediction = decision.iter().copied().map(aiops_iforest::prediction).collect();
     Ok(Scores { score: score.to_vec(), decision, prediction })
 }
 

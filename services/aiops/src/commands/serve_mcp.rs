@@ -1,12 +1,14 @@
 //! `aiops serve-mcp --prometheus-url URL --model PATH_OR_S3_URI [--inference-url URL --model-name NAME]
 //! [--host 127.0.0.1] [--port 8080] [--allowed-host NAME]... [--allowed-origin ORIGIN]...
-//! [--auth-token-file PATH | $AIOPS_MCP_AUTH_TOKEN] [--max-hours 168]`
+//! [--auth-token-file PATH | $AIOPS_MCP_AUTH_TOKEN] [--max-hours 168] [--points-per-query 1500]`
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aiops_mcp_tool::config::{DEFAULT_MAX_HOURS, DEFAULT_MAX_REQUEST_BYTES, ServerOptions};
+use aiops_mcp_tool::config::{
+    DEFAULT_MAX_HOURS, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_POINTS_PER_QUERY, ServerOptions,
+};
 use aiops_mcp_tool::model_store::S3Options;
 use aiops_mcp_tool::server::{ServeConfig, Server};
 use anyhow::Context;
@@ -65,6 +67,10 @@ pub(crate) struct Args {
     /// Seconds between samples of every Prometheus query.
     #[arg(long, default_value_t = 10)]
     step_seconds: u64,
+    /// Points per Prometheus request (1 to 11,000): longer windows are split into step-aligned
+    /// chunks fetched concurrently, which answers sooner (Prometheus evaluates a query on one core).
+    #[arg(long, default_value_t = DEFAULT_POINTS_PER_QUERY)]
+    points_per_query: usize,
     /// Regular expression on the `job` label selecting node-exporter instances (list_instances).
     #[arg(long, default_value = ".*node.*")]
     job: String,
@@ -89,6 +95,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         model_name: args.model_name.clone(),
         job_matcher: args.job.clone(),
         step: Duration::from_secs(args.step_seconds),
+        points_per_query: args.points_per_query,
         reload_interval: Duration::from_millis(args.reload_interval_ms),
         server: ServerOptions {
             host: args.host,
