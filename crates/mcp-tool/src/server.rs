@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aiops_promclient::{ClientConfig, MAX_POINTS_PER_QUERY, PromClient};
+use aiops_promclient::{ClientConfig, Error as PromError, PromClient};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -66,15 +66,16 @@ impl Server {
         if config.reload_interval.is_zero() {
             return Err(invalid("reload_interval", "must be positive".into()));
         }
-        if !(1..=MAX_POINTS_PER_QUERY).contains(&config.points_per_query) {
-            let reason = format!("{} is outside 1-{MAX_POINTS_PER_QUERY}", config.points_per_query);
-            return Err(invalid("points_per_query", reason));
-        }
         let prometheus = ClientConfig::from_url(&config.prometheus_url)
             .and_then(|client| {
                 PromClient::new(ClientConfig { max_points_per_query: config.points_per_query, ..client })
             })
-            .map_err(|e| invalid("prometheus_url", e.to_string()))?;
+            .map_err(|e| match e {
+                PromError::InvalidParameter { field: "max_points_per_query", .. } => {
+                    invalid("points_per_query", e.to_string())
+                }
+                _ => invalid("prometheus_url", e.to_string()),
+            })?;
         let inference = match (config.inference_url, config.model_name) {
             (None, None) => Inference::InProcess,
             (Some(url), Some(model_name)) => {

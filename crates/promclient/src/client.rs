@@ -106,7 +106,9 @@ pub struct ClientConfig {
     pub auth: Auth,
     /// TLS settings.
     pub tls: Tls,
-    /// Points per series per request; longer ranges are split ([`MAX_POINTS_PER_QUERY`]).
+    /// Points per series per request, 1 to [`MAX_POINTS_PER_QUERY`]; longer ranges are split into
+    /// step-aligned chunks fetched concurrently (smaller chunks answer sooner: Prometheus
+    /// evaluates each request on one core).
     pub max_points_per_query: usize,
 }
 
@@ -147,8 +149,8 @@ impl ClientConfig {
         if self.timeout.is_zero() {
             return problem("timeout", "must be positive");
         }
-        if self.max_points_per_query == 0 {
-            return problem("max_points_per_query", "must be positive");
+        if !(1..=MAX_POINTS_PER_QUERY).contains(&self.max_points_per_query) {
+            return problem("max_points_per_query", "must be 1 to 11,000 (Prometheus' per-series limit)");
         }
         Ok(())
     }
@@ -542,6 +544,28 @@ fn clean(mut samples: Vec<Sample>) -> Vec<Sample> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_check_names_the_bad_field() {
+        type Change = fn(&mut ClientConfig);
+        // (the field that is wrong, how it is made wrong)
+        let table: [(&str, Change); 5] = [
+            ("max_points_per_query", |c| c.max_points_per_query = 0),
+            ("max_points_per_query", |c| c.max_points_per_query = MAX_POINTS_PER_QUERY + 1),
+            ("timeout", |c| c.timeout = Duration::ZERO),
+            ("base_url", |c| c.base_url = Url::parse("ftp://prometheus:9090").expect("a URL")),
+            ("base_url", |c| c.base_url = Url::parse("http://prometheus:9090/?q=1").expect("a URL")),
+        ];
+        for (bad_field, make_wrong) in table {
+            let mut config = ClientConfig::from_url("http://prometheus:9090").expect("valid");
+            assert!(config.check().is_ok());
+            make_wrong(&mut config);
+            match config.check() {
+                Err(Error::InvalidParameter { field, .. }) => assert_eq!(field, bad_field),
+                other => panic!("expected `{bad_field}` to be refused, got {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
