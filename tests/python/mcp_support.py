@@ -1,16 +1,28 @@
 """Helpers for the MCP conformance tests: a test Prometheus with a backfilled incident, a model
-trained with the aiops CLI, `aiops serve-mcp`, and sessions of the Python MCP SDK client."""
+trained with the aiops CLI, `aiops serve-mcp`, sessions of the Python MCP SDK client, and the tool
+calls every client suite makes (tests/python, tests/kagent, tests/js)."""
 
 import contextlib
 import json
 import pathlib
+import shutil
 import subprocess
 
 import httpx2
+import pytest
+from conftest import require
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+TOOLS = {
+    "predict_anomalies",
+    "query_prometheus_and_predict",
+    "list_instances",
+    "detect_metric_anomalies",
+    "explain_anomaly",
+    "model_info",
+}
 
 
 class PrometheusProcess:
@@ -42,6 +54,17 @@ class PrometheusProcess:
                 self.process.wait()
 
 
+@pytest.fixture(scope="module")
+def prometheus(aiops_bin):
+    """`test-prometheus` from beside the aiops binary, for one test module (import the fixture)."""
+    binary = aiops_bin.with_name("test-prometheus")
+    if not binary.exists() or shutil.which("prometheus") is None or shutil.which("promtool") is None:
+        require("test-prometheus and Prometheus (cargo build --bins; Debian package prometheus)")
+    server = PrometheusProcess(binary)
+    yield server
+    server.stop()
+
+
 def train_model(aiops: pathlib.Path, prometheus_url: str, instance: str, out: pathlib.Path) -> pathlib.Path:
     """fetch -> features -> train with the aiops CLI (the reference parameters); returns the model."""
     data, features, model = out / "data.csv", out / "features.csv", out / "model.iforest"
@@ -62,3 +85,31 @@ async def mcp_session(url: str, headers: dict | None = None):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 yield session
+
+
+def tool_calls(prometheus: "PrometheusProcess") -> tuple[list, list]:
+    """Every tool with valid arguments (`[tool, arguments]`, each tool at least once) and with
+    invalid ones (`[tool, arguments, text the error message must contain]`, each tool at least
+    once), for the client conformance suites."""
+    instance, incident = prometheus.incident()
+    ip = instance.split(":")[0]
+    inside = (incident["start"] + incident["end"]) // 2
+    valid = [
+        ["list_instances", {}],
+        ["model_info", {}],
+        ["predict_anomalies", {"instance_ip": ip, "hours": 24}],
+        ["query_prometheus_and_predict", {"instance_ip": instance, "time_range_hours": 2.0}],
+        ["detect_metric_anomalies", {"instance_ip": ip, "metric": "memory", "hours": 2}],
+        ["explain_anomaly", {"instance_ip": ip, "timestamp": inside}],
+    ]
+    invalid = [
+        ["predict_anomalies", {"instance_ip": ip, "hours": 0}, "`hours` is 0, it must be an integer from 1 to 168"],
+        ["predict_anomalies", {"instance_ip": ip, "hours": 2.5}, "`hours`: 2.5 is not a whole number"],
+        ["query_prometheus_and_predict", {"instance_ip": "10.9.9.9", "time_range_hours": 1}, "Instances with data"],
+        ["detect_metric_anomalies", {"instance_ip": ip, "metric": "gpu", "hours": 1}, "`metric`"],
+        ["explain_anomaly", {"instance_ip": ip, "timestamp": "yesterday"}, "`timestamp`"],
+        ["list_instances", {"job": "node"}, "`job`"],
+        ["model_info", {"verbose": True}, "`verbose`"],
+    ]
+    assert {c[0] for c in valid} == TOOLS and {c[0] for c in invalid} == TOOLS
+    return valid, invalid

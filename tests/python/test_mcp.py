@@ -6,9 +6,11 @@ server, HTTP-level security, and the KAgent manifests against the CRDs."""
 import asyncio
 import base64
 import copy
+import json
 import os
 import pathlib
 import shutil
+import subprocess
 import time
 
 import httpx2
@@ -17,27 +19,8 @@ import pytest
 import yaml
 
 from conftest import Server, free_port, require
-from mcp_support import ROOT, PrometheusProcess, mcp_session, train_model
-
-TOOLS = {
-    "predict_anomalies",
-    "query_prometheus_and_predict",
-    "list_instances",
-    "detect_metric_anomalies",
-    "explain_anomaly",
-    "model_info",
-}
+from mcp_support import ROOT, TOOLS, mcp_session, prometheus, tool_calls, train_model  # noqa: F401 (fixture)
 TOKEN = "test-token-0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def prometheus():
-    binary = pathlib.Path(os.environ.get("AIOPS_BIN", ROOT / "target/debug/aiops")).with_name("test-prometheus")
-    if not binary.exists() or shutil.which("prometheus") is None or shutil.which("promtool") is None:
-        require("test-prometheus and Prometheus (cargo build --bins; Debian package prometheus)")
-    server = PrometheusProcess(binary)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +134,7 @@ def test_every_other_tool_answers(mcp, prometheus):
     ("predict_anomalies", {"instance_ip": "10.0.0.1", "hours": 0}, "hours"),
     ("predict_anomalies", {"instance_ip": "10.0.0.1", "hours": 100000}, "hours"),
     ("predict_anomalies", {"instance_ip": "10.0.0.1", "hours": "two"}, "hours"),
+    ("predict_anomalies", {"instance_ip": "10.0.0.1", "hours": 2.5}, "hours"),
     ("predict_anomalies", {"instance_ip": "1" * 5000}, "instance_ip"),
     ("predict_anomalies", {"instance_ip": "10.0.0.1", "verbose": True}, "verbose"),
     ("predict_anomalies", {}, "instance_ip"),
@@ -159,18 +143,114 @@ def test_every_other_tool_answers(mcp, prometheus):
     ("explain_anomaly", {"instance_ip": "10.0.0.1", "timestamp": "yesterday"}, "timestamp"),
     ("explain_anomaly", {"instance_ip": "10.0.0.1", "timestamp": 0}, "timestamp"),
 ])
-def test_bad_input_is_an_is_error_result_naming_the_argument(mcp, tool, arguments, argument):
+def test_bad_input_is_an_is_error_text_result_naming_the_argument(mcp, tool, arguments, argument):
     result = call(f"{mcp.url}/mcp", tool, arguments)
-    assert result.is_error, result.structured_content
-    assert result.structured_content.get("argument") == argument, result.structured_content
+    assert result.is_error, result.content
+    # No structured content: clients validate it against the output schema, which describes answers.
+    assert result.structured_content is None, result.structured_content
+    assert f"`{argument}`" in result.content[0].text, result.content[0].text
     assert call(f"{mcp.url}/mcp", "model_info", {}).is_error is False  # still serving
+
+
+def test_integral_floats_are_accepted_as_integers(mcp, prometheus):
+    instance, _ = prometheus.incident()
+    result = call(f"{mcp.url}/mcp", "query_prometheus_and_predict", {"instance_ip": instance, "time_range_hours": 2.0})
+    assert not result.is_error, result.content
+    assert result.structured_content["hours"] == 2
 
 
 def test_an_instance_without_data_lists_the_instances_that_have_some(mcp, prometheus):
     result = call(f"{mcp.url}/mcp", "predict_anomalies", {"instance_ip": "10.9.9.9", "hours": 1})
     assert result.is_error
-    assert set(result.structured_content["available_instances"]) == {
-        i["instance"] for i in prometheus.truth["instances"]}
+    text = result.content[0].text
+    listed = text.split("Instances with data: ")[1].splitlines()[0].split(", ")
+    assert set(listed) == {i["instance"] for i in prometheus.truth["instances"]}, text
+    assert "list_instances" in text
+
+
+def test_metrics_count_tool_calls_by_tool_and_outcome(mcp):
+    def count(text, tool, outcome):
+        prefix = f'aiops_mcp_tool_calls_total{{tool="{tool}",outcome="{outcome}"}} '
+        return next((float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix)), 0.0)
+
+    before = httpx2.get(f"{mcp.url}/metrics").text
+    assert call(f"{mcp.url}/mcp", "model_info", {}).is_error is False
+    assert call(f"{mcp.url}/mcp", "model_info", {"unexpected": 1}).is_error is True
+    response = httpx2.get(f"{mcp.url}/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/openmetrics-text")
+    after = response.text
+    assert count(after, "model_info", "success") == count(before, "model_info", "success") + 1
+    assert count(after, "model_info", "error") == count(before, "model_info", "error") + 1
+    for name in ["aiops_mcp_tool_call_duration_seconds_bucket", "aiops_mcp_prometheus_query_duration_seconds_count",
+                 "aiops_mcp_prometheus_query_errors_total"]:
+        assert name in after, name
+
+
+def test_every_tool_answers_the_python_sdk_with_results_and_error_messages(mcp, prometheus):
+    """The Python SDK validates structured content against the output schemas as well."""
+    valid, invalid = tool_calls(prometheus)
+    url = f"{mcp.url}/mcp"
+
+    async def go():
+        async with mcp_session(url) as session:
+            schemas = {t.name: t.output_schema for t in (await session.list_tools()).tools}
+            for tool, arguments in valid:
+                result = await session.call_tool(tool, arguments)
+                assert not result.is_error, (tool, result.content)
+                jsonschema.validate(result.structured_content, schemas[tool])
+            for tool, arguments, message in invalid:
+                result = await session.call_tool(tool, arguments)
+                assert result.is_error and result.structured_content is None, (tool, result)
+                assert message in result.content[0].text, (tool, arguments, result.content[0].text)
+
+    asyncio.run(go())
+
+
+# --- the TypeScript SDK and MCP Inspector (npm packages in tests/js, installed by scripts/setup) ---
+
+JS = ROOT / "tests/js"
+
+
+def node_tool(*relative) -> list:
+    if shutil.which("node") is None or not (JS / "node_modules").is_dir():
+        require("node and tests/js/node_modules (scripts/setup runs npm ci)")
+    return ["node", *(str(JS / r) for r in relative)]
+
+
+def test_the_typescript_sdk_validates_every_result_and_accepts_every_error(mcp, prometheus, tmp_path):
+    valid, invalid = tool_calls(prometheus)
+    cases = tmp_path / "cases.json"
+    cases.write_text(json.dumps({"url": f"{mcp.url}/mcp", "tools": sorted(TOOLS), "valid": valid,
+                                 "invalid": invalid}))
+    run = subprocess.run(node_tool("conformance.mjs") + [str(cases)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert set(report["valid"]) == TOOLS and len(report["invalid"]) == len(invalid)
+
+
+def inspector(*args, tmp_path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MCP_CATALOG_PATH": str(tmp_path / "catalog.json"), "NO_COLOR": "1"}
+    command = node_tool("node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js")
+    return subprocess.run(command + ["--cli", *args], capture_output=True, text=True, timeout=120, env=env,
+                          cwd=tmp_path)
+
+
+def test_mcp_inspector_strict_finds_no_schema_portability_problem(mcp, tmp_path):
+    listed = inspector(f"{mcp.url}/mcp", "--method", "tools/list", "--strict", "--format", "json", tmp_path=tmp_path)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    envelope = json.loads(listed.stdout)
+    assert {t["name"] for t in envelope["result"]["tools"]} == TOOLS
+    assert "schemaFindings" not in envelope, json.dumps(envelope["schemaFindings"], indent=1)
+    assert "Warning" not in listed.stderr and "Schema portability" not in listed.stderr, listed.stderr
+
+
+def test_mcp_inspector_shows_tool_errors_as_messages(mcp, tmp_path):
+    called = inspector(f"{mcp.url}/mcp", "--method", "tools/call", "--tool-name", "predict_anomalies",
+                       "--tool-arg", "instance_ip=10.0.0.1", "hours=0", tmp_path=tmp_path)
+    # The tool's message, with the CLI's exit code for an isError result (not a validation failure).
+    assert "`hours` is 0, it must be an integer from 1 to 168" in called.stdout, called.stdout + called.stderr
+    assert "returned isError:true" in called.stderr, called.stderr
+    assert "output schema" not in called.stdout + called.stderr
 
 
 def raw_post(url, headers=None, body=None):
@@ -211,7 +291,9 @@ def test_bearer_token_is_required_when_configured(aiops_bin, prometheus, model):
         assert raw_post(url).status_code == 401
         assert raw_post(url, {"Authorization": "Bearer wrong-token-0123456789abc"}).status_code == 401
         assert raw_post(url, {"Authorization": TOKEN}).status_code == 401
+        assert raw_post(url, {"Authorization": f"bearer {TOKEN}"}).status_code == 200  # the scheme is case-insensitive
         assert httpx2.get(f"{server.url}/healthz").status_code == 200
+        assert httpx2.get(f"{server.url}/metrics").status_code == 200
         result = call(url, "model_info", {}, headers={"Authorization": f"Bearer {TOKEN}"})
         assert not result.is_error
     finally:
@@ -281,6 +363,9 @@ def test_model_is_read_from_s3_and_reloaded_when_it_changes(aiops_bin, prometheu
             assert time.monotonic() < deadline, "the broken model was not noticed"
             time.sleep(0.2)
         assert info["digest"] != local["digest"]  # the reloaded (good) model stays in use
+        metrics = httpx2.get(f"{server.url}/metrics").text
+        assert 'aiops_mcp_model_reloads_total{outcome="loaded"} 1' in metrics, metrics
+        assert 'aiops_mcp_model_reloads_total{outcome="failed"}' in metrics, metrics
     finally:
         server.stop()
         s3_server.stop()
@@ -349,3 +434,39 @@ def test_an_unknown_field_in_a_kagent_manifest_is_rejected(shared_dir):
     agent["spec"]["declarative"]["tools"][0]["mcpServer"]["toolname"] = ["typo"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(agent, crd_schema(shared_dir, "Agent", "v1alpha2"))
+
+
+def test_the_agent_header_and_the_server_token_come_from_one_secret_key(aiops_bin, prometheus, model, tmp_path):
+    """From the kustomize output: the RemoteMCPServer's Authorization header and the server's
+    --auth-token-file read the same Secret key; a server given that key's value as its token file
+    accepts the header KAgent builds from the same value, verbatim."""
+    from test_infra import K8S, render
+
+    objects = render(K8S / "base")
+    remote = next(o for o in objects if o["kind"] == "RemoteMCPServer")
+    (header,) = [h for h in remote["spec"]["headersFrom"] if h["name"].lower() == "authorization"]
+    assert header["valueFrom"]["type"] == "Secret"
+    agent_key = (header["valueFrom"]["name"], header["valueFrom"]["key"])
+
+    deployment = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "aiops-mcp")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    (token_file,) = [a.split("=", 1)[1] for a in container["args"] if a.startswith("--auth-token-file=")]
+    token_file = pathlib.PurePosixPath(token_file)
+    (mount,) = [m for m in container["volumeMounts"] if token_file.parent == pathlib.PurePosixPath(m["mountPath"])]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    (item,) = [i for i in volume["secret"]["items"] if i["path"] == token_file.name]
+    server_key = (volume["secret"]["secretName"], item["key"])
+    assert agent_key == server_key, f"the Agent sends {agent_key}, the server reads {server_key}"
+    assert remote["spec"]["url"].startswith(f"http://{deployment['metadata']['name']}.")
+
+    secret_value = f"Bearer {TOKEN}"  # the documented form of the one key
+    (tmp_path / token_file.name).write_text(secret_value + "\n")
+    server = serve_mcp(aiops_bin, prometheus, model, "--auth-token-file", str(tmp_path / token_file.name))
+    try:
+        url = f"{server.url}/mcp"
+        assert raw_post(url, {"Authorization": secret_value}).status_code == 200
+        assert raw_post(url, {"Authorization": f"Bearer {TOKEN[:-1]}x"}).status_code == 401
+        assert not call(url, "model_info", {}, headers={"Authorization": secret_value}).is_error
+    finally:
+        server.stop()

@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::http::uri::Authority;
 
+use crate::http::bearer_token;
 use crate::{Error, Result};
 
 /// The default upper bound of every `hours` argument (one week).
@@ -30,7 +31,9 @@ pub struct ServerOptions {
     /// Browser origins allowed to call the server (`scheme://host[:port|:*]`); requests carrying
     /// any other `Origin` header are refused with 403. Requests without `Origin` pass.
     pub allowed_origins: Vec<String>,
-    /// The bearer token every `/mcp` request must carry, when set.
+    /// The bearer token every `/mcp` request must carry, when set: the token itself or the
+    /// whole header value `Bearer <token>` (so one Secret key can serve the server and the
+    /// clients that send it as their `Authorization` header).
     pub auth_token: Option<String>,
     /// Upper bound of every `hours` argument.
     pub max_hours: u32,
@@ -82,7 +85,7 @@ impl ServerOptions {
         for origin in &self.allowed_origins {
             check_allowed_origin(origin)?;
         }
-        let auth_token = self.auth_token.map(|t| t.trim().to_owned());
+        let auth_token = self.auth_token.map(|t| bearer_token(&t).unwrap_or(t.trim()).to_owned());
         if let Some(token) = &auth_token
             && (token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()))
         {
@@ -193,6 +196,16 @@ mod tests {
         for (options, field) in cases {
             let error = options.check().unwrap_err();
             assert!(matches!(error, Error::InvalidOption { field: f, .. } if f == field), "{field}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_token_may_be_given_as_the_header_value() {
+        for given in ["0123456789abcdef0123", "Bearer 0123456789abcdef0123\n", " bearer 0123456789abcdef0123"]
+        {
+            let settings =
+                ServerOptions { auth_token: Some(given.into()), ..Default::default() }.check().unwrap();
+            assert_eq!(settings.auth_token.as_deref(), Some("0123456789abcdef0123"), "{given:?}");
         }
     }
 

@@ -11,10 +11,9 @@ use aiops_iforest::{IsolationForest, IsolationForestParams, Model};
 use aiops_incidents::{IncidentParams, Severity, find_incidents};
 use aiops_promclient::{Instance, Metric, PromClient, Series, TimeWindow};
 use ndarray::Array2;
-use schemars::JsonSchema;
-use serde::Serialize;
 
 use crate::inference::{Inference, Scores, score_in_process};
+use crate::metrics::Metrics;
 use crate::model_store::{ModelStore, error_chain};
 use crate::report::{
     AnomalyPeriod, AnomalyReport, Explanation, FeatureContribution, InstanceEntry, InstanceList, MAX_PERIODS,
@@ -32,19 +31,17 @@ pub const MIN_TRAINING_SAMPLES: usize = 30;
 /// How far (in steps) the nearest sample may lie from the time `explain_anomaly` asks about.
 const EXPLAIN_TOLERANCE_STEPS: f64 = 3.0;
 
-/// A problem the caller (an LLM agent) can act on: returned as an `isError` tool result.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+/// A problem the caller (an LLM agent) can act on: returned as an `isError` tool result whose
+/// text is [`ToolError::text`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolError {
     /// What went wrong, naming the bad argument when there is one.
     pub error: String,
     /// The argument at fault, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub argument: Option<String>,
     /// Instances that do have data, when the one asked for has none.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub available_instances: Option<Vec<String>>,
     /// What to try instead.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
 }
 
@@ -71,9 +68,15 @@ impl ToolError {
         self
     }
 
-    /// The error message plus hint and available instances, for the text content.
+    /// The error message (naming the argument at fault), then the instances with data and the
+    /// hint, for the text content.
     pub fn text(&self) -> String {
-        let mut text = self.error.clone();
+        let mut text = match &self.argument {
+            Some(argument) if !self.error.contains(&format!("`{argument}`")) => {
+                format!("invalid argument `{argument}`: {}", self.error)
+            }
+            _ => self.error.clone(),
+        };
         if let Some(instances) = &self.available_instances {
             let list = if instances.is_empty() { "none".to_owned() } else { instances.join(", ") };
             text.push_str(&format!("\nInstances with data: {list}"));
@@ -122,6 +125,7 @@ pub struct Engine {
     models: Arc<ModelStore>,
     inference: Inference,
     settings: EngineSettings,
+    metrics: Arc<Metrics>,
 }
 
 /// A scored series, for charts.
@@ -136,14 +140,39 @@ pub struct ScoredSeries {
 }
 
 impl Engine {
-    /// An engine over a Prometheus client, the model store and an inference path.
+    /// An engine over a Prometheus client, the model store and an inference path, counting its
+    /// Prometheus queries in `metrics`.
     pub fn new(
         prometheus: PromClient,
         models: Arc<ModelStore>,
         inference: Inference,
         settings: EngineSettings,
+        metrics: Arc<Metrics>,
     ) -> Self {
-        Self { prometheus, models, inference, settings }
+        Self { prometheus, models, inference, settings, metrics }
+    }
+
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Awaits a Prometheus request, recording its latency and whether it failed.
+    async fn observed<T>(
+        &self,
+        query: impl Future<Output = aiops_promclient::Result<T>>,
+    ) -> aiops_promclient::Result<T> {
+        let started = std::time::Instant::now();
+        let outcome = query.await;
+        // An instance without data is an answer, not a failing Prometheus.
+        let failed = outcome.as_ref().is_err_and(|e| {
+            !matches!(
+                e,
+                aiops_promclient::Error::NoData { .. } | aiops_promclient::Error::InvalidInstance { .. }
+            )
+        });
+        self.metrics.observe_prometheus_query(started.elapsed(), !failed);
+        outcome
     }
 
     /// The model store.
@@ -263,7 +292,7 @@ impl Engine {
         };
         let span = tracing::info_span!("prometheus.query", instance = %instance, window = %window);
         let series = tracing::Instrument::instrument(
-            self.prometheus.fetch(instance, metric, window, self.settings.step, Some(&report)),
+            self.observed(self.prometheus.fetch(instance, metric, window, self.settings.step, Some(&report))),
             span,
         )
         .await
@@ -278,10 +307,12 @@ impl Engine {
     /// A [`ToolError`] when Prometheus fails.
     pub async fn instances(&self) -> Result<InstanceList, ToolError> {
         let span = tracing::info_span!("prometheus.query", job_matcher = %self.settings.job_matcher);
-        let instances =
-            tracing::Instrument::instrument(self.prometheus.list_instances(&self.settings.job_matcher), span)
-                .await
-                .map_err(ToolError::from_prometheus)?;
+        let instances = tracing::Instrument::instrument(
+            self.observed(self.prometheus.list_instances(&self.settings.job_matcher)),
+            span,
+        )
+        .await
+        .map_err(ToolError::from_prometheus)?;
         let instances: Vec<InstanceEntry> = instances
             .into_iter()
             .map(|instance| {

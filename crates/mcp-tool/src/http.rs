@@ -1,5 +1,6 @@
 //! The HTTP face of the server: MCP streamable HTTP at `/mcp` (stateless, Host and Origin
-//! validated by rmcp, optional bearer token), and `/healthz` and `/readyz` for Kubernetes probes.
+//! validated by rmcp, optional bearer token), `/healthz` and `/readyz` for Kubernetes probes and
+//! `/metrics` for Prometheus.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
+use crate::metrics::Metrics;
 
 /// The path of the MCP endpoint.
 pub const MCP_PATH: &str = "/mcp";
@@ -23,9 +25,16 @@ pub const MCP_PATH: &str = "/mcp";
 pub type Readiness = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// Builds the application: `/mcp` serving a fresh `handler()` per request (stateless mode, so
-/// replicas behind a Service need no session affinity), `/healthz` (the process is up) and
-/// `/readyz` (`ready` says yes). `shutdown` ends open MCP streams.
-pub fn router<S, F>(handler: F, ready: Readiness, settings: &Settings, shutdown: CancellationToken) -> Router
+/// replicas behind a Service need no session affinity), `/healthz` (the process is up),
+/// `/readyz` (`ready` says yes) and `/metrics` (`metrics` as Prometheus text, no token needed).
+/// `shutdown` ends open MCP streams.
+pub fn router<S, F>(
+    handler: F,
+    ready: Readiness,
+    metrics: Arc<Metrics>,
+    settings: &Settings,
+    shutdown: CancellationToken,
+) -> Router
 where
     S: ServerHandler + Send + 'static,
     F: Fn() -> S + Send + Sync + 'static,
@@ -48,6 +57,7 @@ where
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz).with_state(ready))
+        .route("/metrics", get(exposition).with_state(metrics))
         .merge(mcp)
 }
 
@@ -56,6 +66,11 @@ async fn readyz(State(ready): State<Readiness>) -> Response {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {reason}\n")).into_response(),
     }
+}
+
+async fn exposition(State(metrics): State<Arc<Metrics>>) -> Response {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], metrics.encode()).into_response()
 }
 
 /// Refuses `/mcp` requests without the configured bearer token (401 with `WWW-Authenticate`).
@@ -67,11 +82,8 @@ async fn require_bearer_token(
     let Some(expected) = token else {
         return next.run(request).await;
     };
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let presented =
+        request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
     if presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.as_bytes())) {
         return next.run(request).await;
     }
@@ -86,6 +98,14 @@ async fn require_bearer_token(
     response
 }
 
+/// The token of an `Authorization: Bearer <token>` value; the scheme is case-insensitive
+/// (RFC 9110, section 11.1) and may be followed by more than one space.
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
+    let token = token.trim_start_matches([' ', '\t']);
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// Compares two secrets in time that depends only on their lengths, so timing reveals no prefix.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -93,7 +113,25 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{bearer_token, constant_time_eq};
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        let cases = [
+            ("Bearer abc", Some("abc")),
+            ("bearer abc", Some("abc")),
+            ("BEARER abc", Some("abc")),
+            ("bEaReR  abc ", Some("abc")),
+            ("Bearer", None),
+            ("Bearer ", None),
+            ("Basic abc", None),
+            ("abc", None),
+            ("Bearerabc", None),
+        ];
+        for (value, token) in cases {
+            assert_eq!(bearer_token(value), token, "{value:?}");
+        }
+    }
 
     #[test]
     fn constant_time_eq_compares_whole_secrets() {

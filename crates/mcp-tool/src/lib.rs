@@ -4,9 +4,12 @@
 //!
 //! - [`config`]: transport and security options (`Host`/`Origin` allow-lists, bearer token,
 //!   bounds), checked once into [`config::Settings`];
-//! - [`http`]: the axum application (`/mcp` in rmcp's stateless mode, `/healthz`, `/readyz`);
+//! - [`http`]: the axum application (`/mcp` in rmcp's stateless mode, `/healthz`, `/readyz`,
+//!   `/metrics`); [`metrics`]: tool calls, Prometheus queries and model reloads;
 //! - [`tools`]: the MCP tools, their schemas and results; [`engine`]: what they do (fetch through
 //!   `promclient`, features, scoring, periods through `aiops-incidents`, explanations);
+//! - [`schema`]: the portable JSON Schema subset every tool schema keeps to (so that google-adk,
+//!   the TypeScript SDK, MCP Inspector and the Python SDK all accept them), and its checker;
 //! - [`inference`]: in-process or remote (Open Inference Protocol) scoring;
 //! - [`model_store`]: the model from a local path or `s3://`, reloaded when it changes;
 //! - [`server`]: binding and running it all ([`server::Server`]).
@@ -15,13 +18,20 @@
 //! memory, disk and network, `detect_metric_anomalies` fits an Isolation Forest with the
 //! reference parameters on the requested window itself and says so in the result's `notes`: it
 //! flags that window's most isolated samples rather than comparing with a learned baseline.
+//!
+//! Tool errors (a bad argument, an instance without data, a failing Prometheus) are `isError`
+//! results whose text names the argument at fault and adds a hint or the instances with data;
+//! they carry no structured content, since clients check structured content against the tool's
+//! output schema. Integer arguments accept integral numbers written as floats (`2.0`).
 
 pub mod config;
 pub mod engine;
 pub mod http;
 pub mod inference;
+pub mod metrics;
 pub mod model_store;
 pub mod report;
+pub mod schema;
 pub mod server;
 pub mod tools;
 

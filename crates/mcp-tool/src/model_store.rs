@@ -198,11 +198,13 @@ impl ModelStore {
         Ok(true)
     }
 
-    /// Checks for a new model every `interval` until `shutdown` is cancelled.
+    /// Checks for a new model every `interval` until `shutdown` is cancelled, telling
+    /// `on_check` each outcome (e.g. [`crate::metrics::ReloadMetrics::observe`]).
     pub fn watch(
         self: Arc<Self>,
         interval: Duration,
         shutdown: CancellationToken,
+        on_check: impl Fn(&Result<bool>) + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(interval);
@@ -212,7 +214,9 @@ impl ModelStore {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
                     _ = ticks.tick() => {
-                        if let Err(error) = self.reload_if_changed().await {
+                        let outcome = self.reload_if_changed().await;
+                        on_check(&outcome);
+                        if let Err(error) = outcome {
                             tracing::warn!(%error, "model reload failed; keeping the current model");
                         }
                     }

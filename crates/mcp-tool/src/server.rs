@@ -12,6 +12,7 @@ use crate::config::{ServerOptions, Settings};
 use crate::engine::{Engine, EngineSettings};
 use crate::http::{Readiness, router};
 use crate::inference::Inference;
+use crate::metrics::Metrics;
 use crate::model_store::{ModelSource, ModelStore, S3Options};
 use crate::tools::AnomalyTools;
 use crate::{Error, Result};
@@ -91,7 +92,8 @@ impl Server {
             step: config.step,
             max_hours: settings.max_hours,
         };
-        let engine = Arc::new(Engine::new(prometheus, models, inference, engine_settings));
+        let metrics = Arc::new(Metrics::new());
+        let engine = Arc::new(Engine::new(prometheus, models, inference, engine_settings, metrics));
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|source| Error::Io { what: format!("binding {}", settings.bind), source })?;
@@ -108,21 +110,31 @@ impl Server {
             .map_err(|source| Error::Io { what: "reading the bound address".into(), source })
     }
 
-    /// Serves `/mcp`, `/healthz` and `/readyz` until `shutdown` is cancelled, watching the
-    /// model's storage for new versions meanwhile.
+    /// Serves `/mcp`, `/healthz`, `/readyz` and `/metrics` until `shutdown` is cancelled,
+    /// watching the model's storage for new versions meanwhile (reloads counted in `/metrics`).
     ///
     /// # Errors
     /// [`Error::Io`] when the server fails.
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
-        let watcher = Arc::clone(self.engine.models()).watch(self.reload_interval, shutdown.clone());
+        let reloads = self.engine.metrics().reloads();
+        let watcher =
+            Arc::clone(self.engine.models()).watch(self.reload_interval, shutdown.clone(), move |o| {
+                reloads.observe(o);
+            });
         // The model is loaded before the server binds and a failed reload keeps the previous one,
         // so the server is ready until it starts draining for shutdown.
         let draining = shutdown.clone();
         let ready: Readiness =
             Arc::new(move || if draining.is_cancelled() { Err("shutting down".into()) } else { Ok(()) });
         let engine = Arc::clone(&self.engine);
-        let app =
-            router(move || AnomalyTools::new(Arc::clone(&engine)), ready, &self.settings, shutdown.clone());
+        let metrics = Arc::clone(self.engine.metrics());
+        let app = router(
+            move || AnomalyTools::new(Arc::clone(&engine)),
+            ready,
+            metrics,
+            &self.settings,
+            shutdown.clone(),
+        );
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
         watcher.abort();
         served.map_err(|source| Error::Io { what: "serving HTTP".into(), source })

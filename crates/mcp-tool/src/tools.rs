@@ -9,22 +9,59 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::{schema_for_output, schema_for_type};
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject, ProgressNotificationParam};
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, JsonObject,
+    ProgressNotificationParam, Tool,
+};
 use rmcp::service::RequestContext;
-use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::engine::{Engine, ProgressFn, ScoredSeries, ToolError};
+use crate::metrics::Outcome;
 use crate::report::{AnomalyReport, Explanation, InstanceList, rfc3339};
+use crate::schema::{free_form_object, input_schema, output_schema};
 
 /// Chart size in pixels.
 const CHART_SIZE: (u32, u32) = (900, 400);
 
 fn default_hours() -> i64 {
     1
+}
+
+/// An integer argument: also accepts a number with a zero fraction (`2.0`), which models often
+/// send; refuses `2.5` (the caller names the argument).
+fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    struct WholeNumber;
+    impl serde::de::Visitor<'_> for WholeNumber {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an integer")
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("{v} is too large")))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
+            // Exactly representable in both types, so the cast below is lossless.
+            const LIMIT: f64 = 9_007_199_254_740_992.0;
+            if v.fract() == 0.0 && v.abs() <= LIMIT {
+                Ok(v as i64)
+            } else {
+                Err(E::custom(format!("{v} is not a whole number")))
+            }
+        }
+    }
+    deserializer.deserialize_any(WholeNumber)
 }
 
 /// Arguments of `predict_anomalies`.
@@ -36,8 +73,8 @@ pub struct PredictArgs {
     #[schemars(length(min = 1, max = 256))]
     pub instance_ip: String,
     /// Hours to look back from now (1 to the server's maximum, 168 by default).
-    #[serde(default = "default_hours")]
-    #[schemars(range(min = 1, max = 168))]
+    #[serde(default = "default_hours", deserialize_with = "whole_number")]
+    #[schemars(with = "i64", range(min = 1, max = 168))]
     pub hours: i64,
     /// Also return a PNG chart of the series with the anomalies marked.
     #[serde(default)]
@@ -52,8 +89,8 @@ pub struct QueryArgs {
     #[schemars(length(min = 1, max = 256))]
     pub instance_ip: String,
     /// Hours to look back from now (1 to the server's maximum, 168 by default).
-    #[serde(default = "default_hours")]
-    #[schemars(range(min = 1, max = 168))]
+    #[serde(default = "default_hours", deserialize_with = "whole_number")]
+    #[schemars(with = "i64", range(min = 1, max = 168))]
     pub time_range_hours: i64,
     /// Also return a PNG chart of the series with the anomalies marked.
     #[serde(default)]
@@ -95,8 +132,8 @@ pub struct MetricArgs {
     /// The metric.
     pub metric: MetricName,
     /// Hours to look back from now (1 to the server's maximum, 168 by default).
-    #[serde(default = "default_hours")]
-    #[schemars(range(min = 1, max = 168))]
+    #[serde(default = "default_hours", deserialize_with = "whole_number")]
+    #[schemars(with = "i64", range(min = 1, max = 168))]
     pub hours: i64,
     /// Also return a PNG chart of the series with the anomalies marked.
     #[serde(default)]
@@ -171,11 +208,15 @@ pub struct ModelInfo {
     pub age_hours: f64,
     /// Input columns in order.
     pub feature_names: Vec<String>,
-    /// The feature schema, e.g. `reference v1 (window 5: cpu_usage, ...)`.
+    /// The feature schema, e.g. `reference v1 (window 5: cpu_usage, ...)` (absent for custom
+    /// columns).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub feature_schema: Option<String>,
     /// The Isolation Forest parameters, as recorded in the model.
+    #[schemars(schema_with = "free_form_object")]
     pub parameters: serde_json::Value,
     /// The training data's summary (samples, anomalies, offset, score percentiles).
+    #[schemars(schema_with = "free_form_object")]
     pub training: serde_json::Value,
     /// `in-process`, or the remote inference server and model name.
     pub inference: String,
@@ -224,12 +265,22 @@ impl std::fmt::Debug for AnomalyTools {
 impl AnomalyTools {
     /// The tools over `engine`, with the `hours` maxima of the input schemas set to the engine's.
     pub fn new(engine: Arc<Engine>) -> Self {
+        let tool_router = Self::router(engine.settings().max_hours);
+        Self { engine, tool_router }
+    }
+
+    /// The tools as `tools/list` describes them, for a server whose `hours` arguments go up to
+    /// `max_hours`.
+    pub fn definitions(max_hours: u32) -> Vec<Tool> {
+        Self::router(max_hours).list_all()
+    }
+
+    fn router(max_hours: u32) -> ToolRouter<Self> {
         let mut tool_router = Self::tool_router();
-        let max_hours = engine.settings().max_hours;
         for route in tool_router.map.values_mut() {
             route.attr.input_schema = Arc::new(with_max_hours(&route.attr.input_schema, max_hours));
         }
-        Self { engine, tool_router }
+        tool_router
     }
 
     /// Detects CPU anomalies of a node over the last hours (the reference tool).
@@ -237,8 +288,8 @@ impl AnomalyTools {
         description = "Detect CPU usage anomalies of a Kubernetes node over the last `hours` hours: queries Prometheus, \
                        scores every sample with the Isolation Forest and returns the anomaly count and percentage and the \
                        anomaly periods (start, end, peak, severity).",
-        input_schema = schema_for_type::<PredictArgs>(),
-        output_schema = schema_for_output::<AnomalyReport>(),
+        input_schema = input_schema::<PredictArgs>(),
+        output_schema = output_schema::<AnomalyReport>(),
         annotations(title = "Predict CPU anomalies", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
     )]
     async fn predict_anomalies(
@@ -259,8 +310,8 @@ impl AnomalyTools {
         description = "Query Prometheus for a node's CPU usage over the last `time_range_hours` hours and predict anomalies: \
                        the same summary as predict_anomalies plus the anomalous samples themselves (time, value, decision; \
                        the latest 200).",
-        input_schema = schema_for_type::<QueryArgs>(),
-        output_schema = schema_for_output::<AnomalyReport>(),
+        input_schema = input_schema::<QueryArgs>(),
+        output_schema = output_schema::<AnomalyReport>(),
         annotations(title = "Query Prometheus and predict", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
     )]
     async fn query_prometheus_and_predict(
@@ -280,8 +331,8 @@ impl AnomalyTools {
     #[tool(
         description = "List the node-exporter instances (Kubernetes nodes) Prometheus has metrics for; pass an `ip` or \
                        `instance` from here as `instance_ip` to the other tools.",
-        input_schema = schema_for_type::<NoArgs>(),
-        output_schema = schema_for_output::<InstanceList>(),
+        input_schema = input_schema::<NoArgs>(),
+        output_schema = output_schema::<InstanceList>(),
         annotations(title = "List instances", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
     )]
     async fn list_instances(&self, arguments: JsonObject) -> CallToolResult {
@@ -300,8 +351,8 @@ impl AnomalyTools {
         description = "Detect anomalies of one metric of a node (cpu, memory, disk or network) over the last `hours` hours. \
                        CPU is scored with the configured model; the other metrics with an Isolation Forest trained on the \
                        requested window itself (said in `notes`).",
-        input_schema = schema_for_type::<MetricArgs>(),
-        output_schema = schema_for_output::<AnomalyReport>(),
+        input_schema = input_schema::<MetricArgs>(),
+        output_schema = output_schema::<AnomalyReport>(),
         annotations(title = "Detect metric anomalies", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
     )]
     async fn detect_metric_anomalies(
@@ -322,8 +373,8 @@ impl AnomalyTools {
         description = "Explain why a node's CPU sample at `timestamp` (RFC 3339 or unix seconds; e.g. a period's peak_time) \
                        is anomalous or normal: the forest's decision and each feature's contribution (cpu_usage, \
                        rolling_mean, rolling_std, rate_of_change, hour).",
-        input_schema = schema_for_type::<ExplainArgs>(),
-        output_schema = schema_for_output::<Explanation>(),
+        input_schema = input_schema::<ExplainArgs>(),
+        output_schema = output_schema::<Explanation>(),
         annotations(title = "Explain an anomaly", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
     )]
     async fn explain_anomaly(
@@ -349,8 +400,8 @@ impl AnomalyTools {
     #[tool(
         description = "Describe the served anomaly model: feature schema, Isolation Forest parameters, training summary, \
                        when it was trained and loaded, its digest and where inference runs.",
-        input_schema = schema_for_type::<NoArgs>(),
-        output_schema = schema_for_output::<ModelInfo>(),
+        input_schema = input_schema::<NoArgs>(),
+        output_schema = output_schema::<ModelInfo>(),
         annotations(title = "Model info", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
     )]
     async fn model_info(&self, arguments: JsonObject) -> CallToolResult {
@@ -372,7 +423,29 @@ impl AnomalyTools {
                     explain_anomaly tells why a sample (e.g. a period's peak_time) is anomalous; detect_metric_anomalies \
                     covers memory, disk and network; model_info describes the model. All tools are read-only."
 )]
-impl ServerHandler for AnomalyTools {}
+impl ServerHandler for AnomalyTools {
+    /// Runs the tool and counts the call by tool and outcome, with its latency.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let started = std::time::Instant::now();
+        // Only known names become label values, so callers cannot grow the series count.
+        let tool = if self.tool_router.has_route(&request.name) {
+            request.name.to_string()
+        } else {
+            "unknown".into()
+        };
+        let response = self.tool_router.call(ToolCallContext::new(self, request, context)).await;
+        let outcome = match &response {
+            Ok(CallToolResponse::Complete(result)) if result.is_error != Some(true) => Outcome::Success,
+            _ => Outcome::Error,
+        };
+        self.engine.metrics().observe_tool_call(&tool, outcome, started.elapsed());
+        response
+    }
+}
 
 impl AnomalyTools {
     async fn anomalies(
@@ -404,8 +477,8 @@ impl AnomalyTools {
             age_hours: ((now - metadata.created_at_unix as f64) / 3600.0).max(0.0),
             feature_names: metadata.feature_names.clone(),
             feature_schema: metadata.feature_schema.as_ref().map(aiops_features::FeatureSchema::summary),
-            parameters: serde_json::to_value(&metadata.params).unwrap_or_default(),
-            training: serde_json::to_value(&metadata.training).unwrap_or_default(),
+            parameters: json_object(&metadata.params),
+            training: json_object(&metadata.training),
             inference: self.engine.inference().describe(),
             last_reload_error: self.engine.models().last_reload_error(),
             step_seconds: self.engine.settings().step.as_secs(),
@@ -419,15 +492,31 @@ impl AnomalyTools {
 fn parse_arguments<T: DeserializeOwned>(arguments: JsonObject) -> Result<T, ToolError> {
     serde_path_to_error::deserialize(serde_json::Value::Object(arguments)).map_err(|e| {
         let path = e.path().to_string();
-        let error = format!("invalid arguments: {}", e.inner());
+        let inner = e.inner().to_string();
         let missing =
-            ["instance_ip", "metric", "timestamp"].into_iter().find(|f| error.contains(&format!("`{f}`")));
-        match (path.as_str(), missing) {
-            ("." | "", Some(field)) if error.contains("missing field") => ToolError::argument(field, error),
-            ("." | "", _) => ToolError::other(error),
-            (field, _) => ToolError::argument(field, error),
+            ["instance_ip", "metric", "timestamp"].into_iter().find(|f| inner.contains(&format!("`{f}`")));
+        let unknown =
+            inner.strip_prefix("unknown field `").and_then(|rest| rest.split_once('`')).map(|(f, _)| f);
+        match (path.as_str(), missing, unknown) {
+            ("." | "", Some(field), _) if inner.contains("missing field") => {
+                ToolError::argument(field, format!("invalid arguments: `{field}` is required"))
+            }
+            ("." | "", _, Some(field)) => {
+                ToolError::argument(field, format!("invalid argument `{field}`: {inner}"))
+            }
+            ("." | "", _, _) => ToolError::other(format!("invalid arguments: {inner}")),
+            (field, _, _) => ToolError::argument(field, format!("invalid argument `{field}`: {inner}")),
         }
     })
+}
+
+/// `value` as a JSON object (structs always serialize to one; an empty object otherwise, as the
+/// output schema promises an object).
+fn json_object<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}))
 }
 
 /// A successful result: structured content, the human text, and optionally a PNG image.
@@ -442,13 +531,12 @@ fn structured_result<T: Serialize>(value: &T, text: String, png: Option<Vec<u8>>
     result
 }
 
-/// An `isError` result: the message (with hint and instances with data) as text, and the same
-/// as structured content.
+/// An `isError` result: the message (naming the argument, with the hint and the instances with
+/// data) as text only. No structured content: clients validate structured content against the
+/// tool's output schema, which describes answers, not errors.
 fn error_result(error: &ToolError) -> CallToolResult {
     tracing::info!(error = %error.error, argument = ?error.argument, "tool call refused");
-    let mut result = CallToolResult::error(vec![ContentBlock::text(error.text())]);
-    result.structured_content = serde_json::to_value(error).ok();
-    result
+    CallToolResult::error(vec![ContentBlock::text(error.text())])
 }
 
 /// Sends `notifications/progress` when the client asked for them (a progress token in `_meta`),

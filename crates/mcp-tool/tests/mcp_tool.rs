@@ -1,16 +1,37 @@
-//! `Server::bind` checks every option before it loads a model or binds a socket, and names the
-//! bad one. (The tools themselves are tested end to end with the Python MCP SDK client against a
-//! real Prometheus: `tests/python/test_mcp.py`.)
+//! The MCP server's own tests: option checks, the portable schema subset of every tool, the
+//! engine against a real Prometheus (`aiops-testkit`'s backfilled one), and the HTTP server end
+//! to end with raw JSON-RPC (error results, integral floats, bearer scheme, `/metrics`, model
+//! reloads). Third-party clients are tested in `tests/python`, `tests/kagent` and `tests/js`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aiops_features::FeatureSchema;
 use aiops_iforest::{IsolationForest, IsolationForestParams, Model};
 use aiops_mcp_tool::Error;
 use aiops_mcp_tool::config::{DEFAULT_POINTS_PER_QUERY, ServerOptions};
-use aiops_mcp_tool::model_store::S3Options;
+use aiops_mcp_tool::engine::{Engine, EngineSettings, ProgressFn};
+use aiops_mcp_tool::inference::Inference;
+use aiops_mcp_tool::metrics::Metrics;
+use aiops_mcp_tool::model_store::{ModelSource, ModelStore, S3Options};
+use aiops_mcp_tool::schema::violations;
 use aiops_mcp_tool::server::{ServeConfig, Server};
+use aiops_mcp_tool::tools::AnomalyTools;
+use aiops_promclient::{ClientConfig, Instance, Metric, PromClient, TimeWindow};
+use aiops_testkit::prometheus::TestPrometheus;
 use ndarray::Array2;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+const TOOLS: [&str; 6] = [
+    "detect_metric_anomalies",
+    "explain_anomaly",
+    "list_instances",
+    "model_info",
+    "predict_anomalies",
+    "query_prometheus_and_predict",
+];
+const TOKEN: &str = "test-token-0123456789abcdef";
 
 /// A valid configuration serving `model` on a free loopback port.
 fn valid_config(model: &str) -> ServeConfig {
@@ -28,16 +49,54 @@ fn valid_config(model: &str) -> ServeConfig {
     }
 }
 
-/// A small model on the standard features, written to `dir`.
-fn write_model(dir: &std::path::Path) -> String {
+/// A model of the standard features fitted on `x`, written to `dir/model.iforest`.
+fn write_model_of(dir: &std::path::Path, x: &Array2<f64>) -> String {
     let schema = FeatureSchema::reference();
-    let x = Array2::from_shape_fn((64, schema.columns.len()), |(i, j)| ((i * 7 + j * 3) % 11) as f64);
     let forest = IsolationForest::fit(&IsolationForestParams::reference(), x.view()).expect("fit");
     let model = Model::new(forest, schema.columns.clone(), Some(schema), x.view()).expect("model");
     let path = dir.join("model.iforest");
     std::fs::write(&path, model.to_bytes()).expect("model file");
     path.display().to_string()
 }
+
+/// A small model on synthetic standard features, written to `dir`.
+fn write_model(dir: &std::path::Path) -> String {
+    let columns = FeatureSchema::reference().columns.len();
+    let x = Array2::from_shape_fn((64, columns), |(i, j)| ((i * 7 + j * 3) % 11) as f64);
+    write_model_of(dir, &x)
+}
+
+/// The model the reference pipeline would train: the incident instance's last 24 h of CPU.
+async fn trained_model(prometheus: &TestPrometheus, dir: &std::path::Path) -> String {
+    let client = PromClient::new(ClientConfig::from_url(&prometheus.url()).expect("url")).expect("client");
+    let (spec, _) = prometheus.scenario().incident().expect("an incident");
+    let instance = Instance::parse(&spec.instance).expect("instance");
+    let window = TimeWindow::last(Duration::from_secs(24 * 3600));
+    let series =
+        client.fetch(&instance, &Metric::Cpu, window, Duration::from_secs(10), None).await.expect("fetch");
+    let features = FeatureSchema::reference().compute(&series.timestamps, &series.values).expect("features");
+    write_model_of(dir, &features)
+}
+
+fn no_progress() -> ProgressFn {
+    Arc::new(|_, _, _| {})
+}
+
+async fn engine(prometheus_url: &str, model: &str) -> Engine {
+    let prometheus = PromClient::new(ClientConfig::from_url(prometheus_url).expect("url")).expect("client");
+    let models = ModelStore::open(ModelSource::parse(model, &S3Options::default()).expect("source")).await;
+    let settings =
+        EngineSettings { job_matcher: ".*node.*".into(), step: Duration::from_secs(10), max_hours: 168 };
+    Engine::new(
+        prometheus,
+        Arc::new(models.expect("model")),
+        Inference::InProcess,
+        settings,
+        Arc::new(Metrics::new()),
+    )
+}
+
+// --- options ------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn bind_refuses_each_bad_option_by_name_and_accepts_the_defaults() {
@@ -64,4 +123,316 @@ async fn bind_refuses_each_bad_option_by_name_and_accepts_the_defaults() {
     }
     let server = Server::bind(valid_config(&model)).await.expect("the defaults are valid");
     assert!(server.local_addr().expect("bound").ip().is_loopback());
+}
+
+// --- schemas ------------------------------------------------------------------------------
+
+#[test]
+fn every_tool_schema_is_in_the_portable_subset() {
+    let tools = AnomalyTools::definitions(168);
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, TOOLS);
+    for tool in &tools {
+        let output =
+            tool.output_schema.as_ref().unwrap_or_else(|| panic!("{} has no output schema", tool.name));
+        for (kind, schema) in [("input", &tool.input_schema), ("output", output)] {
+            let found = violations(schema);
+            assert!(found.is_empty(), "{} {kind} schema:\n{}", tool.name, found.join("\n"));
+        }
+    }
+    let metric = &tools[0].input_schema["properties"]["metric"];
+    assert_eq!(metric["type"], "string");
+    assert_eq!(metric["enum"], json!(["cpu", "memory", "disk", "network"]));
+    assert!(metric["description"].as_str().is_some_and(|d| d.contains("memory: Memory usage")), "{metric}");
+}
+
+#[test]
+fn the_subset_checker_finds_what_clients_reject() {
+    let typed = json!({"type": "string"});
+    // (a schema outside the subset, the problem it must report)
+    let table = [
+        (
+            json!({"type": "object", "properties": {"m": {"oneOf": [{"const": "a"}, {"const": "b"}]}}}),
+            "oneOf",
+        ),
+        (json!({"type": "object", "properties": {"m": {"type": "string", "const": "a"}}}), "const"),
+        (json!({"type": "object", "properties": {"m": {"type": ["string", "null"]}}}), "type"),
+        (
+            json!({"type": "object", "properties": {"m": {"$ref": "#/$defs/M"}}, "$defs": {"M": typed}}),
+            "$ref",
+        ),
+        (json!({"type": "object", "properties": {"m": {"description": "anything"}}}), "neither one type"),
+        (json!({"type": "object", "properties": {"m": true}}), "boolean schema"),
+        (json!({"type": "object", "properties": {"m": {"type": "object"}}}), "declare properties"),
+        (json!({"type": "object", "properties": {"m": {"type": "integer", "enum": [1, 2]}}}), "enum"),
+        (json!({"type": "object", "properties": {"m": typed}, "required": ["n"]}), "required"),
+        (json!({"type": "object", "properties": {"m": {"type": "array"}}}), "items"),
+        (json!({"type": "object", "properties": {"m": {"type": "integer", "format": "uint32"}}}), "format"),
+        (json!({"type": "object", "properties": {"m": {"anyOf": [typed]}}}), "neither one type"),
+    ];
+    for (schema, problem) in table {
+        let Value::Object(object) = schema.clone() else { unreachable!() };
+        let found = violations(&object);
+        assert!(found.iter().any(|f| f.contains(problem)), "{schema}: expected `{problem}` in {found:?}");
+    }
+    let portable = json!({"type": "object", "properties": {
+        "m": {"type": "string", "enum": ["a", "b"]},
+        "t": {"anyOf": [{"type": "number", "format": "double"}, {"type": "string", "maxLength": 64}]},
+        "o": {"type": "object", "additionalProperties": true},
+        "l": {"type": "array", "items": {"type": "integer", "minimum": 0}}
+    }, "required": ["m"], "additionalProperties": false});
+    let Value::Object(portable) = portable else { unreachable!() };
+    assert_eq!(violations(&portable), Vec::<String>::new());
+}
+
+// --- the engine against a real Prometheus -------------------------------------------------
+
+#[tokio::test]
+async fn the_engine_finds_lists_and_explains_the_backfilled_incident() {
+    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let engine = engine(&prometheus.url(), &trained_model(prometheus, dir.path()).await).await;
+    let (spec, incident) = prometheus.scenario().incident().expect("an incident");
+
+    let listed = engine.instances().await.expect("instances");
+    let expected: Vec<&str> = prometheus.scenario().instances.iter().map(|i| i.instance.as_str()).collect();
+    let found: Vec<&str> = listed.instances.iter().map(|i| i.instance.as_str()).collect();
+    assert_eq!(found, expected);
+    assert_eq!(listed.instances[0].ip, "10.0.0.1");
+
+    let ip = spec.instance.trim_end_matches(":9100");
+    let (report, series) = engine.anomalies(ip, "cpu", 24, true, &no_progress()).await.expect("anomalies");
+    assert_eq!(report.instance, spec.instance);
+    assert_eq!(report.samples, series.values.len());
+    assert!(report.samples > 8000, "{} samples", report.samples);
+    let (start, end) = (incident.start as f64, incident.end as f64 + 300.0);
+    let during: Vec<_> =
+        report.periods.iter().filter(|p| p.start_unix <= end && p.end_unix >= start).collect();
+    assert!(!during.is_empty(), "no period overlaps the incident {incident:?}: {:?}", report.periods);
+    let peak = during.iter().max_by(|a, b| a.peak_value.total_cmp(&b.peak_value)).expect("a period");
+    assert!(peak.peak_value > 80.0, "{peak:?}");
+    let points = report.anomalous_points.as_ref().expect("listed points");
+    assert!(!points.is_empty() && points.iter().all(|p| p.decision < 0.0));
+
+    let explained = engine.explain(ip, peak.start_unix, &no_progress()).await.expect("explanation");
+    assert!(explained.anomalous && explained.decision < 0.0, "{explained:?}");
+    let shares: f64 = explained.contributions.iter().map(|c| c.contribution).sum();
+    assert!((shares - 1.0).abs() < 1e-9, "shares sum to {shares}");
+
+    let metrics = engine.metrics().encode();
+    assert!(metrics.contains("aiops_mcp_prometheus_query_errors_total 0"), "{metrics}");
+    assert!(!metrics.contains("aiops_mcp_prometheus_query_duration_seconds_count 0\n"), "{metrics}");
+}
+
+#[tokio::test]
+async fn the_engine_names_what_is_wrong_and_what_to_do() {
+    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let engine = engine(&prometheus.url(), &write_model(dir.path())).await;
+
+    let missing = engine.anomalies("10.9.9.9", "cpu", 1, false, &no_progress()).await.expect_err("no data");
+    assert_eq!(missing.argument.as_deref(), Some("instance_ip"));
+    let text = missing.text();
+    assert!(text.contains("Instances with data: 10.0.0.1:9100, 10.0.0.2:9100"), "{text}");
+    assert!(text.contains("Hint: call list_instances"), "{text}");
+
+    let injected =
+        engine.anomalies("10.0.0.1:9100\"}", "cpu", 1, false, &no_progress()).await.expect_err("bad");
+    assert!(injected.text().starts_with("invalid argument `instance_ip`"), "{}", injected.text());
+
+    let long_ago = engine.explain("10.0.0.1", 0.0, &no_progress()).await.expect_err("too old");
+    assert!(long_ago.text().contains("`timestamp`"), "{}", long_ago.text());
+
+    for (hours, accepted) in [(0, false), (1, true), (168, true), (169, false), (-3, false)] {
+        assert_eq!(engine.check_hours("hours", hours).is_ok(), accepted, "{hours}");
+    }
+    let refused = engine.check_hours("time_range_hours", 0).expect_err("zero");
+    assert_eq!(refused.text(), "`time_range_hours` is 0, it must be an integer from 1 to 168");
+}
+
+#[tokio::test]
+async fn a_failing_prometheus_is_an_error_with_a_hint_and_counted() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    // A port nothing listens on.
+    let port = aiops_testkit::free_port();
+    let engine = engine(&format!("http://127.0.0.1:{port}"), &write_model(dir.path())).await;
+    let error = engine.instances().await.expect_err("unreachable");
+    assert!(error.text().contains("querying Prometheus failed"), "{}", error.text());
+    assert!(error.text().contains("Hint: Prometheus may be unreachable"), "{}", error.text());
+    let metrics = engine.metrics().encode();
+    assert!(metrics.contains("aiops_mcp_prometheus_query_errors_total 1"), "{metrics}");
+}
+
+// --- the HTTP server end to end -----------------------------------------------------------
+
+/// A running `serve-mcp` on a free port; stopped when dropped.
+struct Running {
+    url: String,
+    shutdown: CancellationToken,
+    http: reqwest::Client,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn serve(config: ServeConfig) -> Running {
+    let server = Server::bind(config).await.expect("bind");
+    let url = format!("http://{}", server.local_addr().expect("address"));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(server.run(shutdown.clone()));
+    Running { url, shutdown, http: reqwest::Client::new() }
+}
+
+impl Running {
+    async fn post(&self, authorization: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}/mcp", self.url))
+            .header("Accept", "application/json, text/event-stream")
+            .json(body);
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// `tools/call` answered with a result (not a JSON-RPC error).
+    async fn call(&self, tool: &str, arguments: Value) -> Value {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                          "params": {"name": tool, "arguments": arguments}});
+        let response = self.post(None, &body).await;
+        assert_eq!(response.status(), 200, "{tool}");
+        let answer: Value = response.json().await.expect("JSON-RPC response");
+        answer.get("result").cloned().unwrap_or_else(|| panic!("{tool}: {answer}"))
+    }
+
+    async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+}
+
+fn text_of(result: &Value) -> &str {
+    result["content"][0]["text"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn error_results_are_text_only_and_integral_floats_are_integers() {
+    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut config = valid_config(&write_model(dir.path()));
+    config.prometheus_url = prometheus.url();
+    let server = serve(config).await;
+
+    let accepted = server.call("predict_anomalies", json!({"instance_ip": "10.0.0.2", "hours": 2.0})).await;
+    assert_eq!(accepted["isError"], json!(false), "{accepted}");
+    assert_eq!(accepted["structuredContent"]["hours"], 2);
+
+    // (arguments, text the message must contain)
+    let table = [
+        (
+            json!({"instance_ip": "10.0.0.2", "hours": 2.5}),
+            "invalid argument `hours`: 2.5 is not a whole number",
+        ),
+        (json!({"instance_ip": "10.0.0.2", "hours": 0}), "`hours` is 0, it must be an integer from 1 to 168"),
+        (json!({"instance_ip": "10.0.0.2", "hours": 2e9}), "`hours` is 2000000000, it must be an integer"),
+        (
+            json!({"instance_ip": "10.0.0.2", "hours": "two"}),
+            "invalid argument `hours`: invalid type: string",
+        ),
+        (json!({"hours": 1}), "`instance_ip` is required"),
+        (json!({"instance_ip": "10.0.0.2", "verbose": true}), "invalid argument `verbose`: unknown field"),
+        (json!({"instance_ip": "10.9.9.9"}), "Instances with data: 10.0.0.1:9100, 10.0.0.2:9100"),
+    ];
+    for (arguments, message) in table {
+        let result = server.call("predict_anomalies", arguments.clone()).await;
+        assert_eq!(result["isError"], json!(true), "{arguments}: {result}");
+        assert!(result.get("structuredContent").is_none(), "{arguments}: {result}");
+        assert!(text_of(&result).contains(message), "{arguments}: {}", text_of(&result));
+    }
+    let metric =
+        server.call("detect_metric_anomalies", json!({"instance_ip": "10.0.0.2", "metric": "up"})).await;
+    assert!(text_of(&metric).starts_with("invalid argument `metric`: unknown variant `up`"), "{metric}");
+    let time =
+        server.call("explain_anomaly", json!({"instance_ip": "10.0.0.2", "timestamp": "yesterday"})).await;
+    assert!(text_of(&time).contains("`timestamp` \"yesterday\" is neither RFC 3339"), "{time}");
+
+    let metrics = server.metrics().await;
+    for line in [
+        "aiops_mcp_tool_calls_total{tool=\"predict_anomalies\",outcome=\"success\"} 1",
+        "aiops_mcp_tool_calls_total{tool=\"predict_anomalies\",outcome=\"error\"} 7",
+        "aiops_mcp_tool_calls_total{tool=\"detect_metric_anomalies\",outcome=\"error\"} 1",
+        "aiops_mcp_tool_call_duration_seconds_count{tool=\"predict_anomalies\"} 8",
+        "aiops_mcp_prometheus_query_errors_total 0",
+    ] {
+        assert!(metrics.contains(line), "missing {line:?} in\n{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_matched_case_insensitively() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut config = valid_config(&write_model(dir.path()));
+    config.server.auth_token = Some(TOKEN.into());
+    let server = serve(config).await;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
+    // (Authorization header, expected status)
+    let table = [
+        (Some(format!("Bearer {TOKEN}")), 200),
+        (Some(format!("bearer {TOKEN}")), 200),
+        (Some(format!("BEARER  {TOKEN}")), 200),
+        (Some("Bearer wrong-token-0123456789abc".to_owned()), 401),
+        (Some(format!("Basic {TOKEN}")), 401),
+        (Some(TOKEN.to_owned()), 401),
+        (None, 401),
+    ];
+    for (authorization, status) in table {
+        let response = server.post(authorization.as_deref(), &list).await;
+        assert_eq!(response.status(), status, "{authorization:?}");
+    }
+    let metrics = server.http.get(format!("{}/metrics", server.url)).send().await.expect("metrics");
+    assert_eq!(metrics.status(), 200, "/metrics needs no token");
+}
+
+#[tokio::test]
+async fn model_reloads_and_failed_reloads_are_counted() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let model = write_model(dir.path());
+    let mut config = valid_config(&model);
+    config.reload_interval = Duration::from_millis(50);
+    let server = serve(config).await;
+    // A series appears with its first count, so its name alone says the outcome happened.
+    let reloads = |outcome: &str| format!("aiops_mcp_model_reloads_total{{outcome=\"{outcome}\"}} ");
+    assert!(!server.metrics().await.contains("aiops_mcp_model_reloads_total{"));
+
+    let columns = FeatureSchema::reference().columns.len();
+    let other = Array2::from_shape_fn((80, columns), |(i, j)| ((i * 5 + j) % 13) as f64);
+    let other_dir = tempfile::tempdir().expect("temporary folder");
+    // Renamed into place, so the watcher never reads half a file.
+    std::fs::rename(write_model_of(other_dir.path(), &other), &model).expect("replace the model");
+    wait_for(&server, &format!("{}1\n", reloads("loaded"))).await;
+    assert!(!server.metrics().await.contains(&reloads("failed")));
+    let broken = other_dir.path().join("broken");
+    std::fs::write(&broken, b"not a model").expect("a broken model");
+    std::fs::rename(&broken, &model).expect("break the model");
+    wait_for(&server, &reloads("failed")).await;
+}
+
+async fn wait_for(server: &Running, line: &str) {
+    for _ in 0..200 {
+        if server.metrics().await.contains(line) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no {line:?} in\n{}", server.metrics().await);
 }

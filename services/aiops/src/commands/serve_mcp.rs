@@ -1,3 +1,5 @@
+//! Serves the MCP tools at `/mcp` (with `/healthz`, `/readyz` and Prometheus `/metrics`).
+//!
 //! `aiops serve-mcp --prometheus-url URL --model PATH_OR_S3_URI [--inference-url URL --model-name NAME]
 //! [--host 127.0.0.1] [--port 8080] [--allowed-host NAME]... [--allowed-origin ORIGIN]...
 //! [--auth-token-file PATH | $AIOPS_MCP_AUTH_TOKEN] [--max-hours 168] [--points-per-query 1500]`
@@ -52,7 +54,8 @@ pub(crate) struct Args {
     /// Requests carrying any other `Origin` get 403; requests without one pass.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
-    /// File holding the bearer token every /mcp request must carry (e.g. a mounted Secret).
+    /// File holding the bearer token every /mcp request must carry (e.g. a mounted Secret): the
+    /// token, or the header value `Bearer <token>` that clients send (one Secret key for both).
     #[arg(long, env = "AIOPS_MCP_AUTH_TOKEN_FILE", conflicts_with = "auth_token")]
     auth_token_file: Option<PathBuf>,
     /// The bearer token itself (prefer the environment over the command line).
