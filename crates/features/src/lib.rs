@@ -44,7 +44,7 @@ mod schema;
 mod stream;
 
 pub use hour::hour_of_unix_seconds;
-pub use schema::{FeatureSchema, REFERENCE_COLUMNS, REFERENCE_WINDOW};
+pub use schema::{FeatureSchema, MAX_WINDOW, REFERENCE_COLUMNS, REFERENCE_WINDOW};
 pub use stream::StreamingFeatures;
 
 /// Everything that can go wrong when computing features.

@@ -17,11 +17,18 @@ const REFERENCE_NAME: &str = "reference";
 /// Version of the reference computation; bump it when the computation's bits change.
 const REFERENCE_VERSION: u32 = 1;
 
-/// Refuses a zero window (pandas requires `min_periods=1 <= window`); checked again at compute
-/// time because the schema's fields are public.
+/// Longest rolling window: 2^20 points (121 days of 10 s samples). A window is a buffer of that
+/// many values in every streaming computer, so a model file must not choose an arbitrary one.
+pub const MAX_WINDOW: usize = 1 << 20;
+
+/// Refuses a zero window (pandas requires `min_periods=1 <= window`) and one above
+/// [`MAX_WINDOW`]; checked again at compute time because the schema's fields are public.
 pub(crate) fn check_window(window: usize) -> Result<()> {
-    if window == 0 {
-        return Err(Error::InvalidSchema { field: "window", reason: "must be at least 1".to_owned() });
+    if !(1..=MAX_WINDOW).contains(&window) {
+        return Err(Error::InvalidSchema {
+            field: "window",
+            reason: format!("{window} is not in 1..={MAX_WINDOW}"),
+        });
     }
     Ok(())
 }
@@ -60,7 +67,7 @@ impl FeatureSchema {
     /// The reference computation with another window length.
     ///
     /// # Errors
-    /// [`Error::InvalidSchema`] naming `window` when it is 0.
+    /// [`Error::InvalidSchema`] naming `window` when it is 0 or above [`MAX_WINDOW`].
     pub fn with_window(window: usize) -> Result<Self> {
         Self { window, ..Self::reference() }.check()
     }

@@ -19,7 +19,7 @@ pub struct StreamingFeatures {
 
 impl StreamingFeatures {
     pub(crate) fn new(window: usize) -> Self {
-        Self { window, ring: vec![f64::NAN; window.max(1)], pushed: 0, rolling: None }
+        Self { window, ring: vec![f64::NAN; window.clamp(1, crate::MAX_WINDOW)], pushed: 0, rolling: None }
     }
 
     /// Number of points pushed so far.
@@ -37,7 +37,7 @@ impl StreamingFeatures {
     ///
     /// # Errors
     /// [`crate::Error::InvalidTimestamp`] (the state is left unchanged then), or
-    /// [`crate::Error::InvalidSchema`] for a zero window.
+    /// [`crate::Error::InvalidSchema`] for a window of 0 or above [`crate::MAX_WINDOW`].
     pub fn push(&mut self, timestamp: f64, value: f64) -> Result<[f64; 5]> {
         check_window(self.window)?;
         let hour = hour_of_unix_seconds(timestamp, self.pushed)?;

@@ -27,6 +27,18 @@ fn a_zero_window_set_by_hand_is_refused_not_a_panic() {
 }
 
 #[test]
+fn a_window_of_2_pow_45_is_refused_without_allocating_it() {
+    let refused =
+        |e: &aiops_features::Error| matches!(e, aiops_features::Error::InvalidSchema { field: "window", .. });
+    assert!(FeatureSchema::with_window(1 << 45).as_ref().is_err_and(refused));
+    assert!(FeatureSchema::with_window(aiops_features::MAX_WINDOW).is_ok());
+    // Set by hand (the fields are public): a streaming computer is made and refuses to push.
+    let schema = FeatureSchema { window: 1 << 45, ..FeatureSchema::reference() };
+    assert!(schema.streaming().push(0.0, 1.0).as_ref().is_err_and(refused));
+    assert!(schema.compute(&[0.0], &[1.0]).as_ref().is_err_and(refused));
+}
+
+#[test]
 fn compute_into_fills_a_reused_buffer_like_compute_and_refuses_a_wrong_shape() {
     let schema = FeatureSchema::reference();
     let (timestamps, values) = ([0.0, 60.0, 3600.0], [1.0, f64::NAN, -0.0]);

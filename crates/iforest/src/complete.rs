@@ -81,7 +81,30 @@ pub(crate) struct CompleteTrees {
     leaf_values: Vec<f64>,
 }
 
+/// Bytes the complete layout may always take, whatever the forest's size.
+const BUDGET_FLOOR: usize = 64 << 20;
+
+/// Bytes of the complete layout allowed per byte of the real trees: padding a forest of mostly
+/// shallow trees to its deepest one would otherwise turn a small file into gigabytes (a 12-deep
+/// chain beside 100,000 one-leaf trees: 4.8 GB from 2.2 MB).
+const BUDGET_RATIO: usize = 4;
+
+/// Bytes a real node takes in the forest (node, size, leaf value).
+const REAL_NODE_BYTES: usize = 16 + 4 + 8;
+
 impl CompleteTrees {
+    /// Whether a forest of `n_trees` trees (`n_nodes` nodes in all) at most `depth` deep on
+    /// `width` features gets this layout: the CPU has AVX-512, the forest is at most
+    /// [`MAX_DEPTH`] deep and [`MAX_FEATURES`] wide, and the padded trees stay within the
+    /// memory budget (the larger of 64 MiB and four times the real trees' bytes). Checked before
+    /// any of the layout is built.
+    pub(crate) fn fits(depth: u32, width: usize, n_trees: usize, n_nodes: usize) -> bool {
+        *AVAILABLE
+            && depth <= MAX_DEPTH
+            && (1..=MAX_FEATURES).contains(&width)
+            && within_budget(depth, n_trees, n_nodes)
+    }
+
     /// Lays out `trees` (each a tree-local node list, root first, whose depth is at most `depth`)
     /// on `width` features, or `None` when the forest is too deep, too wide or has too many
     /// distinct thresholds for this layout.
@@ -93,7 +116,7 @@ impl CompleteTrees {
             Slot::Split { feature, .. } => (feature as usize) < width,
             Slot::Leaf(_) => true,
         });
-        if depth > MAX_DEPTH || width > MAX_FEATURES || !splits_in_range {
+        if depth > MAX_DEPTH || width == 0 || width > MAX_FEATURES || !splits_in_range {
             return None;
         }
         let cuts = sorted_cuts(width, trees);
@@ -183,6 +206,14 @@ impl CompleteTrees {
             }
         }
     }
+}
+
+/// Whether `n_trees` trees padded to `depth` (at most [`MAX_DEPTH`]) take at most the larger of
+/// [`BUDGET_FLOOR`] and [`BUDGET_RATIO`] times the bytes of their `n_nodes` real nodes.
+fn within_budget(depth: u32, n_trees: usize, n_nodes: usize) -> bool {
+    let leaves = 1usize << depth.clamp(1, MAX_DEPTH);
+    let padded = n_trees.saturating_mul(leaves.max(TABLE) * 4 + leaves * 8);
+    padded <= BUDGET_FLOOR.max(n_nodes.saturating_mul(REAL_NODE_BYTES * BUDGET_RATIO))
 }
 
 /// Each feature's distinct thresholds over all trees, ascending.
@@ -447,7 +478,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{AVAILABLE, CompleteTrees, Cuts, MAX_DEPTH, Slot};
+    use super::{AVAILABLE, CompleteTrees, Cuts, MAX_DEPTH, Slot, within_budget};
 
     /// Values that make ties, signed zeros and extreme spreads common.
     const POOL: [f64; 10] = [-1e300, -2.5, -0.0, 0.0, 1.0, 1.5, 3.25, 1e-300, 7.0, 1e300];
@@ -507,6 +538,19 @@ mod tests {
             }
         }
         below(tree, 0)
+    }
+
+    #[test]
+    fn padding_a_deep_chain_beside_many_one_leaf_trees_exceeds_the_budget() {
+        // The crafted 2.2 MB file of issue 15: one 12-deep chain (25 nodes) and 99,999 one-leaf
+        // trees would pad to 4.8 GB.
+        assert!(!within_budget(12, 100_000, 25 + 99_999));
+        // The reference forest (100 trees of 256 rows, 8 deep, ~500 nodes each) is far inside it,
+        // and so is any forest of up to 64 MiB of padding.
+        assert!(within_budget(8, 100, 100 * 500));
+        assert!(within_budget(12, 1_000, 1_000));
+        // A 12-deep forest of full trees needs less padding than its own nodes.
+        assert!(within_budget(12, 100_000, 100_000 * 8_191));
     }
 
     proptest! {

@@ -70,7 +70,14 @@ impl IsolationForest {
     /// [`Error::InvalidParams`] for bad parameters (naming the field), [`Error::EmptyInput`] for
     /// no rows or no columns, [`Error::NonFinite`] naming the first NaN or infinite value.
     pub fn fit(params: &IsolationForestParams, x: ArrayView2<'_, f64>) -> Result<Self> {
-        let params = params.check()?.get().clone();
+        let mut params = params.check()?.get().clone();
+        // The thread count is the fitting machine's: used here, never kept in the forest.
+        let threads = params.threads.take();
+        with_threads(threads, || Self::fit_checked(params, x))?
+    }
+
+    /// [`IsolationForest::fit`] with checked parameters, on the current rayon pool.
+    fn fit_checked(params: IsolationForestParams, x: ArrayView2<'_, f64>) -> Result<Self> {
         let (n_rows, n_features) = x.dim();
         if n_rows == 0 || n_features == 0 {
             return Err(Error::EmptyInput { rows: n_rows, columns: n_features });
@@ -91,16 +98,13 @@ impl IsolationForest {
             x,
             rows_per_tree: max_samples,
             features_per_tree: ((params.max_features * n_features as f64) as usize).max(1),
-            max_depth: u64::BITS - (max_samples.max(2) as u64 - 1).leading_zeros(),
+            max_depth: height_limit(max_samples),
             bootstrap: params.bootstrap,
         };
-        let grow_all = || -> Vec<Vec<RawNode>> {
-            (0..params.n_estimators)
-                .into_par_iter()
-                .map(|t| grow(&spec, &mut Rng::for_tree(params.seed, t)))
-                .collect()
-        };
-        let trees = with_threads(params.threads, grow_all)?;
+        let trees: Vec<Vec<RawNode>> = (0..params.n_estimators)
+            .into_par_iter()
+            .map(|t| grow(&spec, &mut Rng::for_tree(params.seed, t)))
+            .collect();
         let mut forest = Self::from_trees(params, n_features, max_samples, -0.5, &trees)?;
         if let Contamination::Fraction(c) = forest.params.contamination {
             let scores = forest.score_samples(x)?;
@@ -110,9 +114,10 @@ impl IsolationForest {
         Ok(forest)
     }
 
-    /// Assembles a forest from grown or loaded trees, validating their structure: children after
-    /// their parent and inside the tree, each node reached once, known features, finite
-    /// thresholds.
+    /// Assembles a forest from grown or loaded trees, validating their structure: at least one
+    /// feature, children after their parent and inside the tree, each node reached once, no
+    /// deeper than the height limit of `max_samples`, root sizes within `max_samples`, known
+    /// features, finite thresholds.
     pub(crate) fn from_trees(
         params: IsolationForestParams,
         n_features: usize,
@@ -120,6 +125,9 @@ impl IsolationForest {
         offset: f64,
         trees: &[Vec<RawNode>],
     ) -> Result<Self> {
+        if n_features == 0 {
+            return Err(Error::Corrupt("`n_features` is 0: a forest needs at least one column".into()));
+        }
         let total: usize = trees.iter().map(Vec::len).sum();
         if total >= u32::MAX as usize {
             return Err(Error::TooLarge { nodes: total });
@@ -140,8 +148,10 @@ impl IsolationForest {
             forest.push_tree(tree).map_err(|reason| Error::Corrupt(format!("tree {t}: {reason}")))?;
         }
         let depth = forest.depths.iter().copied().max().unwrap_or(0);
-        let slots: Vec<Vec<Slot>> = (0..forest.roots.len()).map(|t| forest.slots(t)).collect();
-        forest.complete = CompleteTrees::new(depth, n_features, &slots);
+        if CompleteTrees::fits(depth, n_features, trees.len(), total) {
+            let slots: Vec<Vec<Slot>> = (0..forest.roots.len()).map(|t| forest.slots(t)).collect();
+            forest.complete = CompleteTrees::new(depth, n_features, &slots);
+        }
         Ok(forest)
     }
 
@@ -149,6 +159,13 @@ impl IsolationForest {
         if tree.is_empty() {
             return Err("has no node".into());
         }
+        if tree[0].size as usize > self.max_samples {
+            return Err(format!(
+                "the root holds {} rows, more than max_samples {}",
+                tree[0].size, self.max_samples
+            ));
+        }
+        let limit = height_limit(self.max_samples);
         let base = self.nodes.len();
         let mut depth: Vec<Option<u32>> = vec![None; tree.len()];
         depth[0] = Some(0);
@@ -176,6 +193,12 @@ impl IsolationForest {
                 let children = u64::from(tree[left].size) + u64::from(tree[left + 1].size);
                 if children != u64::from(node.size) {
                     return Err(format!("node {i} holds {} rows, its children {children}", node.size));
+                }
+                if d >= limit {
+                    return Err(format!(
+                        "node {i} at depth {d} has children, but trees of max_samples {} stop at depth {limit}",
+                        self.max_samples
+                    ));
                 }
                 for child in [left, left + 1] {
                     if depth[child].replace(d + 1).is_some() {
@@ -277,18 +300,9 @@ impl IsolationForest {
         self.offset
     }
 
-    /// Sets the worker threads used for scoring (`None`: all cores); results do not change.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParams`] naming `threads` for `Some(0)`.
-    pub fn set_threads(&mut self, threads: Option<usize>) -> Result<()> {
-        let params = IsolationForestParams { threads, ..self.params.clone() };
-        self.params = params.check()?.get().clone();
-        Ok(())
-    }
-
     /// The anomaly score of each row (scikit-learn's `score_samples`): `-2^(-mean path length /
-    /// c(max_samples))`, in `[-1, 0)`; the lower, the more abnormal.
+    /// c(max_samples))`, in `[-1, 0)`; the lower, the more abnormal. Runs on the caller's rayon
+    /// pool (the global one unless the caller installed another).
     ///
     /// # Errors
     /// [`Error::FeatureCount`] for a wrong number of columns, [`Error::NonFinite`] naming the
@@ -297,18 +311,17 @@ impl IsolationForest {
         self.check_width(x.ncols())?;
         check_finite(x)?;
         let mut out = vec![0.0; x.nrows()];
-        with_threads(self.params.threads, || {
-            let task_rows = task_rows(out.len(), rayon::current_num_threads());
-            out.par_chunks_mut(task_rows).enumerate().for_each(|(task, out)| {
-                let start = task * task_rows;
-                let rows = x.slice(ndarray::s![start..start + out.len(), ..]);
-                match rows.as_slice() {
-                    Some(flat) => self.path_sums(flat, out),
-                    None => self
-                        .path_sums(&rows.as_standard_layout().into_owned().into_raw_vec_and_offset().0, out),
+        let task_rows = task_rows(out.len(), rayon::current_num_threads());
+        out.par_chunks_mut(task_rows).enumerate().for_each(|(task, out)| {
+            let start = task * task_rows;
+            let rows = x.slice(ndarray::s![start..start + out.len(), ..]);
+            match rows.as_slice() {
+                Some(flat) => self.path_sums(flat, out),
+                None => {
+                    self.path_sums(&rows.as_standard_layout().into_owned().into_raw_vec_and_offset().0, out);
                 }
-            });
-        })?;
+            }
+        });
         let denominator = self.denominator();
         out.iter_mut().for_each(|sum| *sum = self.score_from_sum(*sum, denominator));
         Ok(Array1::from(out))
@@ -463,6 +476,12 @@ impl IsolationForest {
 #[must_use]
 pub fn prediction(decision: f64) -> i64 {
     if decision < 0.0 { -1 } else { 1 }
+}
+
+/// The deepest a tree grown from `max_samples` rows may be: `ceil(log2(max(max_samples, 2)))`,
+/// scikit-learn's `max_depth`.
+pub(crate) fn height_limit(max_samples: usize) -> u32 {
+    u64::BITS - (max_samples.max(2) as u64 - 1).leading_zeros()
 }
 
 /// Refuses NaN and infinities, naming the first (row-major order).

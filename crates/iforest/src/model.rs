@@ -173,7 +173,7 @@ impl Model {
             created_at_unix,
             library_version: env!("CARGO_PKG_VERSION").to_owned(),
         };
-        check_metadata(&metadata, &forest)?;
+        check_metadata(&metadata, forest.n_features())?;
         Ok(Self { metadata, forest })
     }
 
@@ -252,31 +252,17 @@ impl Model {
         Self::from_parts(header, nodes)
     }
 
-    fn from_parts(header: Header, nodes: &[u8]) -> Result<Self> {
-        if header.node_layout != NODE_LAYOUT {
-            return Err(Error::Corrupt(format!("unknown node layout `{}`", header.node_layout)));
-        }
-        let n_nodes: u64 = header.tree_sizes.iter().map(|&s| u64::from(s)).sum();
-        if n_nodes * NODE_LEN as u64 != nodes.len() as u64 {
-            return Err(Error::Corrupt(format!("{} node bytes for {n_nodes} nodes", nodes.len())));
-        }
-        if header.tree_sizes.len() != header.metadata.params.n_estimators {
-            return Err(Error::Corrupt(format!(
-                "{} trees, but n_estimators is {}",
-                header.tree_sizes.len(),
-                header.metadata.params.n_estimators
-            )));
-        }
-        if !header.offset.is_finite() || header.max_samples == 0 {
-            return Err(Error::Corrupt(format!(
-                "offset {} with max_samples {}",
-                header.offset, header.max_samples
-            )));
-        }
+    /// Builds the model from a checksum-valid header and node bytes, checking every limit the
+    /// header states before anything is allocated from it.
+    fn from_parts(mut header: Header, nodes: &[u8]) -> Result<Self> {
+        check_shape(&header, nodes.len())?;
+        // The file's thread count is ignored: it belongs to the machine that trained the model.
+        header.metadata.params.threads = None;
+        let params = header.metadata.params.check()?.get().clone();
+        check_metadata(&header.metadata, header.n_features)?;
         let mut records = nodes.chunks_exact(NODE_LEN).map(decode_node);
         let trees: Vec<Vec<RawNode>> =
             header.tree_sizes.iter().map(|&size| records.by_ref().take(size as usize).collect()).collect();
-        let params = header.metadata.params.check()?.get().clone();
         let forest = IsolationForest::from_trees(
             params,
             header.n_features,
@@ -284,7 +270,6 @@ impl Model {
             header.offset,
             &trees,
         )?;
-        check_metadata(&header.metadata, &forest)?;
         Ok(Self { metadata: header.metadata, forest })
     }
 
@@ -340,6 +325,47 @@ impl Model {
     }
 }
 
+/// The header's shape against its own limits and the node bytes: the node layout, at least one
+/// feature, `max_samples` in `1..=u32::MAX` (node sizes are u32), one tree per estimator, each
+/// tree of at most `2 * max_samples - 1` nodes (a binary tree over that many rows), node bytes
+/// for exactly the nodes named, a finite offset.
+fn check_shape(header: &Header, node_bytes: usize) -> Result<()> {
+    let corrupt = |message: String| Err(Error::Corrupt(message));
+    if header.node_layout != NODE_LAYOUT {
+        return corrupt(format!("unknown `node_layout` `{}`", header.node_layout));
+    }
+    if header.n_features == 0 {
+        return corrupt("`n_features` is 0: a forest needs at least one column".into());
+    }
+    if header.max_samples == 0 || header.max_samples > u32::MAX as usize {
+        return corrupt(format!("`max_samples` {} is not in 1..={}", header.max_samples, u32::MAX));
+    }
+    if header.tree_sizes.len() != header.metadata.params.n_estimators {
+        return corrupt(format!(
+            "`tree_sizes` lists {} trees, but `n_estimators` is {}",
+            header.tree_sizes.len(),
+            header.metadata.params.n_estimators
+        ));
+    }
+    let most_nodes = 2 * header.max_samples as u64 - 1;
+    if let Some((t, size)) =
+        header.tree_sizes.iter().enumerate().find(|(_, s)| !(1..=most_nodes).contains(&u64::from(**s)))
+    {
+        return corrupt(format!(
+            "`tree_sizes`: tree {t} has {size} nodes, not in 1..={most_nodes} for `max_samples` {}",
+            header.max_samples
+        ));
+    }
+    let n_nodes: u64 = header.tree_sizes.iter().map(|&s| u64::from(s)).sum();
+    if n_nodes * NODE_LEN as u64 != node_bytes as u64 {
+        return corrupt(format!("{node_bytes} node bytes for {n_nodes} nodes"));
+    }
+    if !header.offset.is_finite() {
+        return corrupt(format!("`offset` {} is not finite", header.offset));
+    }
+    Ok(())
+}
+
 fn decode_node(record: &[u8]) -> RawNode {
     let u32_at = |at: usize| u32::from_le_bytes([record[at], record[at + 1], record[at + 2], record[at + 3]]);
     let mut threshold = [0u8; 8];
@@ -348,10 +374,10 @@ fn decode_node(record: &[u8]) -> RawNode {
 }
 
 /// Feature names: one per column, non-empty, distinct, equal to the schema's columns if any.
-fn check_metadata(metadata: &ModelMetadata, forest: &IsolationForest) -> Result<()> {
+fn check_metadata(metadata: &ModelMetadata, n_features: usize) -> Result<()> {
     let names = &metadata.feature_names;
-    let problem = if names.len() != forest.n_features() {
-        Some(format!("{} names for {} columns", names.len(), forest.n_features()))
+    let problem = if names.len() != n_features {
+        Some(format!("{} names for {n_features} columns", names.len()))
     } else if let Some(empty) = names.iter().position(String::is_empty) {
         Some(format!("name {empty} is empty"))
     } else if let Some(dup) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {

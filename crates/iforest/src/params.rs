@@ -49,8 +49,11 @@ pub struct IsolationForestParams {
     pub bootstrap: bool,
     /// Seed of every random choice; a seed gives the same forest whatever the thread count.
     pub seed: u64,
-    /// Worker threads for fitting and scoring; `None` uses rayon's global pool (all cores).
-    /// Not part of the model's identity: results never depend on it.
+    /// Worker threads for fitting; `None` uses the caller's rayon pool (the global one: all
+    /// cores). A property of the machine, not of the model: results never depend on it, model
+    /// files do not record it (a value in an older file is ignored), and scoring always runs on
+    /// the caller's pool.
+    #[serde(default, skip_serializing)]
     pub threads: Option<usize>,
 }
 
@@ -70,6 +73,13 @@ impl Default for IsolationForestParams {
         }
     }
 }
+
+/// Most trees a forest may have: far above any useful forest (scikit-learn's default is 100),
+/// low enough that a forest of one-leaf trees stays a few megabytes.
+pub const MAX_ESTIMATORS: usize = 100_000;
+
+/// Most worker threads a fit may ask for.
+pub const MAX_THREADS: usize = 1024;
 
 /// Parameters that passed [`IsolationForestParams::check`].
 #[derive(Clone, Debug, PartialEq)]
@@ -95,8 +105,8 @@ impl IsolationForestParams {
     /// [`Error::InvalidParams`] naming the first bad field.
     pub fn check(&self) -> Result<CheckedParams> {
         let invalid = |field, reason: String| Err(Error::InvalidParams { field, reason });
-        if self.n_estimators == 0 {
-            return invalid("n_estimators", "must be at least 1".into());
+        if !(1..=MAX_ESTIMATORS).contains(&self.n_estimators) {
+            return invalid("n_estimators", format!("{} is not in 1..={MAX_ESTIMATORS}", self.n_estimators));
         }
         match self.max_samples {
             MaxSamples::Count(0) => return invalid("max_samples", "must be at least 1 row".into()),
@@ -113,8 +123,10 @@ impl IsolationForestParams {
         if !(self.max_features > 0.0 && self.max_features <= 1.0) {
             return invalid("max_features", format!("{} is not in (0, 1]", self.max_features));
         }
-        if self.threads == Some(0) {
-            return invalid("threads", "must be at least 1 when given".into());
+        if let Some(threads) = self.threads
+            && !(1..=MAX_THREADS).contains(&threads)
+        {
+            return invalid("threads", format!("{threads} is not in 1..={MAX_THREADS}"));
         }
         Ok(CheckedParams(self.clone()))
     }

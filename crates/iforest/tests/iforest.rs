@@ -3,6 +3,7 @@
 mod iforest {
     mod adversarial;
     mod api;
+    mod limits;
     mod model_file;
     mod odds;
     mod sklearn;

@@ -108,10 +108,8 @@ impl LoadedModel {
         // newer stamp and loads it again.
         let stamp = FileStamp::of(path).map_err(io)?;
         let bytes = std::fs::read(path).map_err(io)?;
-        let mut model =
+        let model =
             Model::from_bytes(&bytes).map_err(|source| Error::Model { path: path.to_owned(), source })?;
-        // Serving runs on the request threads: a per-model thread pool would be rebuilt per call.
-        model.forest.set_threads(None).map_err(|source| Error::Model { path: path.to_owned(), source })?;
         let digest = model.digest();
         Ok(Self { model, digest, stamp })
     }
