@@ -146,9 +146,6 @@ pub enum Error {
     /// Feature names do not fit the forest or its schema.
     #[error("invalid feature names: {0}")]
     FeatureNames(String),
-    /// The features offered were computed with a schema other than the model's.
-    #[error("the model's feature schema does not match")]
-    Schema(#[source] aiops_features::Error),
     /// Input lacks columns the model needs.
     #[error("the model needs columns {missing:?}, which the input (columns {available:?}) lacks")]
     MissingColumns {

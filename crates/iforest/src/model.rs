@@ -25,7 +25,6 @@
 // ndarray's views are cheap handles; the public API takes them by value as ndarray's own does.
 #![allow(clippy::needless_pass_by_value)]
 
-use aiops_features::FeatureSchema;
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -64,9 +63,11 @@ pub struct Model {
 pub struct ModelMetadata {
     /// Input column names, in the order the forest expects them.
     pub feature_names: Vec<String>,
-    /// The feature schema when the columns are the standard features, so inference can refuse
-    /// features computed differently.
-    pub feature_schema: Option<FeatureSchema>,
+    /// How the columns were computed, when they are standard features (`aiops_features`'
+    /// `FeatureSchema` as JSON: family, version, columns, window), so inference can refuse
+    /// features computed differently. Plain data to this crate, which neither reads nor checks
+    /// it: the loader one layer up does (`aiops_artifacts::model`).
+    pub feature_schema: Option<serde_json::Value>,
     /// The parameters the forest was fitted with.
     pub params: IsolationForestParams,
     /// Summary of the training data's scores.
@@ -153,12 +154,12 @@ impl Model {
     /// Wraps `forest` with its metadata, summarising its scores on the training data `training_x`.
     ///
     /// # Errors
-    /// [`Error::FeatureNames`] when the names are not distinct, non-empty and one per column, or
-    /// differ from the schema's columns; scoring errors from [`TrainingSummary::compute`].
+    /// [`Error::FeatureNames`] when the names are not distinct, non-empty and one per column;
+    /// scoring errors from [`TrainingSummary::compute`].
     pub fn new(
         forest: IsolationForest,
         feature_names: Vec<String>,
-        feature_schema: Option<FeatureSchema>,
+        feature_schema: Option<serde_json::Value>,
         training_x: ArrayView2<'_, f64>,
     ) -> Result<Self> {
         let training = TrainingSummary::compute(&forest, training_x)?;
@@ -279,22 +280,6 @@ impl Model {
         bytes[bytes.len() - CHECKSUM_LEN..].iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Refuses to go on when features computed with `schema` are not what the model was trained
-    /// on: a different schema, or (for a model trained on other columns) different column names.
-    ///
-    /// # Errors
-    /// [`Error::Schema`] with both schemas described, or [`Error::MissingColumns`].
-    pub fn check_schema(&self, schema: &FeatureSchema) -> Result<()> {
-        match &self.metadata.feature_schema {
-            Some(expected) => schema.check_compatible(expected).map_err(Error::Schema),
-            None if schema.columns == self.metadata.feature_names => Ok(()),
-            None => Err(Error::MissingColumns {
-                missing: self.metadata.feature_names.clone(),
-                available: schema.columns.clone(),
-            }),
-        }
-    }
-
     /// For each of the model's columns, its position in `columns` (e.g. a CSV header), so input
     /// can be fed in the model's order.
     ///
@@ -373,7 +358,7 @@ fn decode_node(record: &[u8]) -> RawNode {
     RawNode { feature: u32_at(0), left: u32_at(4), size: u32_at(8), threshold: f64::from_le_bytes(threshold) }
 }
 
-/// Feature names: one per column, non-empty, distinct, equal to the schema's columns if any.
+/// Feature names: one per column, non-empty, distinct.
 fn check_metadata(metadata: &ModelMetadata, n_features: usize) -> Result<()> {
     let names = &metadata.feature_names;
     let problem = if names.len() != n_features {
@@ -382,10 +367,6 @@ fn check_metadata(metadata: &ModelMetadata, n_features: usize) -> Result<()> {
         Some(format!("name {empty} is empty"))
     } else if let Some(dup) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
         Some(format!("`{}` appears twice", dup.1))
-    } else if let Some(schema) = &metadata.feature_schema {
-        let schema = schema.clone().check().map_err(Error::Schema)?;
-        (schema.columns != *names)
-            .then(|| format!("names {names:?} differ from the schema's {:?}", schema.columns))
     } else {
         None
     };

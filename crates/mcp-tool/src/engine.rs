@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use aiops_artifacts::model::schema_record;
 use aiops_features::FeatureSchema;
 use aiops_iforest::{IsolationForest, IsolationForestParams, Model};
 use aiops_incidents::{IncidentParams, Severity, find_incidents};
@@ -463,8 +464,8 @@ fn train_on_window(schema: &FeatureSchema, features: &Array2<f64>) -> Result<(Sc
     let failed = |e: aiops_iforest::Error| ToolError::other(format!("training on the window failed: {e}"));
     let forest =
         IsolationForest::fit(&IsolationForestParams::reference(), features.view()).map_err(failed)?;
-    let model =
-        Model::new(forest, schema.columns.clone(), Some(schema.clone()), features.view()).map_err(failed)?;
+    let model = Model::new(forest, schema.columns.clone(), Some(schema_record(schema)), features.view())
+        .map_err(failed)?;
     let scores = score_in_process(&model, features).map_err(|e| ToolError::other(e.to_string()))?;
     Ok((scores, model.digest()))
 }

@@ -6,6 +6,7 @@ use std::path::Path as FsPath;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use aiops_artifacts::model::MAX_MODEL_BYTES;
 use aiops_features::FeatureSchema;
 use aiops_iforest::{MODEL_FILE_NAME, Model};
 use object_store::aws::AmazonS3Builder;
@@ -15,9 +16,6 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Error, Result};
-
-/// Largest model file read (a reference model is about 1 MB).
-pub const MAX_MODEL_BYTES: u64 = 256 * 1024 * 1024;
 
 /// How to reach S3-compatible storage, besides the standard `AWS_*` environment variables
 /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, ...).
@@ -48,7 +46,8 @@ struct ObjectVersion {
 
 impl ModelSource {
     /// Parses `location`: `s3://bucket/key` (a key ending in `/` means the folder's
-    /// `model.iforest`), or a local file or folder (then its `model.iforest`).
+    /// `model.iforest`), or a local file or folder (resolved by
+    /// [`aiops_artifacts::model::resolve`], as every command does).
     ///
     /// # Errors
     /// [`Error::ModelLocation`] for an unusable location or S3 configuration.
@@ -79,10 +78,8 @@ impl ModelSource {
         if location.contains("://") {
             return Err(bad("only local paths and s3:// URIs are supported".into()));
         }
-        let mut file = FsPath::new(location).to_path_buf();
-        if file.is_dir() {
-            file.push(MODEL_FILE_NAME);
-        }
+        let file =
+            aiops_artifacts::model::resolve(FsPath::new(location)).map_err(|e| bad(error_chain(&e)))?;
         let file = file.canonicalize().map_err(|e| bad(format!("{}: {e}", file.display())))?;
         let path = ObjectPath::from_absolute_path(&file).map_err(|e| bad(e.to_string()))?;
         Ok(Self { store: Arc::new(LocalFileSystem::new()), path, display: file.display().to_string() })
@@ -112,14 +109,17 @@ impl ModelSource {
         }
         let bytes = self.store.get(&self.path).await.map_err(|e| self.storage_error(&e))?;
         let bytes = bytes.bytes().await.map_err(|e| self.storage_error(&e))?;
-        let model = Model::from_bytes(&bytes)
-            .map_err(|e| Error::Model { location: self.display.clone(), reason: error_chain(&e) })?;
-        model
-            .check_schema(&FeatureSchema::reference())
-            .map_err(|e| Error::Model { location: self.display.clone(), reason: error_chain(&e) })?;
+        let refused = |e: aiops_artifacts::Error| Error::Model {
+            location: self.display.clone(),
+            reason: error_chain(&e),
+        };
+        let checked =
+            aiops_artifacts::model::LoadedModel::from_bytes(&bytes, &self.display).map_err(refused)?;
+        checked.check_features(&FeatureSchema::reference()).map_err(refused)?;
         Ok(LoadedModel {
-            digest: model.digest(),
-            model,
+            digest: checked.digest,
+            model: checked.model,
+            schema: checked.schema,
             source: self.display.clone(),
             loaded_at: chrono::Utc::now(),
             version,
@@ -136,6 +136,8 @@ impl ModelSource {
 pub struct LoadedModel {
     /// The model.
     pub model: Model,
+    /// The feature schema it was trained with (checked against the reference one).
+    pub schema: Option<FeatureSchema>,
     /// SHA-256 of its file.
     pub digest: String,
     /// Where it was read from.
@@ -151,6 +153,8 @@ pub struct ModelStore {
     source: ModelSource,
     current: RwLock<Arc<LoadedModel>>,
     last_reload_error: RwLock<Option<String>>,
+    /// The stored version that last failed to load, and why: not read again until it changes.
+    failed: RwLock<Option<(ObjectVersion, String)>>,
 }
 
 impl ModelStore {
@@ -162,7 +166,12 @@ impl ModelStore {
     pub async fn open(source: ModelSource) -> Result<Self> {
         let loaded = source.load().await?;
         tracing::info!(model = %loaded.source, digest = %loaded.digest, "model loaded");
-        Ok(Self { source, current: RwLock::new(Arc::new(loaded)), last_reload_error: RwLock::new(None) })
+        Ok(Self {
+            source,
+            current: RwLock::new(Arc::new(loaded)),
+            last_reload_error: RwLock::new(None),
+            failed: RwLock::new(None),
+        })
     }
 
     /// The model in use.
@@ -192,14 +201,34 @@ impl ModelStore {
         if version == self.current().version {
             return Ok(false);
         }
-        let loaded = self.source.load().await?;
+        let failed = self.failed.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if let Some((failed, reason)) = failed
+            && failed == version
+        {
+            // The same broken object: its error stands, without reading it again.
+            return Err(Error::Model { location: self.source.display.clone(), reason });
+        }
+        let loaded = match self.source.load().await {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                let reason = match &error {
+                    Error::Model { reason, .. } => reason.clone(),
+                    other => other.to_string(),
+                };
+                *self.failed.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((version, reason));
+                return Err(error);
+            }
+        };
         tracing::info!(model = %loaded.source, digest = %loaded.digest, "model reloaded");
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(loaded);
         Ok(true)
     }
 
     /// Checks for a new model every `interval` until `shutdown` is cancelled, telling
-    /// `on_check` each outcome (e.g. [`crate::metrics::ReloadMetrics::observe`]).
+    /// `on_check` each outcome (e.g. [`crate::metrics::ReloadMetrics::observe`]) except a
+    /// failure repeating the previous one: a broken object is logged and counted once, not every
+    /// tick. A reload that panics is reported as a failure and the loop goes on.
     pub fn watch(
         self: Arc<Self>,
         interval: Duration,
@@ -214,10 +243,24 @@ impl ModelStore {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
                     _ = ticks.tick() => {
-                        let outcome = self.reload_if_changed().await;
-                        on_check(&outcome);
-                        if let Err(error) = outcome {
-                            tracing::warn!(%error, "model reload failed; keeping the current model");
+                        let before = self.last_reload_error();
+                        let store = Arc::clone(&self);
+                        let outcome = match tokio::spawn(async move { store.reload_if_changed().await }).await {
+                            Ok(outcome) => outcome,
+                            Err(panic) => {
+                                let reason = format!("the reload task failed: {panic}");
+                                let error = Error::Model { location: self.source.display.clone(), reason };
+                                *self.last_reload_error.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                                    Some(error.to_string());
+                                Err(error)
+                            }
+                        };
+                        let repeated = matches!(&outcome, Err(e) if before.as_deref() == Some(e.to_string().as_str()));
+                        if !repeated {
+                            on_check(&outcome);
+                            if let Err(error) = outcome {
+                                tracing::warn!(%error, "model reload failed; keeping the current model");
+                            }
                         }
                     }
                 }

@@ -476,7 +476,7 @@ impl AnomalyTools {
             trained_at: rfc3339(metadata.created_at_unix as f64),
             age_hours: ((now - metadata.created_at_unix as f64) / 3600.0).max(0.0),
             feature_names: metadata.feature_names.clone(),
-            feature_schema: metadata.feature_schema.as_ref().map(aiops_features::FeatureSchema::summary),
+            feature_schema: loaded.schema.as_ref().map(aiops_features::FeatureSchema::summary),
             parameters: json_object(&metadata.params),
             training: json_object(&metadata.training),
             inference: self.engine.inference().describe(),

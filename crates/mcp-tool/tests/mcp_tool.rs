@@ -53,7 +53,13 @@ fn valid_config(model: &str) -> ServeConfig {
 fn write_model_of(dir: &std::path::Path, x: &Array2<f64>) -> String {
     let schema = FeatureSchema::reference();
     let forest = IsolationForest::fit(&IsolationForestParams::reference(), x.view()).expect("fit");
-    let model = Model::new(forest, schema.columns.clone(), Some(schema), x.view()).expect("model");
+    let model = Model::new(
+        forest,
+        schema.columns.clone(),
+        Some(aiops_artifacts::model::schema_record(&schema)),
+        x.view(),
+    )
+    .expect("model");
     let path = dir.join("model.iforest");
     std::fs::write(&path, model.to_bytes()).expect("model file");
     path.display().to_string()
@@ -403,8 +409,11 @@ async fn the_bearer_scheme_is_matched_case_insensitively() {
     assert_eq!(metrics.status(), 200, "/metrics needs no token");
 }
 
+/// Issue 15: a checksum-valid model with `n_features: 0` killed the reload task for good, and a
+/// broken model was re-read and re-logged every tick. Now each broken version is counted once,
+/// and a later valid model still loads.
 #[tokio::test]
-async fn model_reloads_and_failed_reloads_are_counted() {
+async fn model_reloads_are_counted_and_a_broken_model_once_then_a_valid_one_loads() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let model = write_model(dir.path());
     let mut config = valid_config(&model);
@@ -424,7 +433,17 @@ async fn model_reloads_and_failed_reloads_are_counted() {
     let broken = other_dir.path().join("broken");
     std::fs::write(&broken, b"not a model").expect("a broken model");
     std::fs::rename(&broken, &model).expect("break the model");
-    wait_for(&server, &reloads("failed")).await;
+    wait_for(&server, &format!("{}1\n", reloads("failed"))).await;
+    // Many ticks later the same broken file is still one failure.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(server.metrics().await.contains(&format!("{}1\n", reloads("failed"))));
+    let crafted = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../iforest/tests/data/regressions/n-features-zero.iforest");
+    std::fs::copy(&crafted, &broken).expect("the crafted model of issue 15");
+    std::fs::rename(&broken, &model).expect("put the crafted model in place");
+    wait_for(&server, &format!("{}2\n", reloads("failed"))).await;
+    std::fs::rename(write_model_of(other_dir.path(), &other), &model).expect("a valid model again");
+    wait_for(&server, &format!("{}2\n", reloads("loaded"))).await;
 }
 
 async fn wait_for(server: &Running, line: &str) {

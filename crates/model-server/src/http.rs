@@ -95,7 +95,7 @@ impl ModelServer {
     /// Finds and loads the model of `config`.
     ///
     /// # Errors
-    /// [`Error::ModelNotFound`], [`Error::Io`] or [`Error::Model`] naming the path.
+    /// [`Error::Artifact`] or [`Error::Io`] naming the path.
     pub fn load(config: CheckedConfig) -> Result<Self> {
         let CheckedConfig(config) = config;
         let model_file = resolve_model_file(&config.model_dir)?;

@@ -109,14 +109,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// No model file could be found where one was expected.
-    #[error("no model file in {path}: {reason}")]
-    ModelNotFound {
-        /// The folder or file given.
-        path: PathBuf,
-        /// What was looked for.
-        reason: String,
-    },
+    /// No model could be found, read or checked where one was expected.
+    #[error(transparent)]
+    Artifact(#[from] aiops_artifacts::Error),
     /// Reading the model file or listing its folder failed.
     #[error("cannot read {path}")]
     Io {
@@ -125,15 +120,6 @@ pub enum Error {
         /// The I/O error.
         #[source]
         source: std::io::Error,
-    },
-    /// The model file is not a valid model.
-    #[error("invalid model file {path}")]
-    Model {
-        /// The file.
-        path: PathBuf,
-        /// Why it does not load.
-        #[source]
-        source: aiops_iforest::Error,
     },
     /// The HTTP server failed.
     #[error("the HTTP server failed")]

@@ -3,66 +3,19 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use aiops_iforest::{MODEL_FILE_NAME, Model};
+use aiops_iforest::Model;
 
 use crate::{Error, Result};
 
 const MODEL_EXTENSION: &str = "iforest";
 
-/// The model file `path` designates: `path` itself when it is a file, else `path/model.iforest`,
-/// else the only `*.iforest` file in `path`, else the only regular file in `path` whatever its name
-/// (KServe's storage initializer puts a downloaded model in `/mnt/models`; a Kubeflow Pipelines
-/// train step's artifact is a file named `model`, with no extension).
+/// The model file `path` designates (a file, or a folder holding one) by the rules every
+/// command uses, [`aiops_artifacts::model::resolve`].
 ///
 /// # Errors
-/// [`Error::ModelNotFound`] when the folder holds no candidate or several (the message lists
-/// them), [`Error::Io`] when it cannot be listed.
+/// [`Error::Artifact`] when the folder holds no candidate or several, or cannot be listed.
 pub fn resolve_model_file(path: &Path) -> Result<PathBuf> {
-    let io = |source| Error::Io { path: path.to_owned(), source };
-    let metadata = std::fs::metadata(path).map_err(io)?;
-    if metadata.is_file() {
-        return Ok(path.to_owned());
-    }
-    let standard = path.join(MODEL_FILE_NAME);
-    if standard.is_file() {
-        return Ok(standard);
-    }
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(io)? {
-        let candidate = entry.map_err(io)?.path();
-        if candidate.is_file() {
-            files.push(candidate);
-        }
-    }
-    files.sort();
-    let (models, others): (Vec<_>, Vec<_>) =
-        files.into_iter().partition(|f| f.extension().is_some_and(|e| e == MODEL_EXTENSION));
-    let (kind, candidates) = if models.is_empty() {
-        ("regular files".to_owned(), others)
-    } else {
-        (format!("*.{MODEL_EXTENSION} files"), models)
-    };
-    match <[PathBuf; 1]>::try_from(candidates) {
-        Ok([only]) => Ok(only),
-        Err(candidates) if candidates.is_empty() => Err(Error::ModelNotFound {
-            path: path.to_owned(),
-            reason: format!("expected {MODEL_FILE_NAME}, one *.{MODEL_EXTENSION} file or a single file"),
-        }),
-        Err(candidates) => Err(Error::ModelNotFound {
-            path: path.to_owned(),
-            reason: format!(
-                "{} {kind} and no {MODEL_FILE_NAME} ({}): name the file to serve",
-                candidates.len(),
-                file_names(&candidates)
-            ),
-        }),
-    }
-}
-
-/// The names of `files`, for an error message: `a.iforest, b.iforest`.
-fn file_names(files: &[PathBuf]) -> String {
-    let names: Vec<_> = files.iter().filter_map(|f| f.file_name()).map(|n| n.to_string_lossy()).collect();
-    names.join(", ")
+    Ok(aiops_artifacts::model::resolve(path)?)
 }
 
 /// What identifies a version of the file on disk without reading it: a replaced (renamed-over) or
@@ -107,11 +60,8 @@ impl LoadedModel {
         // The stamp is taken first: if the file changes while being read, the next poll sees a
         // newer stamp and loads it again.
         let stamp = FileStamp::of(path).map_err(io)?;
-        let bytes = std::fs::read(path).map_err(io)?;
-        let model =
-            Model::from_bytes(&bytes).map_err(|source| Error::Model { path: path.to_owned(), source })?;
-        let digest = model.digest();
-        Ok(Self { model, digest, stamp })
+        let loaded = aiops_artifacts::model::read(path)?;
+        Ok(Self { model: loaded.model, digest: loaded.digest, stamp })
     }
 
     pub(crate) fn n_features(&self) -> usize {

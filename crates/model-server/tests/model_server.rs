@@ -423,7 +423,8 @@ fn resolve_model_file_finds_the_file_kserve_downloaded() {
         match (resolve_model_file(&folder), expected) {
             (Ok(found), Ok(name)) => assert_eq!(found, folder.join(name)),
             (Err(error), Err(message)) => assert!(
-                matches!(error, Error::ModelNotFound { .. }) && error.to_string().contains(message),
+                matches!(error, Error::Artifact(aiops_artifacts::Error::ModelNotFound { .. }))
+                    && error.to_string().contains(message),
                 "{folder:?}: {error}"
             ),
             (found, expected) => panic!("{folder:?}: {found:?}, expected {expected:?}"),
@@ -431,7 +432,10 @@ fn resolve_model_file_finds_the_file_kserve_downloaded() {
     }
     let file = dir.path().join("single/anomaly.iforest");
     assert_eq!(resolve_model_file(&file).unwrap(), file);
-    assert!(matches!(resolve_model_file(&dir.path().join("missing")), Err(Error::Io { .. })));
+    assert!(matches!(
+        resolve_model_file(&dir.path().join("missing")),
+        Err(Error::Artifact(aiops_artifacts::Error::Io { .. }))
+    ));
 }
 
 #[test]

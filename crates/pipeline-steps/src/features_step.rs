@@ -2,7 +2,7 @@
 //! (`timestamp,<value column>,rolling_mean,rolling_std,rate_of_change,hour`).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aiops_features::FeatureSchema;
 use ndarray::Array2;
@@ -13,16 +13,29 @@ use crate::{Result, write_atomically};
 /// Column index of `hour`, written as an integer.
 const HOUR_COLUMN: usize = 4;
 
-/// Reads `input`, computes the schema's features and writes them to `output` atomically.
-/// Returns the number of rows written.
+/// Reads `input`, computes the schema's features and writes them to `output` atomically, and
+/// the schema they were computed with (the value column named as in the input) to
+/// [`schema_file`]`(output)`, so that training records the window actually used. Returns the
+/// number of rows written.
 ///
 /// # Errors
 /// Any input error (with its line), a timestamp pandas could not represent, or an I/O error.
 pub fn run(schema: &FeatureSchema, input: &Path, output: &Path, order: Order) -> Result<usize> {
     let series = read_series(input, order)?;
     let features = schema.compute(&series.timestamps, &series.values)?;
-    write_atomically(output, |out| write_features(out, &series, schema, &features))?;
+    let schema = schema.clone().with_value_column(&series.value_column)?;
+    let schema_json = serde_json::to_vec_pretty(&schema)?;
+    write_atomically(&schema_file(output), |out| out.write_all(&schema_json))?;
+    write_atomically(output, |out| write_features(out, &series, &schema, &features))?;
     Ok(series.values.len())
+}
+
+/// The file beside a features CSV that records its feature schema: `<features file>.schema.json`
+/// (`features.csv` -> `features.csv.schema.json`).
+pub fn schema_file(features: &Path) -> PathBuf {
+    let mut name = features.as_os_str().to_owned();
+    name.push(".schema.json");
+    PathBuf::from(name)
 }
 
 /// Writes a features CSV: the input's timestamp text, then the feature columns, the first named

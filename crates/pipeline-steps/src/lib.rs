@@ -92,15 +92,9 @@ pub enum Error {
     /// The Isolation Forest refused parameters or data.
     #[error(transparent)]
     Model(#[from] aiops_iforest::Error),
-    /// A model file was refused (truncated, corrupted, newer format, ...).
-    #[error("{path}: {source}")]
-    ModelFile {
-        /// The model file.
-        path: PathBuf,
-        /// Why it was refused.
-        #[source]
-        source: aiops_iforest::Error,
-    },
+    /// A model could not be found, read or checked.
+    #[error(transparent)]
+    Artifact(#[from] aiops_artifacts::Error),
 }
 
 /// Result type of this crate.

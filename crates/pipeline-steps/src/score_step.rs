@@ -8,18 +8,15 @@ use aiops_iforest::Model;
 
 use crate::series::format_float;
 use crate::table::{TIMESTAMP_COLUMN, Table, read_table};
-use crate::train_step::model_file;
 use crate::{Error, Result, write_atomically};
 
-/// Reads a model file (`path`, or `path/model.iforest` for a folder), refusing anything but an
-/// intact model.
+/// Reads a model (a file, or a folder holding one) with the one model loader,
+/// [`aiops_artifacts::model::load`], refusing anything but an intact, consistent model.
 ///
 /// # Errors
-/// [`Error::Io`] naming the file, or [`Error::Model`] saying why it was refused.
+/// [`Error::Artifact`] saying which file and why.
 pub fn read_model(path: &Path) -> Result<Model> {
-    let path = model_file(path);
-    let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
-    Model::from_bytes(&bytes).map_err(|source| Error::ModelFile { path, source })
+    Ok(aiops_artifacts::model::load(path)?.model)
 }
 
 /// Scores: per row `(score, decision, prediction)`.

@@ -2,11 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
+use aiops_artifacts::model::schema_record;
+use aiops_features::FeatureSchema;
 use aiops_iforest::{IsolationForest, IsolationForestParams, MODEL_FILE_NAME, Model, TrainingSummary};
 use serde::Serialize;
 
+use crate::features_step::schema_file;
 use crate::table::{Table, read_table, standard_schema};
-use crate::{Result, write_atomically};
+use crate::{Error, Result, write_atomically};
 
 /// The metrics JSON: the reference platform's fields first, then what else we know.
 #[derive(Debug, Clone, Serialize)]
@@ -22,15 +25,50 @@ pub struct TrainMetrics<'a> {
     pub model_sha256: String,
 }
 
-/// Fits a forest on `table` and wraps it as a [`Model`], recording the feature schema when the
-/// columns are the standard features.
+/// Fits a forest on `table` and wraps it as a [`Model`], recording `schema`: the feature schema
+/// the columns were computed with (see [`feature_schema`]), or `None` for other columns.
 ///
 /// # Errors
 /// [`crate::Error::Model`] for bad parameters or data the forest refuses.
-pub fn train(table: &Table, params: &IsolationForestParams) -> Result<Model> {
+pub fn train(table: &Table, schema: Option<FeatureSchema>, params: &IsolationForestParams) -> Result<Model> {
     let forest = IsolationForest::fit(params, table.values.view())?;
-    let schema = standard_schema(&table.columns);
+    let schema = schema.as_ref().map(schema_record);
     Ok(Model::new(forest, table.columns.clone(), schema, table.values.view())?)
+}
+
+/// The feature schema `table` (read from `features`) was computed with, when its columns are the
+/// standard features: the one the features step recorded in
+/// [`schema_file`](crate::features_step::schema_file)`(features)`, else (a features CSV made
+/// elsewhere) the reference schema. Other columns have no schema.
+///
+/// # Errors
+/// [`crate::Error::Io`] when the schema file exists but cannot be read;
+/// [`crate::Error::Invalid`] naming `feature schema` when it is not a valid schema or names other
+/// columns than the CSV's.
+pub fn feature_schema(features: &Path, table: &Table) -> Result<Option<FeatureSchema>> {
+    let Some(standard) = standard_schema(&table.columns) else {
+        return Ok(None);
+    };
+    let path = schema_file(features);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Some(standard)),
+        Err(source) => return Err(Error::Io { path, source }),
+    };
+    let invalid = |problem: String| Error::Invalid { field: "feature schema", problem };
+    let recorded: FeatureSchema =
+        serde_json::from_slice(&bytes).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+    let recorded = recorded.check().map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+    if recorded.columns != table.columns {
+        return Err(invalid(format!(
+            "{} records columns {:?}, but {} has {:?}",
+            path.display(),
+            recorded.columns,
+            features.display(),
+            table.columns
+        )));
+    }
+    Ok(Some(recorded))
 }
 
 /// Where a model goes: `path` itself, or `path/model.iforest` when `path` is a folder.
@@ -51,7 +89,8 @@ pub fn run(
     params: &IsolationForestParams,
 ) -> Result<Model> {
     let table = read_table(features, columns)?;
-    let model = train(&table, params)?;
+    let schema = feature_schema(features, &table)?;
+    let model = train(&table, schema, params)?;
     let bytes = model.to_bytes();
     let metrics = TrainMetrics {
         summary: &model.metadata.training,

@@ -30,6 +30,9 @@ pub enum Error {
     /// The model does not fit the watched metric, or refused a feature row.
     #[error("the model")]
     Model(#[source] aiops_iforest::Error),
+    /// The model's features are not those of the watched metric.
+    #[error("the model's features")]
+    ModelFeatures(#[from] aiops_artifacts::Error),
     /// The incident parameters are invalid.
     #[error("incident parameters")]
     Incidents(#[from] aiops_incidents::Error),

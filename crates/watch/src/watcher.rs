@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aiops_artifacts::model::LoadedModel;
 use aiops_features::FeatureSchema;
 use aiops_iforest::{Contamination, Model};
 use aiops_incidents::{IncidentParams, IncidentTracker};
@@ -116,17 +117,17 @@ impl Watcher {
     /// A watcher for `config` scoring with `model`.
     ///
     /// # Errors
-    /// [`Error::Model`] when the model was trained on features other than those of the watched
+    /// [`Error::ModelFeatures`] when the model was trained on features other than those of the watched
     /// metric (another schema, window or value column); [`Error::Prometheus`] for an unusable
     /// client configuration.
-    pub fn new(config: WatchConfig, model: Model) -> Result<Self> {
-        let schema = model
-            .metadata
-            .feature_schema
+    pub fn new(config: WatchConfig, loaded: LoadedModel) -> Result<Self> {
+        let schema = loaded
+            .schema
             .clone()
             .unwrap_or_else(FeatureSchema::reference)
             .with_value_column(config.params.metric.value_column())?;
-        model.check_schema(&schema).map_err(Error::Model)?;
+        loaded.check_features(&schema)?;
+        let model = loaded.model;
         let positions = model.column_positions(&schema.columns).map_err(Error::Model)?;
         let incident_params = INCIDENT_PARAMS.check()?;
         let metric_name = metric_label(&config.params.metric);

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aiops_iforest::Model;
 use aiops_pipeline_steps::fetch_step::parse_step;
 use aiops_promclient::{Instance, Metric};
 use aiops_watch::{WatchParams, Watcher};
@@ -52,9 +51,8 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    let bytes = std::fs::read(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
-    let model =
-        Model::from_bytes(&bytes).with_context(|| format!("loading the model {}", args.model.display()))?;
+    // The one model loader: a file or a folder, every limit checked, the feature schema read.
+    let model = aiops_artifacts::model::load(&args.model)?;
     let config = WatchParams {
         prometheus_url: args.prometheus_url.clone(),
         instances: args.instances.clone(),

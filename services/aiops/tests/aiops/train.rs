@@ -128,3 +128,50 @@ fn bad_parameters_and_inputs_are_refused_without_output() {
         assert!(!model.exists() && !metrics.exists(), "{args:?} left output behind");
     }
 }
+
+/// Issue 15: `features --window 50` then `train` recorded window 5, so inference silently
+/// recomputed other features. The features step records its schema beside the CSV; train reads it.
+#[test]
+fn train_records_the_window_the_features_were_computed_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.csv");
+    let mut text = String::from("timestamp,memory_usage\n");
+    for i in 0..300 {
+        text.push_str(&format!("{},{}\n", 1_700_000_000 + 60 * i, 40 + (i * 7919) % 101));
+    }
+    std::fs::write(&data, text).unwrap();
+    let features = dir.path().join("features.csv");
+    let out =
+        aiops(&["features", "--input", path_str(&data), "--output", path_str(&features), "--window", "50"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let model_out = dir.path().join("m.iforest");
+    let metrics = dir.path().join("metrics.json");
+    let train = |features: &Path| {
+        aiops(&[
+            "train",
+            "--features",
+            path_str(features),
+            "--model-out",
+            path_str(&model_out),
+            "--metrics-out",
+            path_str(&metrics),
+        ])
+    };
+    let out = train(&features);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let model = aiops_artifacts::model::load(&model_out).unwrap();
+    let schema = model.schema.expect("standard columns record a schema");
+    assert_eq!((schema.window, schema.columns[0].as_str()), (50, "memory_usage"));
+
+    // A schema file that does not describe the CSV is refused, naming it.
+    let schema_file = dir.path().join("features.csv.schema.json");
+    let mut recorded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&schema_file).unwrap()).unwrap();
+    recorded["columns"][0] = serde_json::json!("cpu_usage");
+    std::fs::write(&schema_file, recorded.to_string()).unwrap();
+    std::fs::remove_file(&model_out).unwrap();
+    let out = train(&features);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("features.csv.schema.json records columns"), "{stderr}");
+    assert!(!model_out.exists());
+}

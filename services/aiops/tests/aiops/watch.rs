@@ -59,7 +59,8 @@ fn train_on_normal_instance(scenario: &Scenario, path: &Path) {
         ..IsolationForestParams::reference()
     };
     let forest = IsolationForest::fit(&params, x.view()).expect("fit");
-    let model = Model::new(forest, schema.columns.clone(), Some(schema), x.view()).expect("model");
+    let record = aiops_artifacts::model::schema_record(&schema);
+    let model = Model::new(forest, schema.columns.clone(), Some(record), x.view()).expect("model");
     std::fs::write(path, model.to_bytes()).expect("model file");
 }
 
