@@ -7,8 +7,6 @@ use aiops_iforest::Model;
 
 use crate::{Error, Result};
 
-const MODEL_EXTENSION: &str = "iforest";
-
 /// The model file `path` designates (a file, or a folder holding one) by the rules every
 /// command uses, [`aiops_artifacts::model::resolve`].
 ///

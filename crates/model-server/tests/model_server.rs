@@ -443,7 +443,7 @@ fn a_model_file_that_does_not_load_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(MODEL_FILE_NAME), b"pickle? no").unwrap();
     let error = ModelServer::load(ServerConfig::new(dir.path(), NAME).check().unwrap()).unwrap_err();
-    assert!(matches!(error, Error::Model { .. }), "{error}");
+    assert!(matches!(error, Error::Artifact(aiops_artifacts::Error::Model { .. })), "{error}");
 }
 
 #[test]

@@ -8,13 +8,13 @@ use aiops_iforest::Model;
 
 use crate::series::format_float;
 use crate::table::{TIMESTAMP_COLUMN, Table, read_table};
-use crate::{Error, Result, write_atomically};
+use crate::{Result, write_atomically};
 
 /// Reads a model (a file, or a folder holding one) with the one model loader,
 /// [`aiops_artifacts::model::load`], refusing anything but an intact, consistent model.
 ///
 /// # Errors
-/// [`Error::Artifact`] saying which file and why.
+/// [`crate::Error::Artifact`] saying which file and why.
 pub fn read_model(path: &Path) -> Result<Model> {
     Ok(aiops_artifacts::model::load(path)?.model)
 }
@@ -32,7 +32,7 @@ pub struct Scores {
 /// Scores `table` (whose columns must be the model's, in order).
 ///
 /// # Errors
-/// [`Error::Model`] when the forest refuses the data.
+/// [`crate::Error::Model`] when the forest refuses the data.
 pub fn score(model: &Model, table: &Table) -> Result<Scores> {
     let score = model.forest.score_samples(table.values.view())?;
     let offset = model.forest.offset();
