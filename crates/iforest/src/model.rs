@@ -365,10 +365,12 @@ fn check_metadata(metadata: &ModelMetadata, n_features: usize) -> Result<()> {
         Some(format!("{} names for {n_features} columns", names.len()))
     } else if let Some(empty) = names.iter().position(String::is_empty) {
         Some(format!("name {empty} is empty"))
-    } else if let Some(dup) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
-        Some(format!("`{}` appears twice", dup.1))
     } else {
-        None
+        names
+            .iter()
+            .enumerate()
+            .find(|(i, n)| names[..*i].contains(n))
+            .map(|(_, dup)| format!("`{dup}` appears twice"))
     };
     match problem {
         Some(problem) => Err(Error::FeatureNames(problem)),

@@ -30,9 +30,9 @@ pub struct TrainMetrics<'a> {
 ///
 /// # Errors
 /// [`crate::Error::Model`] for bad parameters or data the forest refuses.
-pub fn train(table: &Table, schema: Option<FeatureSchema>, params: &IsolationForestParams) -> Result<Model> {
+pub fn train(table: &Table, schema: Option<&FeatureSchema>, params: &IsolationForestParams) -> Result<Model> {
     let forest = IsolationForest::fit(params, table.values.view())?;
-    let schema = schema.as_ref().map(schema_record);
+    let schema = schema.map(schema_record);
     Ok(Model::new(forest, table.columns.clone(), schema, table.values.view())?)
 }
 
@@ -90,7 +90,7 @@ pub fn run(
 ) -> Result<Model> {
     let table = read_table(features, columns)?;
     let schema = feature_schema(features, &table)?;
-    let model = train(&table, schema, params)?;
+    let model = train(&table, schema.as_ref(), params)?;
     let bytes = model.to_bytes();
     let metrics = TrainMetrics {
         summary: &model.metadata.training,

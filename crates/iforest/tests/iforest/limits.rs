@@ -261,13 +261,19 @@ fn extremes() -> Vec<Value> {
 }
 
 /// Every scalar in `value`, as a JSON pointer.
-fn scalar_pointers(value: &Value, at: String, out: &mut Vec<String>) {
+fn scalar_pointers(value: &Value, at: &str, out: &mut Vec<String>) {
     match value {
-        Value::Object(map) => map.iter().for_each(|(k, v)| scalar_pointers(v, format!("{at}/{k}"), out)),
-        Value::Array(items) => {
-            items.iter().enumerate().for_each(|(i, v)| scalar_pointers(v, format!("{at}/{i}"), out))
+        Value::Object(map) => {
+            for (key, child) in map {
+                scalar_pointers(child, &format!("{at}/{key}"), out);
+            }
         }
-        _ => out.push(at),
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                scalar_pointers(child, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => out.push(at.to_owned()),
     }
 }
 
@@ -311,7 +317,7 @@ fn every_header_field_and_node_field_set_to_an_extreme_value_never_panics() {
         out
     };
     let mut pointers = Vec::new();
-    scalar_pointers(&header, String::new(), &mut pointers);
+    scalar_pointers(&header, "", &mut pointers);
     let mut tried = 0;
     for pointer in &pointers {
         for value in extremes() {
