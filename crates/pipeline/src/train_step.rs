@@ -7,9 +7,11 @@ use aiops_features::FeatureSchema;
 use aiops_iforest::{IsolationForest, IsolationForestParams, MODEL_FILE_NAME, Model, TrainingSummary};
 use serde::Serialize;
 
+use aiops_artifacts::table::{Table, read_table, standard_schema};
+use aiops_artifacts::write_atomically;
+
 use crate::features_step::schema_file;
-use crate::table::{Table, read_table, standard_schema};
-use crate::{Error, Result, write_atomically};
+use crate::{Error, Result};
 
 /// The metrics JSON: the reference platform's fields first, then what else we know.
 #[derive(Debug, Clone, Serialize)]
@@ -42,8 +44,8 @@ pub fn train(table: &Table, schema: Option<&FeatureSchema>, params: &IsolationFo
 /// elsewhere) the reference schema. Other columns have no schema.
 ///
 /// # Errors
-/// [`crate::Error::Io`] when the schema file exists but cannot be read;
-/// [`crate::Error::Invalid`] naming `feature schema` when it is not a valid schema or names other
+/// [`crate::Error::Artifact`] when the schema file exists but cannot be read;
+/// [`crate::Error::InvalidParameter`] naming `feature schema` when it is not a valid schema or names other
 /// columns than the CSV's.
 pub fn feature_schema(features: &Path, table: &Table) -> Result<Option<FeatureSchema>> {
     let Some(standard) = standard_schema(&table.columns) else {
@@ -53,9 +55,9 @@ pub fn feature_schema(features: &Path, table: &Table) -> Result<Option<FeatureSc
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Some(standard)),
-        Err(source) => return Err(Error::Io { path, source }),
+        Err(source) => return Err(aiops_artifacts::Error::Io { path, source }.into()),
     };
-    let invalid = |problem: String| Error::Invalid { field: "feature schema", problem };
+    let invalid = |reason: String| Error::InvalidParameter { field: "feature schema", reason };
     let recorded: FeatureSchema =
         serde_json::from_slice(&bytes).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
     let recorded = recorded.check().map_err(|e| invalid(format!("{}: {e}", path.display())))?;
@@ -76,7 +78,7 @@ pub fn model_file(path: &Path) -> PathBuf {
     if path.is_dir() { path.join(MODEL_FILE_NAME) } else { path.to_owned() }
 }
 
-/// Reads `features` (the chosen `columns`, default [`crate::table::default_columns`]), trains,
+/// Reads `features` (the chosen `columns`, default [`aiops_artifacts::table::default_columns`]), trains,
 /// and writes the model and the metrics JSON atomically. Returns the model.
 ///
 /// # Errors

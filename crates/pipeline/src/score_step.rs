@@ -6,9 +6,11 @@ use std::path::Path;
 
 use aiops_iforest::Model;
 
-use crate::series::format_float;
-use crate::table::{TIMESTAMP_COLUMN, Table, read_table};
-use crate::{Result, write_atomically};
+use aiops_artifacts::series::format_float;
+use aiops_artifacts::table::{TIMESTAMP_COLUMN, Table, read_table};
+use aiops_artifacts::write_atomically;
+
+use crate::Result;
 
 /// Reads a model (a file, or a folder holding one) with the one model loader,
 /// [`aiops_artifacts::model::load`], refusing anything but an intact, consistent model.
