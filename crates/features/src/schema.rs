@@ -21,7 +21,7 @@ const REFERENCE_VERSION: u32 = 1;
 /// time because the schema's fields are public.
 pub(crate) fn check_window(window: usize) -> Result<()> {
     if window == 0 {
-        return Err(Error::InvalidSchema { field: "window", reason: "must be at least 1".to_owned() });
+        return Err(Error::InvalidParameter { field: "window", reason: "must be at least 1".to_owned() });
     }
     Ok(())
 }
@@ -60,7 +60,7 @@ impl FeatureSchema {
     /// The reference computation with another window length.
     ///
     /// # Errors
-    /// [`Error::InvalidSchema`] naming `window` when it is 0.
+    /// [`Error::InvalidParameter`] naming `window` when it is 0.
     pub fn with_window(window: usize) -> Result<Self> {
         Self { window, ..Self::reference() }.check()
     }
@@ -68,7 +68,7 @@ impl FeatureSchema {
     /// The same schema with the first column (the raw metric) renamed, e.g. `memory_usage`.
     ///
     /// # Errors
-    /// [`Error::InvalidSchema`] naming `columns` when the name is empty or clashes with a
+    /// [`Error::InvalidParameter`] naming `columns` when the name is empty or clashes with a
     /// derived column.
     pub fn with_value_column(mut self, name: &str) -> Result<Self> {
         if let Some(first) = self.columns.first_mut() {
@@ -80,10 +80,10 @@ impl FeatureSchema {
     /// Validates every field, naming the first bad one.
     ///
     /// # Errors
-    /// [`Error::InvalidSchema`] for an unknown family, a zero window, or columns that are not
+    /// [`Error::InvalidParameter`] for an unknown family, a zero window, or columns that are not
     /// the family's five distinct, non-empty names.
     pub fn check(self) -> Result<Self> {
-        let invalid = |field, reason: &str| Err(Error::InvalidSchema { field, reason: reason.to_owned() });
+        let invalid = |field, reason: &str| Err(Error::InvalidParameter { field, reason: reason.to_owned() });
         if self.name != REFERENCE_NAME {
             return invalid("name", &format!("is `{}`, this build knows only `{REFERENCE_NAME}`", self.name));
         }
@@ -144,7 +144,7 @@ impl FeatureSchema {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`], [`Error::InvalidTimestamp`] (naming the row), or
-    /// [`Error::InvalidSchema`] for a zero window (the fields are public).
+    /// [`Error::InvalidParameter`] for a zero window (the fields are public).
     pub fn compute(&self, timestamps: &[f64], values: &[f64]) -> Result<Array2<f64>> {
         crate::batch::compute(self.window, timestamps, values)
     }

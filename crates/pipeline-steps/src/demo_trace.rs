@@ -39,10 +39,10 @@ impl TraceParams {
     /// Validates the parameters, naming the first bad field.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for `days` outside 1-60, `step_seconds` outside 10-3600, or a start
+    /// [`Error::InvalidParameter`] for `days` outside 1-60, `step_seconds` outside 10-3600, or a start
     /// outside 1970-9999.
     pub fn check(self) -> Result<CheckedTraceParams> {
-        let invalid = |field, problem: String| Err(Error::Invalid { field, problem });
+        let invalid = |field, reason: String| Err(Error::InvalidParameter { field, reason });
         if !(1..=60).contains(&self.days) {
             return invalid("days", format!("{} is outside 1-60", self.days));
         }
@@ -267,7 +267,7 @@ mod tests {
         ];
         for (params, field) in cases {
             assert!(
-                matches!(params.check(), Err(Error::Invalid { field: f, .. }) if f == field),
+                matches!(params.check(), Err(Error::InvalidParameter { field: f, .. }) if f == field),
                 "{params:?}"
             );
         }

@@ -8,6 +8,7 @@ use aiops_features::FeatureSchema;
 use ndarray::Array2;
 
 use crate::series::{Order, Series, Shortest, read_series};
+use crate::table::csv_field;
 use crate::{Result, write_atomically};
 
 /// Column index of `hour`, written as an integer.
@@ -53,13 +54,4 @@ pub fn write_features(
         writeln!(out)?;
     }
     Ok(())
-}
-
-/// Quotes a field when CSV requires it (RFC 3339 timestamps never do, but names might).
-fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\"")).into()
-    } else {
-        text.into()
-    }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use aiops_promclient::{Instance, Metric, Progress, PromClient, Series, TimeWindow};
 
 use crate::series::format_float;
+use crate::table::csv_field;
 use crate::{Error, Result, write_atomically};
 
 /// What to fetch: checked values only (see [`RawFetchRequest::check`]).
@@ -49,7 +50,7 @@ impl RawFetchRequest {
     /// Validates every field; errors name the field.
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming the field, or the promclient's validation error
+    /// [`Error::InvalidParameter`] naming the field, or the promclient's validation error
     /// ([`Error::Fetch`]) for an instance or template.
     pub fn check(&self) -> Result<FetchRequest> {
         let instance = Instance::parse(&self.instance)?;
@@ -77,7 +78,7 @@ impl RawFetchRequest {
 }
 
 fn invalid(field: &'static str, problem: String) -> Error {
-    Error::Invalid { field, problem }
+    Error::InvalidParameter { field, reason: problem }
 }
 
 fn now() -> f64 {
@@ -102,7 +103,7 @@ fn parse_time(field: &'static str, text: &str) -> Result<f64> {
 /// ```
 ///
 /// # Errors
-/// [`Error::Invalid`] (`step`).
+/// [`Error::InvalidParameter`] (`step`).
 pub fn parse_step(text: &str) -> Result<Duration> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -148,7 +149,7 @@ pub async fn run(
 /// # Errors
 /// Whatever `out` returns.
 pub fn write_series(out: &mut dyn Write, series: &Series) -> std::io::Result<()> {
-    writeln!(out, "timestamp,{}", series.value_column)?;
+    writeln!(out, "timestamp,{}", csv_field(&series.value_column))?;
     for (&timestamp, &value) in series.timestamps.iter().zip(&series.values) {
         writeln!(out, "{},{}", format_timestamp(timestamp), format_float(value))?;
     }

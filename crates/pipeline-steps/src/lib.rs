@@ -36,7 +36,7 @@ pub enum Error {
         problem: String,
     },
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file involved.
         path: PathBuf,
@@ -45,18 +45,18 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Feature computation refused the input.
-    #[error("computing features: {0}")]
+    #[error("computing features")]
     Features(#[from] aiops_features::Error),
     /// A parameter is out of range or malformed; `field` names it.
-    #[error("invalid {field}: {problem}")]
-    Invalid {
+    #[error("invalid {field}: {reason}")]
+    InvalidParameter {
         /// The parameter at fault.
         field: &'static str,
         /// What is wrong with it.
-        problem: String,
+        reason: String,
     },
     /// A Kubernetes API call failed.
-    #[error("{action}: {source}")]
+    #[error("{action}")]
     Kube {
         /// What we were doing, e.g. `applying InferenceService aiops-iforest`.
         action: String,
@@ -75,16 +75,16 @@ pub enum Error {
         detail: String,
     },
     /// Serialising a manifest or pipeline as YAML failed.
-    #[error("writing YAML: {0}")]
+    #[error("writing YAML")]
     Yaml(#[from] serde_yaml::Error),
     /// Converting an object to or from JSON failed.
-    #[error("converting JSON: {0}")]
+    #[error("converting JSON")]
     Json(#[from] serde_json::Error),
     /// Merging anomalous points into incidents failed.
-    #[error("finding incidents: {0}")]
+    #[error("finding incidents")]
     Incidents(#[from] aiops_incidents::Error),
     /// Drawing the chart failed.
-    #[error("drawing the chart: {0}")]
+    #[error("drawing the chart")]
     Chart(#[from] aiops_charts::Error),
     /// Fetching from Prometheus failed, or a fetch parameter (instance, template) was refused.
     #[error(transparent)]
@@ -93,7 +93,7 @@ pub enum Error {
     #[error(transparent)]
     Model(#[from] aiops_iforest::Error),
     /// A model file was refused (truncated, corrupted, newer format, ...).
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     ModelFile {
         /// The model file.
         path: PathBuf,
@@ -105,3 +105,40 @@ pub enum Error {
 
 /// Result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The error and its causes as `error: cause: cause`, the way the binary prints them.
+    fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text = format!("{text}: {cause}");
+            source = cause.source();
+        }
+        text
+    }
+
+    #[test]
+    fn error_causes_are_printed_once() {
+        let missing = crate::series::read_series(Path::new("/nonexistent/in.csv"), crate::series::Order::Strict);
+        let text = chain(&missing.unwrap_err());
+        assert_eq!(text.matches("No such file or directory").count(), 1, "{text}");
+        assert!(text.starts_with("/nonexistent/in.csv: "), "{text}");
+
+        let folder = tempfile::tempdir().unwrap();
+        let model = folder.path().join("model.iforest");
+        let x = ndarray::Array2::from_shape_fn((64, 2), |(i, j)| (i * 7 + j) as f64);
+        let params = aiops_iforest::IsolationForestParams::reference();
+        let forest = aiops_iforest::IsolationForest::fit(&params, x.view()).unwrap();
+        let names = vec!["a".to_owned(), "b".to_owned()];
+        let mut bytes = aiops_iforest::Model::new(forest, names, None, x.view()).unwrap().to_bytes();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&model, bytes).unwrap();
+        let text = chain(&crate::score_step::read_model(&model).unwrap_err());
+        assert_eq!(text.matches("checksum mismatch").count(), 1, "{text}");
+    }
+}

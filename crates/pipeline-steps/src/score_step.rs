@@ -9,6 +9,7 @@ use aiops_iforest::Model;
 use crate::series::format_float;
 use crate::table::{TIMESTAMP_COLUMN, Table, read_table};
 use crate::train_step::model_file;
+use crate::table::csv_field;
 use crate::{Error, Result, write_atomically};
 
 /// Reads a model file (`path`, or `path/model.iforest` for a folder), refusing anything but an
@@ -75,7 +76,7 @@ pub fn write_scores(
     writeln!(out, "score,decision,prediction")?;
     for i in 0..rows {
         if let Some(t) = timestamps.and_then(|t| t.get(i)) {
-            write!(out, "{},", csv_text(t))?;
+            write!(out, "{},", csv_field(t))?;
         }
         writeln!(
             out,
@@ -86,12 +87,4 @@ pub fn write_scores(
         )?;
     }
     Ok(())
-}
-
-fn csv_text(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\"")).into()
-    } else {
-        text.into()
-    }
 }
