@@ -193,7 +193,10 @@ mod tests {
         ];
         for (options, field) in cases {
             let error = options.check().unwrap_err();
-            assert!(matches!(error, Error::InvalidParameter { field: f, .. } if f == field), "{field}: {error}");
+            assert!(
+                matches!(error, Error::InvalidParameter { field: f, .. } if f == field),
+                "{field}: {error}"
+            );
         }
     }
 

@@ -170,7 +170,8 @@ impl ModelServer {
     ) -> Result<()> {
         let address = listener.local_addr().map_err(|e| Error::Serve(aiops_serve::Error::Io(e)))?;
         let config = &self.state.config;
-        let hosts = HostAllowList::for_bind(address.ip(), config.allowed_hosts.clone()).map_err(Error::from_serve)?;
+        let hosts =
+            HostAllowList::for_bind(address.ip(), config.allowed_hosts.clone()).map_err(Error::from_serve)?;
         tracing::info!(%address, model = %config.model_name, version = %config.model_version, "serving the Open Inference Protocol");
         let reloader =
             config.reload_interval.map(|every| tokio::spawn(poll_model_file(self.state.clone(), every)));
@@ -409,9 +410,13 @@ async fn require_json(request: Request, next: Next) -> Response {
 /// `application/json` or a `+json` type, with any parameters.
 fn is_json(content_type: &str) -> bool {
     let media_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    media_type == "application/json" || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+    media_type == "application/json"
+        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, format!("no such endpoint: {method} {}", aiops_text::bounded(uri.path())))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {method} {}", aiops_text::bounded(uri.path())),
+    )
 }

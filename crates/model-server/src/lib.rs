@@ -163,7 +163,9 @@ impl Error {
     /// A configuration error of the serving loop as this crate's, other errors as [`Error::Serve`].
     fn from_serve(error: aiops_serve::Error) -> Self {
         match error {
-            aiops_serve::Error::InvalidParameter { field, reason } => Self::InvalidParameter { field, reason },
+            aiops_serve::Error::InvalidParameter { field, reason } => {
+                Self::InvalidParameter { field, reason }
+            }
             other => Self::Serve(other),
         }
     }

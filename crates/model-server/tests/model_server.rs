@@ -460,7 +460,10 @@ fn config_check_names_the_bad_field() {
         let mut config = base.clone();
         break_it(&mut config);
         let error = config.check().unwrap_err();
-        assert!(matches!(&error, Error::InvalidParameter { field: f, .. } if *f == field), "{field}: {error}");
+        assert!(
+            matches!(&error, Error::InvalidParameter { field: f, .. } if *f == field),
+            "{field}: {error}"
+        );
     }
     assert!(base.check().is_ok());
 }
@@ -468,7 +471,8 @@ fn config_check_names_the_bad_field() {
 /// A raw HTTP/1.1 exchange: sends `request`, returns the status and the body.
 async fn raw(url: &str, request: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(url.trim_start_matches("http://")).await.expect("connect");
+    let mut stream =
+        tokio::net::TcpStream::connect(url.trim_start_matches("http://")).await.expect("connect");
     stream.write_all(request.as_bytes()).await.expect("send");
     let mut answer = String::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
@@ -487,8 +491,9 @@ async fn dns_rebinding_and_browser_simple_requests_are_refused() {
     let mut config = ServerConfig::new(dir.path(), NAME);
     config.allowed_hosts = vec!["aiops-model.aiops.svc".into()];
     let server = TestServer::start(config).await;
-    let body = json!({"inputs": [{"name": "x", "shape": [1, 5], "datatype": "FP64", "data": [1, 2, 3, 4, 5]}]})
-        .to_string();
+    let body =
+        json!({"inputs": [{"name": "x", "shape": [1, 5], "datatype": "FP64", "data": [1, 2, 3, 4, 5]}]})
+            .to_string();
     let infer = |hosts: &[&str], content_type: &str| {
         let mut head = format!("POST /v2/models/{NAME}/infer HTTP/1.1\r\n");
         for host in hosts {
@@ -529,14 +534,20 @@ async fn a_stalled_request_body_gets_408_and_shutdown_does_not_wait_for_it() {
     config.limits.body_timeout = Duration::from_millis(300);
     config.limits.shutdown_timeout = Duration::from_millis(300);
     let server = TestServer::start(config).await;
-    let stalled = format!("POST /v2/models/{NAME}/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{{\"in");
+    let stalled = format!(
+        "POST /v2/models/{NAME}/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{{\"in"
+    );
     let (status, answer) = raw(&server.url, &stalled).await;
     assert_eq!(status, 408, "{answer}");
     assert!(answer.contains(r#"{"error":"the request body did not arrive"#), "{answer}");
     // A half-open request when shutdown starts: the server stops at the deadline regardless.
     use tokio::io::AsyncWriteExt;
-    let mut half_open = tokio::net::TcpStream::connect(server.url.trim_start_matches("http://")).await.unwrap();
-    half_open.write_all(b"POST /v2/models/x/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 9\r\n\r\n{").await.unwrap();
+    let mut half_open =
+        tokio::net::TcpStream::connect(server.url.trim_start_matches("http://")).await.unwrap();
+    half_open
+        .write_all(b"POST /v2/models/x/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 9\r\n\r\n{")
+        .await
+        .unwrap();
     let started = Instant::now();
     server.stop().await;
     assert!(started.elapsed() < Duration::from_secs(3), "stopped after {:?}", started.elapsed());

@@ -123,7 +123,8 @@ mod tests {
 
     #[test]
     fn error_causes_are_printed_once() {
-        let missing = crate::series::read_series(Path::new("/nonexistent/in.csv"), crate::series::Order::Strict);
+        let missing =
+            crate::series::read_series(Path::new("/nonexistent/in.csv"), crate::series::Order::Strict);
         let text = chain(&missing.unwrap_err());
         assert_eq!(text.matches("No such file or directory").count(), 1, "{text}");
         assert!(text.starts_with("/nonexistent/in.csv: "), "{text}");

@@ -7,9 +7,9 @@ use std::path::Path;
 use aiops_iforest::Model;
 
 use crate::series::format_float;
+use crate::table::csv_field;
 use crate::table::{TIMESTAMP_COLUMN, Table, read_table};
 use crate::train_step::model_file;
-use crate::table::csv_field;
 use crate::{Error, Result, write_atomically};
 
 /// Reads a model file (`path`, or `path/model.iforest` for a folder), refusing anything but an

@@ -106,7 +106,11 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
         if record.len() != 2 {
             return Err(csv_error(
                 line,
-                format!("expected 2 fields, found {}: `{}`", record.len(), aiops_text::bounded(&join(&record))),
+                format!(
+                    "expected 2 fields, found {}: `{}`",
+                    record.len(),
+                    aiops_text::bounded(&join(&record))
+                ),
             ));
         }
         let timestamp = parse_timestamp(&record[0]).ok_or_else(|| {
@@ -127,8 +131,9 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
                 ),
             ));
         }
-        let value = parse_value(&record[1])
-            .ok_or_else(|| csv_error(line, format!("cannot parse value `{}` as a number", aiops_text::bounded(&record[1]))))?;
+        let value = parse_value(&record[1]).ok_or_else(|| {
+            csv_error(line, format!("cannot parse value `{}` as a number", aiops_text::bounded(&record[1])))
+        })?;
         lines.push(line);
         series.timestamp_text.push(record[0].trim().to_owned());
         series.timestamps.push(timestamp);

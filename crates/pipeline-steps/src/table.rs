@@ -94,11 +94,14 @@ pub fn parse_table(input: impl std::io::Read, path: &Path, columns: Option<&[Str
     }
     let missing: Vec<&String> = columns.iter().filter(|c| !header.contains(c)).collect();
     if !missing.is_empty() {
-        return Err(csv_error(1, format!(
-            "missing column(s) {}; the header has {}",
-            aiops_text::bounded(&format!("{missing:?}")),
-            aiops_text::bounded(&format!("{header:?}"))
-        )));
+        return Err(csv_error(
+            1,
+            format!(
+                "missing column(s) {}; the header has {}",
+                aiops_text::bounded(&format!("{missing:?}")),
+                aiops_text::bounded(&format!("{header:?}"))
+            ),
+        ));
     }
     let positions: Vec<usize> = columns.iter().filter_map(|c| header.iter().position(|h| h == c)).collect();
     let timestamp_at = header.iter().position(|h| h == TIMESTAMP_COLUMN);
@@ -113,7 +116,10 @@ pub fn parse_table(input: impl std::io::Read, path: &Path, columns: Option<&[Str
             match text.parse::<f64>() {
                 Ok(v) if v.is_finite() => values.push(v),
                 _ => {
-                    return Err(csv_error(line, format!("column `{name}` is `{}`, not a finite number", aiops_text::bounded(text))));
+                    return Err(csv_error(
+                        line,
+                        format!("column `{name}` is `{}`, not a finite number", aiops_text::bounded(text)),
+                    ));
                 }
             }
         }

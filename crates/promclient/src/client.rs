@@ -136,15 +136,15 @@ impl ClientConfig {
         let url = Url::parse(base_url).map_err(|e| {
             // Text that does not parse may still hold a password before an `@`: not echoed then.
             let redacted = aiops_text::redact_urls(base_url);
-            let shown = if redacted.contains('@') { "(not shown)".into() } else { aiops_text::bounded(&redacted) };
+            let shown =
+                if redacted.contains('@') { "(not shown)".into() } else { aiops_text::bounded(&redacted) };
             Error::InvalidParameter { field: "base_url", reason: format!("`{shown}` is not a URL: {e}") }
         })?;
         Ok(Self::new(url))
     }
 
     fn check(&self) -> Result<()> {
-        let problem =
-            |field, reason: &str| Err(Error::InvalidParameter { field, reason: reason.to_owned() });
+        let problem = |field, reason: &str| Err(Error::InvalidParameter { field, reason: reason.to_owned() });
         if !matches!(self.base_url.scheme(), "http" | "https") || self.base_url.host().is_none() {
             return problem("base_url", "expected an http:// or https:// URL with a host");
         }
@@ -412,10 +412,7 @@ impl PromClient {
     /// [`Error::InvalidParameter`] (`job_matcher`) when it is empty, else any request error.
     pub async fn list_instances(&self, job_matcher: &str) -> Result<Vec<String>> {
         if job_matcher.is_empty() {
-            return Err(Error::InvalidParameter {
-                field: "job_matcher",
-                reason: "must not be empty".into(),
-            });
+            return Err(Error::InvalidParameter { field: "job_matcher", reason: "must not be empty".into() });
         }
         let escaped = escape_promql_string(job_matcher);
         self.instances_with(Selector::new().regex_eq("job", &escaped), None).await
@@ -511,7 +508,8 @@ fn take_credentials(url: &mut Url) -> Option<Auth> {
 /// is never sent, with its credentials, to a host the user did not name.
 fn same_origin_redirects() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
-        let same_origin = attempt.previous().first().is_some_and(|first| first.origin() == attempt.url().origin());
+        let same_origin =
+            attempt.previous().first().is_some_and(|first| first.origin() == attempt.url().origin());
         if same_origin && attempt.previous().len() < 10 { attempt.follow() } else { attempt.stop() }
     })
 }
@@ -564,7 +562,11 @@ fn decode<D: DeserializeOwned>(status: u16, body: &[u8]) -> Result<D> {
         }),
         Err(_) if status >= 300 => {
             let text = String::from_utf8_lossy(body);
-            Err(Error::Prometheus { status, error_type: "http".into(), message: aiops_text::bounded(text.trim()) })
+            Err(Error::Prometheus {
+                status,
+                error_type: "http".into(),
+                message: aiops_text::bounded(text.trim()),
+            })
         }
         Err(e) => Err(Error::Decode { problem: format!("invalid JSON: {e}") }),
     }

@@ -312,7 +312,9 @@ fn raw_server(
 }
 
 fn redirect_to(location: &str) -> String {
-    format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
 }
 
 const INSTANCES: &str = r#"{"status":"success","data":["10.0.0.1:9100"]}"#;
@@ -336,7 +338,11 @@ fn a_redirect_to_another_origin_is_not_followed() {
 #[test]
 fn a_redirect_within_the_origin_is_followed() {
     let (url, received) = raw_server(|own, head| {
-        if head.contains(" /prefix/") { instances_reply() } else { redirect_to(&format!("{own}/prefix/api/v1/label/instance/values")) }
+        if head.contains(" /prefix/") {
+            instances_reply()
+        } else {
+            redirect_to(&format!("{own}/prefix/api/v1/label/instance/values"))
+        }
     });
     let instances = runtime().block_on(client_for(&url).list_instances("node")).unwrap();
     assert_eq!(instances, ["10.0.0.1:9100"]);

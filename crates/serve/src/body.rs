@@ -53,14 +53,20 @@ pub(crate) struct Reservation(Option<OwnedSemaphorePermit>);
 
 impl Reservation {
     /// Takes `bytes` more from `budget`, waiting until `deadline` at most.
-    async fn grow(&mut self, budget: &Arc<Semaphore>, bytes: usize, deadline: Instant) -> Result<(), Refusal> {
+    async fn grow(
+        &mut self,
+        budget: &Arc<Semaphore>,
+        bytes: usize,
+        deadline: Instant,
+    ) -> Result<(), Refusal> {
         let Ok(permits) = u32::try_from(bytes) else {
             return Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, format!("{bytes} bytes is too large")));
         };
         if permits == 0 {
             return Ok(());
         }
-        let acquired = tokio::time::timeout_at(deadline, Arc::clone(budget).acquire_many_owned(permits)).await;
+        let acquired =
+            tokio::time::timeout_at(deadline, Arc::clone(budget).acquire_many_owned(permits)).await;
         let permit = acquired.map_err(|_| {
             Refusal::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -182,7 +182,10 @@ mod tests {
     fn bad_allowed_hosts_are_named() {
         for host in ["a b", "user@host", "*", "", "host/path"] {
             let error = HostAllowList::loopback_and(vec![host.into()]).unwrap_err();
-            assert!(matches!(error, Error::InvalidParameter { field: "allowed_host", .. }), "{host}: {error}");
+            assert!(
+                matches!(error, Error::InvalidParameter { field: "allowed_host", .. }),
+                "{host}: {error}"
+            );
         }
     }
 }

@@ -122,7 +122,10 @@ async fn a_kept_alive_connection_is_dropped_after_the_idle_timeout() {
 async fn a_stalled_body_gets_408_after_the_body_timeout() {
     let server = start(limits(|l| l.idle_timeout = Duration::from_secs(30))).await;
     let mut stream = TcpStream::connect(server.address).await.unwrap();
-    stream.write_all(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789").await.unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789")
+        .await
+        .unwrap();
     let received = read_until_closed(&mut stream, Duration::from_secs(5)).await.unwrap();
     assert!(received.starts_with("HTTP/1.1 408"), "{received}");
     assert!(received.contains(r#"{"error":"the request body did not arrive within"#), "{received}");
@@ -155,7 +158,8 @@ async fn bodies_in_flight_share_one_budget() {
     let second = "POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n0123456789";
     let received = request(server.address, second).await;
     assert!(received.starts_with("HTTP/1.1 503") && received.contains("retry-after: 1"), "{received}");
-    let received = request(server.address, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await;
+    let received =
+        request(server.address, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await;
     assert!(received.starts_with("HTTP/1.1 200"), "{received}");
     let received = read_until_closed(&mut first, Duration::from_secs(5)).await.unwrap();
     assert!(received.ends_with("held 1000 bytes"), "{received}");
@@ -198,7 +202,10 @@ async fn shutdown_finishes_requests_in_flight_and_drops_half_open_ones_at_the_de
     }))
     .await;
     let mut half_open = TcpStream::connect(server.address).await.unwrap();
-    half_open.write_all(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nabc").await.unwrap();
+    half_open
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nabc")
+        .await
+        .unwrap();
     let mut idle = TcpStream::connect(server.address).await.unwrap();
     let mut slow = TcpStream::connect(server.address).await.unwrap();
     slow.write_all(b"GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();

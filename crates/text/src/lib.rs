@@ -106,9 +106,8 @@ pub fn redact_urls(text: &str) -> Cow<'_, str> {
         let url_end = text[authority_start..]
             .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ')' | ']'))
             .map_or(text.len(), |end| authority_start + end);
-        let authority_end = text[authority_start..url_end]
-            .find(['/', '?', '#'])
-            .map_or(url_end, |end| authority_start + end);
+        let authority_end =
+            text[authority_start..url_end].find(['/', '?', '#']).map_or(url_end, |end| authority_start + end);
         for (start, end) in secrets(text, authority_start, authority_end, url_end) {
             redacted.push_str(&text[copied..start]);
             redacted.push_str(REDACTED);
@@ -182,8 +181,14 @@ mod tests {
         let cases = [
             ("http://bob:PASSWORD@host:9090/api", "http://bob:***@host:9090/api"),
             ("see https://TOKEN@host and http://other", "see https://***@host and http://other"),
-            ("(url http://u:p@h/x?query=up&token=abc&b=1#f)", "(url http://u:***@h/x?query=up&token=***&b=1#f)"),
-            ("s3 https://b.s3/k?X-Amz-Signature=ff&X-Amz-Credential=AK", "s3 https://b.s3/k?X-Amz-Signature=***&X-Amz-Credential=***"),
+            (
+                "(url http://u:p@h/x?query=up&token=abc&b=1#f)",
+                "(url http://u:***@h/x?query=up&token=***&b=1#f)",
+            ),
+            (
+                "s3 https://b.s3/k?X-Amz-Signature=ff&X-Amz-Credential=AK",
+                "s3 https://b.s3/k?X-Amz-Signature=***&X-Amz-Credential=***",
+            ),
             ("http://host/a@b", "http://host/a@b"),
             ("no url: a@b", "no url: a@b"),
             ("http://:@h", "http://:@h"),
