@@ -16,7 +16,7 @@ pub const LABEL_COLUMN: &str = "label";
 
 /// `text` as a CSV field: quoted (quotes doubled) when it holds a comma, a quote or a line break
 /// (`\n` or a bare `\r`, which readers also take as the end of a record).
-pub(crate) fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\"")).into()
     } else {

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use aiops_promclient::{Instance, Metric, Progress, PromClient, Series, TimeWindow};
 
-use crate::series::format_float;
-use crate::table::csv_field;
-use crate::{Error, Result, write_atomically};
+use aiops_artifacts::series::format_float;
+use aiops_artifacts::table::csv_field;
+use aiops_artifacts::write_atomically;
+
+use crate::{Error, Result};
 
 /// What to fetch: checked values only (see [`RawFetchRequest::check`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +88,7 @@ fn now() -> f64 {
 }
 
 fn parse_time(field: &'static str, text: &str) -> Result<f64> {
-    crate::series::parse_timestamp(text).ok_or_else(|| {
+    aiops_artifacts::series::parse_timestamp(text).ok_or_else(|| {
         invalid(field, format!("`{text}` is not unix seconds, `YYYY-MM-DD HH:MM:SS` (UTC) or RFC 3339"))
     })
 }
@@ -94,12 +96,12 @@ fn parse_time(field: &'static str, text: &str) -> Result<f64> {
 /// Parses a step: `10s`, `5m`, `1h`, `1d` or plain seconds; a positive whole number of seconds.
 ///
 /// ```
-/// use aiops_pipeline_steps::fetch_step::parse_step;
+/// use aiops_pipeline::fetch_step::parse_step;
 /// assert_eq!(parse_step("10s")?, std::time::Duration::from_secs(10));
 /// assert_eq!(parse_step("2m")?, std::time::Duration::from_secs(120));
 /// assert_eq!(parse_step("30")?, std::time::Duration::from_secs(30));
 /// assert!(parse_step("0s").is_err() && parse_step("1.5s").is_err() && parse_step("ten").is_err());
-/// # Ok::<(), aiops_pipeline_steps::Error>(())
+/// # Ok::<(), aiops_pipeline::Error>(())
 /// ```
 ///
 /// # Errors
@@ -131,7 +133,7 @@ pub fn parse_step(text: &str) -> Result<Duration> {
 ///
 /// # Errors
 /// [`Error::Fetch`] (no data, with the instances that have data; Prometheus errors; timeouts),
-/// or [`Error::Io`] when `output` cannot be written.
+/// or [`Error::Artifact`] when `output` cannot be written.
 pub async fn run(
     client: &PromClient,
     request: &FetchRequest,
@@ -169,7 +171,7 @@ fn format_timestamp(timestamp: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::series::{Order, parse_series};
+    use aiops_artifacts::series::{Order, parse_series};
 
     #[test]
     fn written_csv_reads_back_as_the_same_series() {

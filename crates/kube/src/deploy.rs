@@ -86,8 +86,8 @@ impl DeployRequest {
     }
 }
 
-fn invalid(field: &'static str, problem: impl Into<String>) -> Error {
-    Error::InvalidParameter { field, reason: problem.into() }
+fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+    Error::InvalidParameter { field, reason: reason.into() }
 }
 
 /// A DNS-1123 label: 1-63 lowercase alphanumerics or '-', starting and ending alphanumeric.
@@ -193,7 +193,7 @@ impl Deployment {
     /// # Errors
     /// [`Error::Yaml`] if serialisation fails (it does not for a checked deployment).
     pub fn manifest_yaml(&self) -> Result<String> {
-        Ok(serde_yaml::to_string(&self.manifest())?)
+        Ok(serde_saphyr::to_string(&self.manifest())?)
     }
 }
 

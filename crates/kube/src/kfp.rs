@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::deploy_step::MODEL_FORMAT;
+use crate::deploy::MODEL_FORMAT;
 use crate::{Error, Result};
 
 /// The IR schema version we emit (KFP 2.x SDKs and backends read it).
@@ -435,7 +435,7 @@ pub fn compile_yaml(options: &CompileOptions) -> Result<String> {
         let default = p.default.map(|d| format!(" [Default: {d}]")).unwrap_or_default();
         header.push_str(&format!("#    {}: {}{default}\n", p.name, p.kind.ir_name()));
     }
-    Ok(header + &serde_yaml::to_string(&spec)?)
+    Ok(header + &serde_saphyr::to_string(&spec)?)
 }
 
 #[cfg(test)]
