@@ -1,9 +1,18 @@
 //! All-or-nothing file output: write to a temporary file in the destination's folder, then rename.
+//!
+//! Outputs are created like any other file (mode 0666 less the umask, so 0644 usually: a pipeline
+//! step running as another user can read them), and a temporary file left by an interrupted write
+//! is removed: on SIGINT or SIGTERM the process deletes the temporary files being written and
+//! exits with 128 + the signal number.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once, PoisonError};
 
 use crate::{Error, Result};
+
+/// Temporary files being written, removed if the process is interrupted.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Writes `path` through `write`, atomically: the file appears complete or not at all, and an
 /// existing file is replaced only when `write` succeeded. Missing parent folders are created.
@@ -22,7 +31,9 @@ pub fn write_atomically(
     // A missing output folder is created (like `out/` in the quick start); only the file itself
     // is all-or-nothing.
     std::fs::create_dir_all(folder).map_err(io_error)?;
-    let mut temp = tempfile::NamedTempFile::new_in(folder).map_err(io_error)?;
+    remove_on_interruption();
+    let mut temp = temp_builder().tempfile_in(folder).map_err(io_error)?;
+    let _pending = Pending::new(temp.path());
     {
         let mut buffered = std::io::BufWriter::new(temp.as_file_mut());
         write(&mut buffered).map_err(io_error)?;
@@ -31,4 +42,126 @@ pub fn write_atomically(
     temp.as_file().sync_all().map_err(io_error)?;
     temp.persist(path).map_err(|e| io_error(e.error))?;
     Ok(())
+}
+
+/// Temporary files named like the output's folder expects, created 0666 less the umask
+/// (tempfile's default is 0600).
+fn temp_builder() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".aiops-").suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder
+}
+
+/// A temporary file listed in [`PENDING`] while it exists.
+struct Pending(PathBuf);
+
+impl Pending {
+    fn new(path: &Path) -> Self {
+        PENDING.lock().unwrap_or_else(PoisonError::into_inner).push(path.to_owned());
+        Self(path.to_owned())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        PENDING.lock().unwrap_or_else(PoisonError::into_inner).retain(|p| *p != self.0);
+    }
+}
+
+/// Installs, once, the handler that removes the [`PENDING`] files on SIGINT or SIGTERM and
+/// exits. The signals are registered before this returns, so no interruption is missed.
+fn remove_on_interruption() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        // Best effort: without a runtime or a thread, writes stay atomic, only an interruption
+        // may leave a temporary file.
+        #[cfg(unix)]
+        let _ = spawn_cleaner();
+    });
+}
+
+#[cfg(unix)]
+fn spawn_cleaner() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (mut interrupt, mut terminate) = {
+        let _context = runtime.enter();
+        (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?)
+    };
+    std::thread::Builder::new().name("aiops-temp-cleaner".into()).spawn(move || {
+        let code = runtime.block_on(async {
+            tokio::select! {
+                _ = interrupt.recv() => 130,
+                _ = terminate.recv() => 143,
+            }
+        });
+        for path in PENDING.lock().unwrap_or_else(PoisonError::into_inner).drain(..) {
+            let _ = std::fs::remove_file(path);
+        }
+        std::process::exit(code);
+    })?;
+    Ok(())
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// The process umask, from `/proc/self/status`.
+    fn umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find_map(|l| l.strip_prefix("Umask:")).expect("a Umask line");
+        u32::from_str_radix(line.trim(), 8).unwrap()
+    }
+
+    #[test]
+    fn outputs_are_created_0666_less_the_umask() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("out.csv");
+        write_atomically(&path, |out| out.write_all(b"a,b\n")).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask(), "mode {mode:o}");
+        assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 1, "a temporary file is left");
+    }
+
+    /// Re-run by the test below as a child process that is interrupted while writing.
+    const CHILD: &str = "AIOPS_TEST_INTERRUPTED_WRITE_DIR";
+
+    #[test]
+    fn an_interrupted_write_leaves_no_temporary_file() {
+        if let Some(folder) = std::env::var_os(CHILD) {
+            let path = PathBuf::from(folder).join("out.csv");
+            let _ = write_atomically(&path, |out| {
+                out.write_all(b"started\n")?;
+                out.flush()?;
+                std::thread::sleep(Duration::from_secs(30));
+                Ok(())
+            });
+            unreachable!("the parent terminates this process");
+        }
+        let folder = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "atomic::tests::an_interrupted_write_leaves_no_temporary_file", "--nocapture"])
+            .env(CHILD, folder.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let temp_exists = || std::fs::read_dir(folder.path()).unwrap().count() > 0;
+        while !temp_exists() {
+            assert!(started.elapsed() < Duration::from_secs(20), "the child never started writing");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        assert!(killed.unwrap().success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(143), "{status}");
+        let left: Vec<_> = std::fs::read_dir(folder.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
 }

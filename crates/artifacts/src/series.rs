@@ -88,7 +88,7 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
             1,
             format!(
                 "expected a header with two columns like `timestamp,cpu_usage`, found `{}`",
-                join(&header)
+                aiops_text::bounded(&join(&header))
             ),
         ));
     }
@@ -106,7 +106,11 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
         if record.len() != 2 {
             return Err(csv_error(
                 line,
-                format!("expected 2 fields, found {}: `{}`", record.len(), join(&record)),
+                format!(
+                    "expected 2 fields, found {}: `{}`",
+                    record.len(),
+                    aiops_text::bounded(&join(&record))
+                ),
             ));
         }
         let timestamp = parse_timestamp(&record[0]).ok_or_else(|| {
@@ -114,7 +118,7 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
                 line,
                 format!(
                     "cannot parse timestamp `{}` (unix seconds, `YYYY-MM-DD HH:MM:SS` or RFC 3339)",
-                    &record[0]
+                    aiops_text::bounded(&record[0])
                 ),
             )
         })?;
@@ -123,12 +127,13 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
                 line,
                 format!(
                     "timestamp `{}` is outside the range pandas can represent (1677-09-21 to 2262-04-11)",
-                    &record[0]
+                    aiops_text::bounded(&record[0])
                 ),
             ));
         }
-        let value = parse_value(&record[1])
-            .ok_or_else(|| csv_error(line, format!("cannot parse value `{}` as a number", &record[1])))?;
+        let value = parse_value(&record[1]).ok_or_else(|| {
+            csv_error(line, format!("cannot parse value `{}` as a number", aiops_text::bounded(&record[1])))
+        })?;
         lines.push(line);
         series.timestamp_text.push(record[0].trim().to_owned());
         series.timestamps.push(timestamp);
@@ -167,9 +172,9 @@ fn check_strictly_increasing(series: &Series, lines: &[u64], order: Order) -> Re
             lines[i + 1],
             format!(
                 "{what} timestamp `{}` (line {} has `{}`): timestamps must be strictly increasing{hint}",
-                series.timestamp_text[i + 1],
+                aiops_text::bounded(&series.timestamp_text[i + 1]),
                 lines[i],
-                series.timestamp_text[i]
+                aiops_text::bounded(&series.timestamp_text[i])
             ),
         ));
     }

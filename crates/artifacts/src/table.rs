@@ -14,6 +14,16 @@ pub const TIMESTAMP_COLUMN: &str = "timestamp";
 /// Name of a ground-truth column never used as a model input by default.
 pub const LABEL_COLUMN: &str = "label";
 
+/// `text` as a CSV field: quoted (quotes doubled) when it holds a comma, a quote or a line break
+/// (`\n` or a bare `\r`, which readers also take as the end of a record).
+pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
+}
+
 /// The chosen columns of a CSV.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
@@ -76,7 +86,7 @@ pub fn parse_table(input: impl std::io::Read, path: &Path, columns: Option<&[Str
         Some(record) => record.map_err(|e| csv_error(1, e.to_string()))?.iter().map(str::to_owned).collect(),
     };
     if let Some(dup) = header.iter().enumerate().find(|(i, c)| header[..*i].contains(c)) {
-        return Err(csv_error(1, format!("column `{}` appears twice", dup.1)));
+        return Err(csv_error(1, format!("column `{}` appears twice", aiops_text::bounded(dup.1))));
     }
     let columns = columns.map_or_else(|| default_columns(&header), <[String]>::to_vec);
     if columns.is_empty() {
@@ -84,7 +94,14 @@ pub fn parse_table(input: impl std::io::Read, path: &Path, columns: Option<&[Str
     }
     let missing: Vec<&String> = columns.iter().filter(|c| !header.contains(c)).collect();
     if !missing.is_empty() {
-        return Err(csv_error(1, format!("missing column(s) {missing:?}; the header has {header:?}")));
+        return Err(csv_error(
+            1,
+            format!(
+                "missing column(s) {}; the header has {}",
+                aiops_text::bounded(&format!("{missing:?}")),
+                aiops_text::bounded(&format!("{header:?}"))
+            ),
+        ));
     }
     let positions: Vec<usize> = columns.iter().filter_map(|c| header.iter().position(|h| h == c)).collect();
     let timestamp_at = header.iter().position(|h| h == TIMESTAMP_COLUMN);
@@ -99,7 +116,10 @@ pub fn parse_table(input: impl std::io::Read, path: &Path, columns: Option<&[Str
             match text.parse::<f64>() {
                 Ok(v) if v.is_finite() => values.push(v),
                 _ => {
-                    return Err(csv_error(line, format!("column `{name}` is `{text}`, not a finite number")));
+                    return Err(csv_error(
+                        line,
+                        format!("column `{name}` is `{}`, not a finite number", aiops_text::bounded(text)),
+                    ));
                 }
             }
         }
@@ -111,4 +131,20 @@ pub fn parse_table(input: impl std::io::Read, path: &Path, columns: Option<&[Str
     let values = Array2::from_shape_vec((rows, columns.len()), values)
         .map_err(|e| csv_error(0, format!("internal shape error: {e}")))?;
     Ok(Table { columns, timestamps, values })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn a_bare_carriage_return_is_quoted_and_reads_back() {
+        for text in ["a\rb", "a\nb", "a,b", "say \"hi\"", "plain"] {
+            let line = format!("{},1\n", csv_field(text));
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(line.as_bytes());
+            let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+            assert_eq!(records.len(), 1, "{text:?} split the record: {line:?}");
+            assert_eq!(&records[0][0], text);
+        }
+    }
 }

@@ -42,12 +42,12 @@ pub const MIN_SIDE: u32 = 200;
 #[non_exhaustive]
 pub enum Error {
     /// The chart description is inconsistent; `field` names the offending part.
-    #[error("invalid chart: {field}: {problem}")]
-    Invalid {
+    #[error("invalid chart: {field}: {reason}")]
+    InvalidParameter {
         /// The field at fault, e.g. `anomalies` or `width`.
         field: &'static str,
         /// What is wrong with it.
-        problem: String,
+        reason: String,
     },
     /// Drawing failed inside plotters (e.g. the font could not be loaded).
     #[error("drawing the chart: {0}")]
@@ -82,7 +82,7 @@ pub struct SeriesChart<'a> {
 impl SeriesChart<'_> {
     /// Checks that the parts fit together, naming the first field that does not.
     fn check(&self) -> Result<()> {
-        let invalid = |field, problem: String| Err(Error::Invalid { field, problem });
+        let invalid = |field, reason: String| Err(Error::InvalidParameter { field, reason });
         if self.timestamps.is_empty() {
             return invalid("timestamps", "the series has no points".into());
         }
@@ -119,15 +119,15 @@ impl SeriesChart<'_> {
 /// Renders `chart` as a PNG image of `width` x `height` pixels and returns the file's bytes.
 ///
 /// # Errors
-/// [`Error::Invalid`] when the sizes are outside [`MIN_SIDE`]..=[`MAX_SIDE`] or the chart's
+/// [`Error::InvalidParameter`] when the sizes are outside [`MIN_SIDE`]..=[`MAX_SIDE`] or the chart's
 /// parts do not fit together (lengths, out-of-range anomaly indices, non-finite times);
 /// [`Error::Draw`] or [`Error::Encode`] when plotters or the PNG encoder fail.
 pub fn render_png(chart: &SeriesChart<'_>, width: u32, height: u32) -> Result<Vec<u8>> {
     for (field, side) in [("width", width), ("height", height)] {
         if !(MIN_SIDE..=MAX_SIDE).contains(&side) {
-            return Err(Error::Invalid {
+            return Err(Error::InvalidParameter {
                 field,
-                problem: format!("{side} px is outside {MIN_SIDE}..={MAX_SIDE}"),
+                reason: format!("{side} px is outside {MIN_SIDE}..={MAX_SIDE}"),
             });
         }
     }

@@ -137,7 +137,7 @@ fn bad_charts_are_refused_naming_the_field() {
     ];
     for (chart, width, field) in cases {
         match render_png(&chart, width, 300) {
-            Err(Error::Invalid { field: got, .. }) => assert_eq!(got, field),
+            Err(Error::InvalidParameter { field: got, .. }) => assert_eq!(got, field),
             other => panic!("expected an invalid {field}, got {other:?}"),
         }
     }

@@ -80,7 +80,7 @@ pub enum Error {
     },
     /// A schema parameter is out of range; the field is named.
     #[error("invalid feature schema: `{field}` {reason}")]
-    InvalidSchema {
+    InvalidParameter {
         /// The offending field.
         field: &'static str,
         /// What is wrong with it.

@@ -25,7 +25,7 @@ pub const MAX_WINDOW: usize = 1 << 20;
 /// [`MAX_WINDOW`]; checked again at compute time because the schema's fields are public.
 pub(crate) fn check_window(window: usize) -> Result<()> {
     if !(1..=MAX_WINDOW).contains(&window) {
-        return Err(Error::InvalidSchema {
+        return Err(Error::InvalidParameter {
             field: "window",
             reason: format!("{window} is not in 1..={MAX_WINDOW}"),
         });
@@ -67,7 +67,7 @@ impl FeatureSchema {
     /// The reference computation with another window length.
     ///
     /// # Errors
-    /// [`Error::InvalidSchema`] naming `window` when it is 0 or above [`MAX_WINDOW`].
+    /// [`Error::InvalidParameter`] naming `window` when it is 0 or above [`MAX_WINDOW`].
     pub fn with_window(window: usize) -> Result<Self> {
         Self { window, ..Self::reference() }.check()
     }
@@ -75,7 +75,7 @@ impl FeatureSchema {
     /// The same schema with the first column (the raw metric) renamed, e.g. `memory_usage`.
     ///
     /// # Errors
-    /// [`Error::InvalidSchema`] naming `columns` when the name is empty or clashes with a
+    /// [`Error::InvalidParameter`] naming `columns` when the name is empty or clashes with a
     /// derived column.
     pub fn with_value_column(mut self, name: &str) -> Result<Self> {
         if let Some(first) = self.columns.first_mut() {
@@ -87,10 +87,10 @@ impl FeatureSchema {
     /// Validates every field, naming the first bad one.
     ///
     /// # Errors
-    /// [`Error::InvalidSchema`] for an unknown family, a zero window, or columns that are not
+    /// [`Error::InvalidParameter`] for an unknown family, a zero window, or columns that are not
     /// the family's five distinct, non-empty names.
     pub fn check(self) -> Result<Self> {
-        let invalid = |field, reason: &str| Err(Error::InvalidSchema { field, reason: reason.to_owned() });
+        let invalid = |field, reason: &str| Err(Error::InvalidParameter { field, reason: reason.to_owned() });
         if self.name != REFERENCE_NAME {
             return invalid("name", &format!("is `{}`, this build knows only `{REFERENCE_NAME}`", self.name));
         }
@@ -151,7 +151,7 @@ impl FeatureSchema {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`], [`Error::InvalidTimestamp`] (naming the row), or
-    /// [`Error::InvalidSchema`] for a zero window (the fields are public).
+    /// [`Error::InvalidParameter`] for a zero window (the fields are public).
     pub fn compute(&self, timestamps: &[f64], values: &[f64]) -> Result<Array2<f64>> {
         crate::batch::compute(self.window, timestamps, values)
     }

@@ -37,7 +37,7 @@ impl StreamingFeatures {
     ///
     /// # Errors
     /// [`crate::Error::InvalidTimestamp`] (the state is left unchanged then), or
-    /// [`crate::Error::InvalidSchema`] for a window of 0 or above [`crate::MAX_WINDOW`].
+    /// [`crate::Error::InvalidParameter`] for a window of 0 or above [`crate::MAX_WINDOW`].
     pub fn push(&mut self, timestamp: f64, value: f64) -> Result<[f64; 5]> {
         check_window(self.window)?;
         let hour = hour_of_unix_seconds(timestamp, self.pushed)?;

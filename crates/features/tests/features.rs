@@ -20,8 +20,9 @@ fn reference_schema_has_the_reference_columns_and_window() {
 #[test]
 fn a_zero_window_set_by_hand_is_refused_not_a_panic() {
     let schema = FeatureSchema { window: 0, ..FeatureSchema::reference() };
-    let refused =
-        |e: &aiops_features::Error| matches!(e, aiops_features::Error::InvalidSchema { field: "window", .. });
+    let refused = |e: &aiops_features::Error| {
+        matches!(e, aiops_features::Error::InvalidParameter { field: "window", .. })
+    };
     assert!(schema.compute(&[0.0], &[1.0]).as_ref().is_err_and(refused));
     assert!(schema.streaming().push(0.0, 1.0).as_ref().is_err_and(refused));
 }

@@ -115,7 +115,7 @@ impl Client {
 
     /// A client with explicit timeouts and retries.
     pub fn with_config(base_url: &str, config: ClientConfig) -> Result<Self> {
-        let invalid = |reason: String| Error::InvalidUrl { url: base_url.to_owned(), reason };
+        let invalid = |reason: String| Error::InvalidUrl { url: shown(base_url), reason };
         let base = Url::parse(base_url).map_err(|e| invalid(e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             return Err(invalid("expected an http:// or https:// URL".into()));
@@ -126,11 +126,12 @@ impl Client {
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .build()
-            .map_err(|source| Error::Http { url: base_url.to_owned(), source })?;
+            .map_err(|source| Error::Http { url: shown(base_url), source: source.without_url() })?;
         Ok(Self { http, base, config })
     }
 
-    /// The server's base URL.
+    /// The server's base URL (it may hold credentials: show it through
+    /// [`aiops_text::redact_urls`]).
     pub fn base_url(&self) -> &Url {
         &self.base
     }
@@ -232,14 +233,19 @@ impl Client {
         let url = self.endpoint(segments);
         let response = self.send(method, &url, body, RetryOn::TransportErrorsAndUnavailable).await?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|source| Error::Http { url: url.to_string(), source })?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|source| Error::Http { url: shown(url.as_str()), source: source.without_url() })?;
         if !status.is_success() {
             let message = serde_json::from_slice::<ErrorResponse>(&bytes)
                 .map(|e| e.error)
                 .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
-            return Err(Error::Status { url: url.to_string(), status: status.as_u16(), message });
+            // Remote text reaches terminals and logs: bounded, control characters escaped.
+            let message = aiops_text::bounded(&message);
+            return Err(Error::Status { url: shown(url.as_str()), status: status.as_u16(), message });
         }
-        serde_json::from_slice(&bytes).map_err(|source| Error::Decode { url: url.to_string(), source })
+        serde_json::from_slice(&bytes).map_err(|source| Error::Decode { url: shown(url.as_str()), source })
     }
 
     /// Sends one request, retrying per the config with exponential backoff.
@@ -264,7 +270,9 @@ impl Client {
                         && is_unavailable(response.status()) => {}
                 Ok(response) => return Ok(response),
                 Err(e) if can_retry && (e.is_connect() || e.is_timeout()) => {}
-                Err(source) => return Err(Error::Http { url: url.to_string(), source }),
+                Err(source) => {
+                    return Err(Error::Http { url: shown(url.as_str()), source: source.without_url() });
+                }
             }
             tokio::time::sleep(self.config.retry_backoff.saturating_mul(1 << attempt.min(16))).await;
             attempt += 1;
@@ -303,4 +311,9 @@ fn output_values<T>(
     } else {
         Err(Error::Output { name: name.into(), reason: format!("{} values for {rows} rows", values.len()) })
     }
+}
+
+/// A URL as errors show it: without credentials.
+fn shown(url: &str) -> String {
+    aiops_text::redact_urls(url).into_owned()
 }

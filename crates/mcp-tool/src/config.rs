@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::http::uri::Authority;
+use aiops_serve::{CheckedLimits, DEFAULT_MAX_CONNECTIONS, HostAllowList, Limits, MAX_BODY_BUDGET};
 
 use crate::http::bearer_token;
 use crate::{Error, Result};
@@ -15,8 +15,9 @@ pub const DEFAULT_MAX_REQUEST_BYTES: usize = 64 * 1024;
 /// a tool call splits its window into step-aligned chunks that run concurrently: a day at 10 s
 /// (8,640 points) becomes 6 requests and the fetch takes about half as long as one request.
 pub const DEFAULT_POINTS_PER_QUERY: usize = 1_500;
-/// The loopback names rmcp accepts by default; kept when the caller adds Service DNS names.
-const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+/// Request bodies in flight at once, in units of the largest request: tool calls are small, and
+/// this bounds the memory a flood of slow bodies can hold.
+const INFLIGHT_REQUESTS: usize = 256;
 
 /// Raw transport and security options, as parsed from flags; [`ServerOptions::check`] validates them.
 #[derive(Debug, Clone)]
@@ -39,6 +40,8 @@ pub struct ServerOptions {
     pub max_hours: u32,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
+    /// Connections open at once; further ones wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServerOptions {
@@ -51,6 +54,7 @@ impl Default for ServerOptions {
             auth_token: None,
             max_hours: DEFAULT_MAX_HOURS,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -61,7 +65,7 @@ pub struct Settings {
     /// The socket address to bind.
     pub bind: SocketAddr,
     /// Every accepted `Host` header value (loopback names first).
-    pub allowed_hosts: Vec<String>,
+    pub allowed_hosts: HostAllowList,
     /// Accepted browser origins (empty: every request carrying an `Origin` is refused).
     pub allowed_origins: Vec<String>,
     /// The bearer token, when authentication is on.
@@ -70,18 +74,18 @@ pub struct Settings {
     pub max_hours: u32,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
+    /// Timeouts, connection cap and body limits of the serving loop.
+    pub limits: CheckedLimits,
 }
 
 impl ServerOptions {
     /// Validates every option, naming the first bad one.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] naming `allowed_host`, `allowed_origin`, `auth_token`,
-    /// `max_hours` or `max_request_bytes`.
+    /// [`Error::InvalidParameter`] naming `allowed_host`, `allowed_origin`, `auth_token`,
+    /// `max_hours`, `max_request_bytes` or `max_connections`.
     pub fn check(self) -> Result<Settings> {
-        for host in &self.allowed_hosts {
-            check_allowed_host(host)?;
-        }
+        let allowed_hosts = HostAllowList::loopback_and(self.allowed_hosts).map_err(Error::from_serve)?;
         for origin in &self.allowed_origins {
             check_allowed_origin(origin)?;
         }
@@ -103,12 +107,15 @@ impl ServerOptions {
                 &format!("is {}, must be within 1 KiB..=16 MiB", self.max_request_bytes),
             ));
         }
-        let mut allowed_hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect();
-        for host in self.allowed_hosts {
-            if !allowed_hosts.contains(&host) {
-                allowed_hosts.push(host);
-            }
+        let limits = Limits {
+            max_connections: self.max_connections,
+            ..Limits::with_body_limit(
+                self.max_request_bytes,
+                (self.max_request_bytes * INFLIGHT_REQUESTS).min(MAX_BODY_BUDGET),
+            )
         }
+        .check()
+        .map_err(Error::from_serve)?;
         Ok(Settings {
             bind: SocketAddr::new(self.host, self.port),
             allowed_hosts,
@@ -116,23 +123,13 @@ impl ServerOptions {
             auth_token,
             max_hours: self.max_hours,
             max_request_bytes: self.max_request_bytes,
+            limits,
         })
     }
 }
 
 fn invalid(field: &'static str, reason: &str) -> Error {
-    Error::InvalidOption { field, reason: reason.to_owned() }
-}
-
-/// A host name or `host:port` authority: DNS labels or an IP literal, nothing else.
-fn check_allowed_host(host: &str) -> Result<()> {
-    let authority: std::result::Result<Authority, _> = host.parse();
-    let valid = authority.is_ok_and(|a| a.as_str() == host && !a.host().is_empty() && !host.contains('@'));
-    if valid && host != "*" {
-        Ok(())
-    } else {
-        Err(invalid("allowed_host", &format!("`{host}` is not a host name or host:port")))
-    }
+    Error::InvalidParameter { field, reason: reason.to_owned() }
 }
 
 /// An origin `scheme://host[:port|:*]` (or `null`), as rmcp matches it.
@@ -144,7 +141,7 @@ fn check_allowed_origin(origin: &str) -> Result<()> {
     let authority = rest.strip_suffix(":*").unwrap_or(rest);
     let valid = matches!(scheme, "http" | "https")
         && !authority.contains('/')
-        && check_allowed_host(authority).is_ok();
+        && HostAllowList::loopback_and(vec![authority.to_owned()]).is_ok();
     if valid {
         Ok(())
     } else {
@@ -170,7 +167,7 @@ mod tests {
         .check()
         .unwrap();
         assert_eq!(
-            settings.allowed_hosts,
+            settings.allowed_hosts.entries().unwrap(),
             ["localhost", "127.0.0.1", "::1", "aiops-mcp.aiops.svc.cluster.local", "aiops-mcp:8080"]
         );
         assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
@@ -178,7 +175,7 @@ mod tests {
 
     #[test]
     fn bad_options_name_their_field() {
-        let cases: [(ServerOptions, &str); 7] = [
+        let cases: [(ServerOptions, &str); 8] = [
             (ServerOptions { allowed_hosts: vec!["a b".into()], ..Default::default() }, "allowed_host"),
             (ServerOptions { allowed_hosts: vec!["user@host".into()], ..Default::default() }, "allowed_host"),
             (
@@ -192,10 +189,14 @@ mod tests {
             (ServerOptions { auth_token: Some("short".into()), ..Default::default() }, "auth_token"),
             (ServerOptions { max_hours: 0, ..Default::default() }, "max_hours"),
             (ServerOptions { max_request_bytes: 10, ..Default::default() }, "max_request_bytes"),
+            (ServerOptions { max_connections: 0, ..Default::default() }, "max_connections"),
         ];
         for (options, field) in cases {
             let error = options.check().unwrap_err();
-            assert!(matches!(error, Error::InvalidOption { field: f, .. } if f == field), "{field}: {error}");
+            assert!(
+                matches!(error, Error::InvalidParameter { field: f, .. } if f == field),
+                "{field}: {error}"
+            );
         }
     }
 

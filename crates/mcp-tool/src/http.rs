@@ -1,6 +1,6 @@
-//! The HTTP face of the server: MCP streamable HTTP at `/mcp` (stateless, Host and Origin
-//! validated by rmcp, optional bearer token), `/healthz` and `/readyz` for Kubernetes probes and
-//! `/metrics` for Prometheus.
+//! The HTTP face of the server: MCP streamable HTTP at `/mcp` (stateless, every `Host` header
+//! checked, Origin validated by rmcp, optional bearer token), `/healthz` and `/readyz` for
+//! Kubernetes probes and `/metrics` for Prometheus.
 
 use std::sync::Arc;
 
@@ -43,7 +43,7 @@ where
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_sse_keep_alive(None)
-        .with_allowed_hosts(settings.allowed_hosts.clone())
+        .with_allowed_hosts(settings.allowed_hosts.entries().unwrap_or_default().to_vec())
         .with_allowed_origins(settings.allowed_origins.clone())
         .enforce_origin_validation()
         .with_max_request_body_bytes(settings.max_request_bytes)
@@ -51,9 +51,12 @@ where
     let mcp =
         StreamableHttpService::new(move || Ok(handler()), Arc::new(NeverSessionManager::default()), config);
     let token: Option<Arc<str>> = settings.auth_token.as_deref().map(Arc::from);
+    // rmcp checks the first Host header only; the guard refuses a request carrying several.
+    let hosts = Arc::new(settings.allowed_hosts.clone());
     let mcp = Router::new()
         .route_service(MCP_PATH, mcp)
-        .layer(middleware::from_fn_with_state(token, require_bearer_token));
+        .layer(middleware::from_fn_with_state(token, require_bearer_token))
+        .layer(middleware::from_fn_with_state(hosts, aiops_serve::host_guard));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz).with_state(ready))

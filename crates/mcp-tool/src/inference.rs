@@ -37,7 +37,9 @@ impl Inference {
     pub fn describe(&self) -> String {
         match self {
             Self::InProcess => "in-process".to_owned(),
-            Self::Remote { client, model_name } => format!("{} (model {model_name})", client.base_url()),
+            Self::Remote { client, model_name } => {
+                format!("{} (model {model_name})", aiops_text::redact_urls(client.base_url().as_str()))
+            }
         }
     }
 

@@ -41,7 +41,7 @@ pub mod tools;
 pub enum Error {
     /// A server option is invalid; the option is named.
     #[error("invalid option `{field}`: {reason}")]
-    InvalidOption {
+    InvalidParameter {
         /// The offending option.
         field: &'static str,
         /// What is wrong with it.
@@ -72,7 +72,10 @@ pub enum Error {
     /// The remote inference server failed.
     #[error("remote inference failed")]
     Inference(#[source] Box<aiops_kserve_client::Error>),
-    /// Binding or serving failed.
+    /// Serving failed.
+    #[error("serving HTTP")]
+    Serve(#[source] aiops_serve::Error),
+    /// Binding failed.
     #[error("{what}")]
     Io {
         /// What was being done.
@@ -81,6 +84,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl Error {
+    /// A configuration error of the serving loop as this crate's, other errors as [`Error::Serve`].
+    pub(crate) fn from_serve(error: aiops_serve::Error) -> Self {
+        match error {
+            aiops_serve::Error::InvalidParameter { field, reason } => {
+                Self::InvalidParameter { field, reason }
+            }
+            other => Self::Serve(other),
+        }
+    }
 }
 
 /// This crate's result type.

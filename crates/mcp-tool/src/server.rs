@@ -56,11 +56,11 @@ impl Server {
     /// Checks the configuration, loads the model and binds the listener.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] naming a bad option, [`Error::Model`] or
+    /// [`Error::InvalidParameter`] naming a bad option, [`Error::Model`] or
     /// [`Error::ModelLocation`] when the model cannot be loaded, [`Error::Io`] when binding fails.
     pub async fn bind(config: ServeConfig) -> Result<Self> {
         let settings = config.server.check()?;
-        let invalid = |field, reason: String| Error::InvalidOption { field, reason };
+        let invalid = |field, reason: String| Error::InvalidParameter { field, reason };
         if config.step.as_secs() == 0 || config.step.subsec_nanos() != 0 {
             return Err(invalid("step", "must be a whole number of seconds, at least 1".into()));
         }
@@ -114,7 +114,7 @@ impl Server {
     /// watching the model's storage for new versions meanwhile (reloads counted in `/metrics`).
     ///
     /// # Errors
-    /// [`Error::Io`] when the server fails.
+    /// [`Error::Serve`] when the server fails.
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         let reloads = self.engine.metrics().reloads();
         let watcher =
@@ -135,8 +135,9 @@ impl Server {
             &self.settings,
             shutdown.clone(),
         );
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        let served =
+            aiops_serve::serve(self.listener, app, &self.settings.limits, shutdown.cancelled_owned()).await;
         watcher.abort();
-        served.map_err(|source| Error::Io { what: "serving HTTP".into(), source })
+        served.map_err(Error::from_serve)
     }
 }

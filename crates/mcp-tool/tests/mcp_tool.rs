@@ -123,7 +123,7 @@ async fn bind_refuses_each_bad_option_by_name_and_accepts_the_defaults() {
         let mut config = valid_config(&model);
         make_wrong(&mut config);
         match Server::bind(config).await {
-            Err(Error::InvalidOption { field, .. }) => assert_eq!(field, option),
+            Err(Error::InvalidParameter { field, .. }) => assert_eq!(field, option),
             other => panic!("expected `{option}` to be refused, got {other:?}"),
         }
     }
@@ -261,9 +261,11 @@ async fn a_failing_prometheus_is_an_error_with_a_hint_and_counted() {
     let dir = tempfile::tempdir().expect("temporary folder");
     // A port nothing listens on.
     let port = aiops_testkit::free_port();
-    let engine = engine(&format!("http://127.0.0.1:{port}"), &write_model(dir.path())).await;
+    // Credentials in the URL are used but never shown in a tool result.
+    let engine = engine(&format!("http://bob:PASSWORD@127.0.0.1:{port}"), &write_model(dir.path())).await;
     let error = engine.instances().await.expect_err("unreachable");
     assert!(error.text().contains("querying Prometheus failed"), "{}", error.text());
+    assert!(!error.text().contains("PASSWORD"), "{}", error.text());
     assert!(error.text().contains("Hint: Prometheus may be unreachable"), "{}", error.text());
     let metrics = engine.metrics().encode();
     assert!(metrics.contains("aiops_mcp_prometheus_query_errors_total 1"), "{metrics}");
@@ -407,6 +409,37 @@ async fn the_bearer_scheme_is_matched_case_insensitively() {
     }
     let metrics = server.http.get(format!("{}/metrics", server.url)).send().await.expect("metrics");
     assert_eq!(metrics.status(), 200, "/metrics needs no token");
+}
+
+#[tokio::test]
+async fn every_host_header_is_checked() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let server = serve(valid_config(&write_model(dir.path()))).await;
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
+    let status = |hosts: &'static [&'static str]| {
+        let address = server.url.trim_start_matches("http://").to_owned();
+        async move {
+            let mut request = "POST /mcp HTTP/1.1\r\n".to_owned();
+            for host in hosts {
+                request.push_str(&format!("Host: {host}\r\n"));
+            }
+            request.push_str(&format!(
+                "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{list}",
+                list.len()
+            ));
+            let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+            stream.write_all(request.as_bytes()).await.expect("send");
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.expect("answer");
+            answer[9..12].to_owned()
+        }
+    };
+    assert_eq!(status(&["localhost"]).await, "200");
+    assert_eq!(status(&["attacker.example"]).await, "403");
+    assert_eq!(status(&["localhost", "attacker.example"]).await, "400");
+    assert_eq!(status(&["attacker.example", "localhost"]).await, "400");
 }
 
 /// Issue 15: a checksum-valid model with `n_features: 0` killed the reload task for good, and a

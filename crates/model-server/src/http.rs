@@ -1,4 +1,5 @@
-//! The HTTP layer: routes, error mapping, metrics, model reloading and graceful shutdown.
+//! The HTTP layer: routes, error mapping, Host and Content-Type checks, metrics, model reloading
+//! and graceful shutdown.
 
 use std::future::Future;
 use std::path::{Path as FsPath, PathBuf};
@@ -25,6 +26,7 @@ use crate::infer::{self, InferError};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::model::{FileStamp, LoadedModel, resolve_model_file};
 use crate::{CheckedConfig, Error, PLATFORM, Result, ServerConfig};
+use aiops_serve::{CheckedLimits, HostAllowList, host_guard};
 
 /// Batches larger than this are scored on the blocking pool, so that a huge request does not stall
 /// the small ones sharing its async worker.
@@ -37,6 +39,7 @@ const INPUT_NAME: &str = "input-0";
 #[derive(Debug)]
 struct ServerState {
     config: ServerConfig,
+    limits: CheckedLimits,
     model_file: PathBuf,
     model: ArcSwap<LoadedModel>,
     /// The stamp of a file version that failed to load, so it is reported once, not every poll.
@@ -97,12 +100,13 @@ impl ModelServer {
     /// # Errors
     /// [`Error::Artifact`] or [`Error::Io`] naming the path.
     pub fn load(config: CheckedConfig) -> Result<Self> {
-        let CheckedConfig(config) = config;
+        let CheckedConfig { config, limits } = config;
         let model_file = resolve_model_file(&config.model_dir)?;
         let model = LoadedModel::load(&model_file)?;
         tracing::info!(path = %model_file.display(), digest = %model.digest, features = model.n_features(), "model loaded");
         let state = ServerState {
             config,
+            limits,
             model_file,
             model: ArcSwap::from_pointee(model),
             failed_stamp: Mutex::new(None),
@@ -129,27 +133,33 @@ impl ModelServer {
         self.state.reload_if_changed()
     }
 
-    /// The routes, with the body limit and metrics applied.
-    pub fn router(&self) -> Router {
-        Router::new()
+    /// The routes, with the body limit, metrics and the `Host` check of `hosts` applied (the
+    /// health probes and `/metrics` are exempt: kubelet addresses them by the pod's IP).
+    pub fn router(&self, hosts: HostAllowList) -> Router {
+        let infer_route = || post(infer).layer(axum::middleware::from_fn(require_json));
+        let guarded = Router::new()
             .route("/v2", get(server_metadata))
-            .route("/v2/health/live", get(live))
-            .route("/v2/health/ready", get(ready))
             .route("/v2/models/{name}", get(model_metadata))
             .route("/v2/models/{name}/ready", get(model_ready))
-            .route("/v2/models/{name}/infer", post(infer))
+            .route("/v2/models/{name}/infer", infer_route())
             .route("/v2/models/{name}/versions/{version}", get(model_metadata))
             .route("/v2/models/{name}/versions/{version}/ready", get(model_ready))
-            .route("/v2/models/{name}/versions/{version}/infer", post(infer))
+            .route("/v2/models/{name}/versions/{version}/infer", infer_route())
+            .route_layer(axum::middleware::from_fn_with_state(Arc::new(hosts), host_guard));
+        Router::new()
+            .route("/v2/health/live", get(live))
+            .route("/v2/health/ready", get(ready))
             .route("/metrics", get(metrics))
+            .merge(guarded)
             .fallback(no_route)
             .layer(axum::middleware::from_fn_with_state(self.state.clone(), track))
-            .layer(DefaultBodyLimit::max(self.state.config.max_body_bytes))
+            .layer(DefaultBodyLimit::max(self.state.limits.get().max_body_bytes))
             .with_state(self.state.clone())
     }
 
-    /// Serves on `listener` until `shutdown` completes, then reports not ready, stops accepting
-    /// connections and finishes the requests in flight. Polls the model file meanwhile.
+    /// Serves on `listener` within the configured limits until `shutdown` completes, then
+    /// reports not ready, stops accepting connections and finishes the requests in flight (for at
+    /// most the shutdown timeout). Polls the model file meanwhile.
     ///
     /// # Errors
     /// [`Error::Serve`] when the listener fails.
@@ -158,8 +168,10 @@ impl ModelServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
-        let address = listener.local_addr().map_err(Error::Serve)?;
+        let address = listener.local_addr().map_err(|e| Error::Serve(aiops_serve::Error::Io(e)))?;
         let config = &self.state.config;
+        let hosts =
+            HostAllowList::for_bind(address.ip(), config.allowed_hosts.clone()).map_err(Error::from_serve)?;
         tracing::info!(%address, model = %config.model_name, version = %config.model_version, "serving the Open Inference Protocol");
         let reloader =
             config.reload_interval.map(|every| tokio::spawn(poll_model_file(self.state.clone(), every)));
@@ -169,8 +181,9 @@ impl ModelServer {
             state.ready.store(false, Ordering::SeqCst);
             tracing::info!("shutting down: finishing the requests in flight");
         };
-        let served =
-            axum::serve(listener, self.router()).with_graceful_shutdown(draining).await.map_err(Error::Serve);
+        let served = aiops_serve::serve(listener, self.router(hosts), &self.state.limits, draining)
+            .await
+            .map_err(Error::Serve);
         if let Some(reloader) = reloader {
             reloader.abort();
         }
@@ -379,30 +392,31 @@ async fn metrics(State(state): State<Arc<ServerState>>) -> Response {
     ([(header::CONTENT_TYPE, content_type)], state.metrics.encode()).into_response()
 }
 
-async fn no_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, format!("no such endpoint: {method} {}", uri.path()))
+/// Refuses inference bodies declared as anything but JSON (415): a browser sends `text/plain`,
+/// form or multipart bodies cross-origin without a preflight. A missing `Content-Type` passes
+/// (tritonclient sends none; a browser always sends one with a string or form body).
+async fn require_json(request: Request, next: Next) -> Response {
+    let declared = request.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("(not text)"));
+    match declared {
+        Some(content_type) if !is_json(content_type) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type must be application/json, not {}", aiops_text::bounded(content_type)),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
 }
 
-/// Completes on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
+/// `application/json` or a `+json` type, with any parameters.
+fn is_json(content_type: &str) -> bool {
+    let media_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    media_type == "application/json"
+        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {method} {}", aiops_text::bounded(uri.path())),
+    )
 }

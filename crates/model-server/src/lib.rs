@@ -12,7 +12,13 @@
 //! - The model file is polled; a changed file is loaded and swapped in atomically, so requests in
 //!   flight finish on the old model and none fails. A file that does not load keeps the old model.
 //! - Graceful shutdown: the server reports not ready, stops accepting connections and finishes the
-//!   requests in flight.
+//!   requests in flight within [`aiops_serve::Limits::shutdown_timeout`].
+//! - Slow clients are bounded by [`aiops_serve`]'s limits (header, body and idle timeouts, a
+//!   connection cap, a budget on request bodies in flight).
+//! - DNS rebinding and browser simple requests are refused: the `Host` must be allowed
+//!   ([`ServerConfig::allowed_hosts`]; probes and `/metrics` are exempt) and inference bodies
+//!   must be JSON (`415` otherwise; a missing `Content-Type` is accepted, as tritonclient sends
+//!   none).
 
 mod http;
 mod infer;
@@ -22,7 +28,8 @@ mod model;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use http::{ModelServer, shutdown_signal};
+use aiops_serve::{CheckedLimits, HostAllowList, Limits};
+pub use http::ModelServer;
 pub use model::resolve_model_file;
 
 /// Platform name reported in model metadata.
@@ -30,6 +37,10 @@ pub const PLATFORM: &str = "aiops-iforest";
 
 /// Default request body limit: 16 MiB, about 300 000 rows of 5 features in JSON.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
+
+/// Default budget of request bodies read or scored at once: two maximal bodies (decoding one
+/// takes several times its size).
+pub const DEFAULT_MAX_INFLIGHT_BODY_BYTES: usize = 2 * DEFAULT_MAX_BODY_BYTES;
 
 /// How `aiops serve-model` is configured, before [`ServerConfig::check`].
 #[derive(Debug, Clone, PartialEq)]
@@ -40,31 +51,37 @@ pub struct ServerConfig {
     pub model_name: String,
     /// The version served (clients may omit it).
     pub model_version: String,
-    /// Largest request body accepted.
-    pub max_body_bytes: usize,
     /// How often the model file is checked for changes; `None` never reloads.
     pub reload_interval: Option<Duration>,
+    /// `Host` values accepted besides loopback names (e.g. the Service's DNS names, optionally
+    /// with `:port`). When empty, a server bound to a loopback address accepts loopback names
+    /// only and one bound elsewhere accepts any host (see [`HostAllowList::for_bind`]).
+    pub allowed_hosts: Vec<String>,
+    /// Timeouts, connection cap and body limits ([`Limits::max_body_bytes`] is the largest
+    /// request accepted).
+    pub limits: Limits,
 }
 
 impl ServerConfig {
-    /// A configuration with the defaults: version `1`, [`DEFAULT_MAX_BODY_BYTES`], reload check
-    /// every 2 s.
+    /// A configuration with the defaults: version `1`, [`DEFAULT_MAX_BODY_BYTES`] bodies with
+    /// [`DEFAULT_MAX_INFLIGHT_BODY_BYTES`] in flight, reload check every 2 s.
     pub fn new(model_dir: impl Into<PathBuf>, model_name: impl Into<String>) -> Self {
         Self {
             model_dir: model_dir.into(),
             model_name: model_name.into(),
             model_version: "1".into(),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             reload_interval: Some(Duration::from_secs(2)),
+            allowed_hosts: Vec::new(),
+            limits: Limits::with_body_limit(DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BODY_BYTES),
         }
     }
 
     /// Validates every field.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] naming the first bad field.
+    /// [`Error::InvalidParameter`] naming the first bad field.
     pub fn check(self) -> Result<CheckedConfig> {
-        let invalid = |field, reason: &str| Err(Error::InvalidConfig { field, reason: reason.into() });
+        let invalid = |field, reason: &str| Err(Error::InvalidParameter { field, reason: reason.into() });
         let is_path_segment =
             |s: &str| !s.is_empty() && !s.contains(['/', '?', '#']) && s.chars().all(|c| !c.is_control());
         if !is_path_segment(&self.model_name) {
@@ -76,24 +93,26 @@ impl ServerConfig {
                 "must be non-empty, without '/', '?', '#' or control characters",
             );
         }
-        if self.max_body_bytes == 0 {
-            return invalid("max_body_bytes", "must be positive");
-        }
         if self.reload_interval.is_some_and(|i| i.is_zero()) {
             return invalid("reload_interval", "must be positive");
         }
-        Ok(CheckedConfig(self))
+        HostAllowList::loopback_and(self.allowed_hosts.clone()).map_err(Error::from_serve)?;
+        let limits = self.limits.clone().check().map_err(Error::from_serve)?;
+        Ok(CheckedConfig { config: self, limits })
     }
 }
 
 /// A [`ServerConfig`] that passed [`ServerConfig::check`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct CheckedConfig(ServerConfig);
+pub struct CheckedConfig {
+    config: ServerConfig,
+    limits: CheckedLimits,
+}
 
 impl CheckedConfig {
     /// The validated configuration.
     pub fn get(&self) -> &ServerConfig {
-        &self.0
+        &self.config
     }
 }
 
@@ -103,7 +122,7 @@ impl CheckedConfig {
 pub enum Error {
     /// A configuration field is invalid.
     #[error("invalid {field}: {reason}")]
-    InvalidConfig {
+    InvalidParameter {
         /// The field.
         field: &'static str,
         /// Why.
@@ -123,7 +142,19 @@ pub enum Error {
     },
     /// The HTTP server failed.
     #[error("the HTTP server failed")]
-    Serve(#[source] std::io::Error),
+    Serve(#[source] aiops_serve::Error),
+}
+
+impl Error {
+    /// A configuration error of the serving loop as this crate's, other errors as [`Error::Serve`].
+    fn from_serve(error: aiops_serve::Error) -> Self {
+        match error {
+            aiops_serve::Error::InvalidParameter { field, reason } => {
+                Self::InvalidParameter { field, reason }
+            }
+            other => Self::Serve(other),
+        }
+    }
 }
 
 /// Result with this crate's [`Error`].

@@ -166,7 +166,7 @@ async fn bad_requests_get_the_right_json_error_and_the_server_keeps_serving() {
     let model = fit(42);
     let dir = model_dir(&model);
     let mut config = ServerConfig::new(dir.path(), NAME);
-    config.max_body_bytes = 64 * 1024;
+    config.limits.max_body_bytes = 64 * 1024;
     let server = TestServer::start(config).await;
     let infer = format!("/v2/models/{NAME}/infer");
     let input = |shape: Value, datatype: &str, data: Value| {
@@ -279,7 +279,7 @@ async fn bad_requests_get_the_right_json_error_and_the_server_keeps_serving() {
             400,
             "binary_data is not supported",
         ),
-        ("oversized body", infer.clone(), oversized, 413, "length limit"),
+        ("oversized body", infer.clone(), oversized, 413, "more than the limit of 65536 bytes"),
         (
             "unknown model",
             "/v2/models/other/infer".into(),
@@ -450,20 +450,111 @@ fn a_model_file_that_does_not_load_is_refused_at_start() {
 fn config_check_names_the_bad_field() {
     type Breakage = fn(&mut ServerConfig);
     let base = ServerConfig::new("/mnt/models", NAME);
-    let cases: [(&str, Breakage); 5] = [
+    let cases: [(&str, Breakage); 8] = [
         ("model_name", |c| c.model_name.clear()),
         ("model_name", |c| c.model_name = "a/b".into()),
         ("model_version", |c| c.model_version = "v?1".into()),
-        ("max_body_bytes", |c| c.max_body_bytes = 0),
+        ("max_body_bytes", |c| c.limits.max_body_bytes = 0),
+        ("max_inflight_body_bytes", |c| c.limits.max_inflight_body_bytes = 1),
+        ("header_timeout", |c| c.limits.header_timeout = Duration::ZERO),
+        ("allowed_host", |c| c.allowed_hosts = vec!["evil.example/path".into()]),
         ("reload_interval", |c| c.reload_interval = Some(Duration::ZERO)),
     ];
     for (field, break_it) in cases {
         let mut config = base.clone();
         break_it(&mut config);
         let error = config.check().unwrap_err();
-        assert!(matches!(&error, Error::InvalidConfig { field: f, .. } if *f == field), "{field}: {error}");
+        assert!(
+            matches!(&error, Error::InvalidParameter { field: f, .. } if *f == field),
+            "{field}: {error}"
+        );
     }
     assert!(base.check().is_ok());
+}
+
+/// A raw HTTP/1.1 exchange: sends `request`, returns the status and the body.
+async fn raw(url: &str, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream =
+        tokio::net::TcpStream::connect(url.trim_start_matches("http://")).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+        .await
+        .expect("answered and closed within 10 s")
+        .expect("read");
+    let status = answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_rebinding_and_browser_simple_requests_are_refused() {
+    let model = fit(42);
+    let dir = model_dir(&model);
+    let mut config = ServerConfig::new(dir.path(), NAME);
+    config.allowed_hosts = vec!["aiops-model.aiops.svc".into()];
+    let server = TestServer::start(config).await;
+    let body =
+        json!({"inputs": [{"name": "x", "shape": [1, 5], "datatype": "FP64", "data": [1, 2, 3, 4, 5]}]})
+            .to_string();
+    let infer = |hosts: &[&str], content_type: &str| {
+        let mut head = format!("POST /v2/models/{NAME}/infer HTTP/1.1\r\n");
+        for host in hosts {
+            head.push_str(&format!("Host: {host}\r\n"));
+        }
+        if !content_type.is_empty() {
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+        }
+        format!("{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+    };
+    let cases: [(&[&str], &str, u16, &str); 9] = [
+        (&["localhost:8080"], "application/json", 200, ""),
+        (&["aiops-model.aiops.svc"], "application/json; charset=utf-8", 200, ""),
+        (&["127.0.0.1"], "", 200, ""),
+        (&["attacker.example"], "application/json", 403, "Host header is not allowed"),
+        (&["localhost", "attacker.example"], "application/json", 400, "more than one Host header"),
+        (&["localhost"], "text/plain", 415, "must be application/json, not text/plain"),
+        (&["localhost"], "application/x-www-form-urlencoded", 415, "must be application/json"),
+        (&["localhost"], "multipart/form-data; boundary=x", 415, "must be application/json"),
+        (&["localhost"], "application/vnd.api+json", 200, ""),
+    ];
+    for (hosts, content_type, expected, message) in cases {
+        let (status, answer) = raw(&server.url, &infer(hosts, content_type)).await;
+        assert_eq!(status, expected, "{hosts:?} {content_type:?}: {answer}");
+        assert!(answer.contains(message), "{hosts:?} {content_type:?}: {answer}");
+    }
+    // Probes and metrics answer any Host: kubelet sends the pod's IP.
+    let probe = "GET /v2/health/ready HTTP/1.1\r\nHost: 10.1.2.3:8080\r\nConnection: close\r\n\r\n";
+    assert_eq!(raw(&server.url, probe).await.0, 200);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_request_body_gets_408_and_shutdown_does_not_wait_for_it() {
+    let model = fit(42);
+    let dir = model_dir(&model);
+    let mut config = ServerConfig::new(dir.path(), NAME);
+    config.limits.body_timeout = Duration::from_millis(300);
+    config.limits.shutdown_timeout = Duration::from_millis(300);
+    let server = TestServer::start(config).await;
+    let stalled = format!(
+        "POST /v2/models/{NAME}/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{{\"in"
+    );
+    let (status, answer) = raw(&server.url, &stalled).await;
+    assert_eq!(status, 408, "{answer}");
+    assert!(answer.contains(r#"{"error":"the request body did not arrive"#), "{answer}");
+    // A half-open request when shutdown starts: the server stops at the deadline regardless.
+    use tokio::io::AsyncWriteExt;
+    let mut half_open =
+        tokio::net::TcpStream::connect(server.url.trim_start_matches("http://")).await.unwrap();
+    half_open
+        .write_all(b"POST /v2/models/x/infer HTTP/1.1\r\nHost: localhost\r\nContent-Length: 9\r\n\r\n{")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    server.stop().await;
+    assert!(started.elapsed() < Duration::from_secs(3), "stopped after {:?}", started.elapsed());
 }
 
 /// The model file the Python conformance tests (tests/python/test_serving.py) serve: `fit(42)`.

@@ -8,6 +8,7 @@ use aiops_features::FeatureSchema;
 use ndarray::Array2;
 
 use aiops_artifacts::series::{Order, Series, Shortest, read_series};
+use aiops_artifacts::table::csv_field;
 use aiops_artifacts::write_atomically;
 
 use crate::Result;
@@ -68,13 +69,4 @@ pub fn write_features(
         writeln!(out)?;
     }
     Ok(())
-}
-
-/// Quotes a field when CSV requires it (RFC 3339 timestamps never do, but names might).
-fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\"")).into()
-    } else {
-        text.into()
-    }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use aiops_promclient::{Instance, Metric, Progress, PromClient, Series, TimeWindow};
 
 use aiops_artifacts::series::format_float;
+use aiops_artifacts::table::csv_field;
 use aiops_artifacts::write_atomically;
 
 use crate::{Error, Result};
@@ -150,7 +151,7 @@ pub async fn run(
 /// # Errors
 /// Whatever `out` returns.
 pub fn write_series(out: &mut dyn Write, series: &Series) -> std::io::Result<()> {
-    writeln!(out, "timestamp,{}", series.value_column)?;
+    writeln!(out, "timestamp,{}", csv_field(&series.value_column))?;
     for (&timestamp, &value) in series.timestamps.iter().zip(&series.values) {
         writeln!(out, "{},{}", format_timestamp(timestamp), format_float(value))?;
     }

@@ -7,7 +7,7 @@ use std::path::Path;
 use aiops_iforest::Model;
 
 use aiops_artifacts::series::format_float;
-use aiops_artifacts::table::{TIMESTAMP_COLUMN, Table, read_table};
+use aiops_artifacts::table::{TIMESTAMP_COLUMN, Table, csv_field, read_table};
 use aiops_artifacts::write_atomically;
 
 use crate::Result;
@@ -74,7 +74,7 @@ pub fn write_scores(
     writeln!(out, "score,decision,prediction")?;
     for i in 0..rows {
         if let Some(t) = timestamps.and_then(|t| t.get(i)) {
-            write!(out, "{},", csv_text(t))?;
+            write!(out, "{},", csv_field(t))?;
         }
         writeln!(
             out,
@@ -85,12 +85,4 @@ pub fn write_scores(
         )?;
     }
     Ok(())
-}
-
-fn csv_text(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\"")).into()
-    } else {
-        text.into()
-    }
 }

@@ -62,7 +62,7 @@ impl Auth {
         };
         let mut header = HeaderValue::from_str(&value).map_err(|_| Error::InvalidParameter {
             field: "auth",
-            problem: "credentials must be visible ASCII".into(),
+            reason: "credentials must be visible ASCII".into(),
         })?;
         header.set_sensitive(true);
         Ok(Some(header))
@@ -113,13 +113,16 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// Defaults for `base_url`: 30 s timeout, 3 retries, no auth, system TLS roots, 11,000 points.
-    pub fn new(base_url: Url) -> Self {
+    /// Defaults for `base_url`: 30 s timeout, 3 retries, system TLS roots, 11,000 points; no
+    /// auth, or basic auth with the credentials of the URL (`http://user:password@host`), which
+    /// are taken out of it so that no error or log shows them.
+    pub fn new(mut base_url: Url) -> Self {
+        let auth = take_credentials(&mut base_url).unwrap_or_default();
         Self {
             base_url,
             timeout: Duration::from_secs(30),
             retries: 3,
-            auth: Auth::None,
+            auth,
             tls: Tls::default(),
             max_points_per_query: MAX_POINTS_PER_QUERY,
         }
@@ -130,16 +133,18 @@ impl ClientConfig {
     /// # Errors
     /// [`Error::InvalidParameter`] (`base_url`) when it is not an `http(s)` URL.
     pub fn from_url(base_url: &str) -> Result<Self> {
-        let url = Url::parse(base_url).map_err(|e| Error::InvalidParameter {
-            field: "base_url",
-            problem: format!("`{base_url}` is not a URL: {e}"),
+        let url = Url::parse(base_url).map_err(|e| {
+            // Text that does not parse may still hold a password before an `@`: not echoed then.
+            let redacted = aiops_text::redact_urls(base_url);
+            let shown =
+                if redacted.contains('@') { "(not shown)".into() } else { aiops_text::bounded(&redacted) };
+            Error::InvalidParameter { field: "base_url", reason: format!("`{shown}` is not a URL: {e}") }
         })?;
         Ok(Self::new(url))
     }
 
     fn check(&self) -> Result<()> {
-        let problem =
-            |field, problem: &str| Err(Error::InvalidParameter { field, problem: problem.to_owned() });
+        let problem = |field, reason: &str| Err(Error::InvalidParameter { field, reason: reason.to_owned() });
         if !matches!(self.base_url.scheme(), "http" | "https") || self.base_url.host().is_none() {
             return problem("base_url", "expected an http:// or https:// URL with a host");
         }
@@ -183,7 +188,7 @@ impl TimeWindow {
         if !(start.is_finite() && end.is_finite() && start < end) {
             return Err(Error::InvalidParameter {
                 field: "window",
-                problem: format!("start ({start}) must be before end ({end})"),
+                reason: format!("start ({start}) must be before end ({end})"),
             });
         }
         Ok(Self { start, end })
@@ -265,7 +270,16 @@ impl PromClient {
     /// # Errors
     /// [`Error::InvalidParameter`] naming a bad field, [`Error::Certificate`] or
     /// [`Error::Client`] for unusable TLS settings.
-    pub fn new(config: ClientConfig) -> Result<Self> {
+    pub fn new(mut config: ClientConfig) -> Result<Self> {
+        if let Some(credentials) = take_credentials(&mut config.base_url) {
+            if config.auth != Auth::None {
+                return Err(Error::InvalidParameter {
+                    field: "base_url",
+                    reason: "has credentials while auth is configured too".into(),
+                });
+            }
+            config.auth = credentials;
+        }
         config.check()?;
         // ring is the one TLS provider (see the workspace manifest); a no-op when one is installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -277,6 +291,7 @@ impl PromClient {
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .default_headers(headers)
+            .redirect(same_origin_redirects())
             .tls_danger_accept_invalid_certs(config.tls.insecure_skip_verify);
         if let Some(path) = &config.tls.ca_certificate {
             let pem =
@@ -287,7 +302,7 @@ impl PromClient {
         }
         let http = builder.build().map_err(Error::Client)?;
         let api = prometheus_http_query::Client::from(http, &config.normalized_base_url())
-            .map_err(|e| Error::InvalidParameter { field: "base_url", problem: e.to_string() })?;
+            .map_err(|e| Error::InvalidParameter { field: "base_url", reason: e.to_string() })?;
         Ok(Self { api, config: Arc::new(config) })
     }
 
@@ -399,10 +414,7 @@ impl PromClient {
     /// [`Error::InvalidParameter`] (`job_matcher`) when it is empty, else any request error.
     pub async fn list_instances(&self, job_matcher: &str) -> Result<Vec<String>> {
         if job_matcher.is_empty() {
-            return Err(Error::InvalidParameter {
-                field: "job_matcher",
-                problem: "must not be empty".into(),
-            });
+            return Err(Error::InvalidParameter { field: "job_matcher", reason: "must not be empty".into() });
         }
         let escaped = escape_promql_string(job_matcher);
         self.instances_with(Selector::new().regex_eq("job", &escaped), None).await
@@ -459,6 +471,9 @@ impl PromClient {
                 }
             };
             let status = response.status();
+            if status.is_redirection() {
+                return Err(refused_redirect(&response));
+            }
             if status.is_server_error() && retry {
                 backoff(attempt).await;
                 continue;
@@ -472,6 +487,50 @@ impl PromClient {
             })?;
             return decode(status.as_u16(), &body);
         }
+    }
+}
+
+/// Takes the user information out of `url` as basic-auth credentials (percent-decoded).
+fn take_credentials(url: &mut Url) -> Option<Auth> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |text: &str| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned();
+    let auth = Auth::Basic {
+        username: decode(url.username()),
+        password: decode(url.password().unwrap_or_default()),
+    };
+    // Cannot fail: the URL has credentials, so it has a host.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    Some(auth)
+}
+
+/// Follows redirects within Prometheus' origin (a path prefix added by a proxy) only: a query
+/// is never sent, with its credentials, to a host the user did not name.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin =
+            attempt.previous().first().is_some_and(|first| first.origin() == attempt.url().origin());
+        if same_origin && attempt.previous().len() < 10 { attempt.follow() } else { attempt.stop() }
+    })
+}
+
+/// The error for a redirect that was not followed, naming where it pointed.
+fn refused_redirect(response: &reqwest::Response) -> Error {
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned())
+        .unwrap_or_default();
+    Error::Prometheus {
+        status: response.status().as_u16(),
+        error_type: "redirect".into(),
+        message: format!(
+            "redirected to `{}`, another origin or too many hops: not followed (the query is not sent \
+             elsewhere); use that address as the Prometheus URL if it is trusted",
+            aiops_text::bounded(&aiops_text::redact_urls(&location))
+        ),
     }
 }
 
@@ -497,13 +556,19 @@ fn decode<D: DeserializeOwned>(status: u16, body: &[u8]) -> Result<D> {
             error_type: "http".into(),
             message: "success envelope with an error status".into(),
         }),
-        Ok(Envelope::Error { error_type, error }) => {
-            Err(Error::Prometheus { status, error_type, message: error })
-        }
+        // Remote text reaches terminals and logs: control characters are escaped.
+        Ok(Envelope::Error { error_type, error }) => Err(Error::Prometheus {
+            status,
+            error_type: aiops_text::bounded(&error_type),
+            message: aiops_text::escape_controls(&error).into_owned(),
+        }),
         Err(_) if status >= 300 => {
             let text = String::from_utf8_lossy(body);
-            let message: String = text.trim().chars().take(300).collect();
-            Err(Error::Prometheus { status, error_type: "http".into(), message })
+            Err(Error::Prometheus {
+                status,
+                error_type: "http".into(),
+                message: aiops_text::bounded(text.trim()),
+            })
         }
         Err(e) => Err(Error::Decode { problem: format!("invalid JSON: {e}") }),
     }
@@ -518,7 +583,7 @@ pub fn plan_chunks(window: TimeWindow, step: Duration, max_points: usize) -> Res
     if step.is_zero() || step.subsec_nanos() != 0 {
         return Err(Error::InvalidParameter {
             field: "step",
-            problem: format!("{step:?} is not a positive whole number of seconds"),
+            reason: format!("{step:?} is not a positive whole number of seconds"),
         });
     }
     let step = step.as_secs() as i64;

@@ -32,12 +32,12 @@ pub enum Error {
         reason: String,
     },
     /// A parameter (configuration, window, step, job matcher) is out of range.
-    #[error("invalid {field}: {problem}")]
+    #[error("invalid {field}: {reason}")]
     InvalidParameter {
         /// The parameter's name, e.g. `step` or `base_url`.
         field: &'static str,
         /// What is wrong with it.
-        problem: String,
+        reason: String,
     },
     /// Prometheus has no samples for the instance in the window.
     #[error(
@@ -99,7 +99,7 @@ pub enum Error {
         labels: String,
     },
     /// Reading a TLS certificate failed.
-    #[error("reading the CA certificate {path}: {source}")]
+    #[error("reading the CA certificate {path}")]
     Certificate {
         /// The certificate file.
         path: std::path::PathBuf,
@@ -108,7 +108,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Building the HTTP client failed (e.g. an unusable certificate).
-    #[error("building the HTTP client: {0}")]
+    #[error("building the HTTP client")]
     Client(#[source] reqwest::Error),
 }
 

@@ -60,7 +60,7 @@ impl Metric {
         if !identifier {
             return Err(Error::InvalidParameter {
                 field: "value_column",
-                problem: format!("`{value_column}` is not an identifier (letters, digits, `_`)"),
+                reason: format!("`{value_column}` is not an identifier (letters, digits, `_`)"),
             });
         }
         Ok(Self::Custom { template: template.to_owned(), value_column: value_column.to_owned() })

@@ -4,7 +4,6 @@
 
 use std::net::TcpListener;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aiops_promclient::{ClientConfig, Error, Instance, Metric, PromClient, Sample, TimeWindow};
@@ -278,25 +277,116 @@ fn a_stopped_prometheus_gives_a_clear_error_within_the_timeout() {
     assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
 }
 
-/// A loopback HTTP server answering every request with `status` and `body`, counting requests.
-fn canned_server(status: u16, body: &'static str) -> (String, &'static AtomicUsize) {
+/// A loopback HTTP server answering every request with `status` and `body`, keeping the
+/// request heads.
+fn canned_server(status: u16, body: &'static str) -> (String, &'static Mutex<Vec<String>>) {
+    raw_server(move |_, _| {
+        format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    })
+}
+
+/// A loopback HTTP server answering each request with `reply(its own URL, the request head)`,
+/// keeping the request heads.
+fn raw_server(
+    reply: impl Fn(&str, &str) -> String + Send + 'static,
+) -> (String, &'static Mutex<Vec<String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let requests: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+    let requests: &'static Mutex<Vec<String>> = Box::leak(Box::new(Mutex::new(Vec::new())));
+    let own_url = url.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
-            requests.fetch_add(1, Ordering::SeqCst);
             let mut buffer = [0u8; 8192];
-            let _ = std::io::Read::read(&mut stream, &mut buffer);
-            let reply = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = std::io::Write::write_all(&mut stream, reply.as_bytes());
+            let read = std::io::Read::read(&mut stream, &mut buffer).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buffer[..read]).into_owned();
+            let answer = reply(&own_url, &head);
+            requests.lock().unwrap().push(head);
+            let _ = std::io::Write::write_all(&mut stream, answer.as_bytes());
         }
     });
     (url, requests)
+}
+
+fn redirect_to(location: &str) -> String {
+    format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+}
+
+const INSTANCES: &str = r#"{"status":"success","data":["10.0.0.1:9100"]}"#;
+
+fn instances_reply() -> String {
+    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{INSTANCES}", INSTANCES.len())
+}
+
+#[test]
+fn a_redirect_to_another_origin_is_not_followed() {
+    let (elsewhere, received_elsewhere) = raw_server(|_, _| instances_reply());
+    let target = format!("{elsewhere}/api/v1/label/instance/values");
+    let (url, received) = raw_server(move |_, _| redirect_to(&target));
+    let outcome = runtime().block_on(client_for(&url).list_instances("node"));
+    let Err(error @ Error::Prometheus { status: 307, .. }) = outcome else { panic!("{outcome:?}") };
+    assert!(error.to_string().contains(&elsewhere), "names where it pointed: {error}");
+    assert_eq!(received.lock().unwrap().len(), 1);
+    assert!(received_elsewhere.lock().unwrap().is_empty(), "the query was sent to another origin");
+}
+
+#[test]
+fn a_redirect_within_the_origin_is_followed() {
+    let (url, received) = raw_server(|own, head| {
+        if head.contains(" /prefix/") {
+            instances_reply()
+        } else {
+            redirect_to(&format!("{own}/prefix/api/v1/label/instance/values"))
+        }
+    });
+    let instances = runtime().block_on(client_for(&url).list_instances("node")).unwrap();
+    assert_eq!(instances, ["10.0.0.1:9100"]);
+    assert_eq!(received.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn credentials_in_the_url_are_sent_but_never_shown() {
+    let (url, received) = raw_server(|_, _| instances_reply());
+    let with_credentials = url.replace("http://", "http://bob:PASS%40WORD@");
+    let client = client_for(&with_credentials);
+    assert!(!format!("{client:?}").contains("PASS"), "{client:?}");
+    runtime().block_on(client.list_instances("node")).unwrap();
+    // bob:PASS@WORD in base64.
+    assert!(received.lock().unwrap()[0].contains("authorization: Basic Ym9iOlBBU1NAV09SRA=="));
+    // A refused connection: the error and its whole chain name the URL without the password.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut config = ClientConfig::from_url(&format!("http://bob:PASSWORD@127.0.0.1:{port}")).unwrap();
+    config.retries = 0;
+    let outcome = runtime().block_on(PromClient::new(config).unwrap().list_instances("node"));
+    let error = outcome.unwrap_err();
+    let mut chain = format!("{error} {error:?}");
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        chain.push_str(&format!(" {cause} {cause:?}"));
+        source = cause.source();
+    }
+    assert!(chain.contains(&format!("127.0.0.1:{port}")), "{chain}");
+    assert!(!chain.contains("PASSWORD"), "{chain}");
+    let bad = ClientConfig::from_url("http//bob:PASSWORD@host").unwrap_err().to_string();
+    assert!(!bad.contains("PASSWORD"), "{bad}");
+}
+
+#[test]
+fn a_remote_error_body_cannot_drive_the_terminal() {
+    let (url, _) = canned_server(502, "<html>\u{1b}]0;pwned\u{7}\u{1b}[2J bad gateway</html>");
+    let mut config = ClientConfig::from_url(&url).unwrap();
+    config.retries = 0;
+    let outcome = runtime().block_on(PromClient::new(config).unwrap().list_instances("node"));
+    let message = outcome.unwrap_err().to_string();
+    assert!(!message.contains('\u{1b}') && !message.contains('\u{7}'), "{message:?}");
+    assert!(message.contains("\\u{1b}]0;pwned"), "{message:?}");
 }
 
 #[test]
@@ -319,7 +409,7 @@ fn retries_follow_5xx_but_never_4xx() {
             None,
         ));
         assert!(matches!(&outcome, Err(Error::Prometheus { status: s, .. }) if *s == status), "{outcome:?}");
-        assert_eq!(requests.load(Ordering::SeqCst), expected_requests, "HTTP {status}");
+        assert_eq!(requests.lock().unwrap().len(), expected_requests, "HTTP {status}");
     }
 }
 

@@ -18,7 +18,7 @@ pub use watcher::{INCIDENT_PARAMS, Round, WatchConfig, WatchParams, Watcher, exp
 pub enum Error {
     /// A watch parameter is out of range; the field is named.
     #[error("invalid watch parameter `{field}`: {reason}")]
-    InvalidParam {
+    InvalidParameter {
         /// The offending field.
         field: &'static str,
         /// What is wrong with it.
@@ -50,7 +50,10 @@ pub enum Error {
     },
     /// The metrics server failed.
     #[error("serving metrics")]
-    Serve(#[source] std::io::Error),
+    Serve(#[source] aiops_serve::Error),
+    /// The metrics server's task panicked.
+    #[error("the metrics server stopped unexpectedly")]
+    ServerTask(#[source] tokio::task::JoinError),
 }
 
 /// Result type of this crate.

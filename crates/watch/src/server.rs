@@ -23,10 +23,16 @@ async fn exposition(State(metrics): State<Arc<WatchMetrics>>) -> impl IntoRespon
     ([(CONTENT_TYPE, OPENMETRICS)], metrics.encode())
 }
 
-/// Serves [`router`] on `listener` until the task is aborted.
+/// Serves [`router`] on `listener` with the default [`aiops_serve::Limits`] (scrapes carry no
+/// body: 64 KiB at most) until `shutdown` completes.
 ///
 /// # Errors
-/// [`Error::Serve`] when accepting connections fails.
-pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<WatchMetrics>) -> Result<()> {
-    axum::serve(listener, router(metrics)).await.map_err(Error::Serve)
+/// [`Error::Serve`] when the listener fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<WatchMetrics>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
+    let limits = aiops_serve::Limits::with_body_limit(64 << 10, 1 << 20).check().map_err(Error::Serve)?;
+    aiops_serve::serve(listener, router(metrics), &limits, shutdown).await.map_err(Error::Serve)
 }

@@ -52,10 +52,10 @@ impl WatchParams {
     /// Validates every field, naming the first bad one.
     ///
     /// # Errors
-    /// [`Error::InvalidParam`] for no or duplicate instances, a zero or sub-second interval or
+    /// [`Error::InvalidParameter`] for no or duplicate instances, a zero or sub-second interval or
     /// step, or a lookback shorter than a step; [`Error::Prometheus`] for a bad URL.
     pub fn check(self) -> Result<WatchConfig> {
-        let invalid = |field, reason: String| Err(Error::InvalidParam { field, reason });
+        let invalid = |field, reason: String| Err(Error::InvalidParameter { field, reason });
         if self.instances.is_empty() {
             return invalid("instances", "at least one instance is needed".into());
         }
@@ -269,7 +269,10 @@ pub async fn run(mut watcher: Watcher, listen: SocketAddr, shutdown: impl Future
         .map_err(|source| Error::Listen { addr: listen, source })?;
     let bound = listener.local_addr().map_err(|source| Error::Listen { addr: listen, source })?;
     tracing::info!(%bound, series = watcher.series.len(), "serving metrics on /metrics");
-    let server = tokio::spawn(crate::server::serve(listener, watcher.metrics()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::server::serve(listener, watcher.metrics(), async {
+        let _ = stopped.await;
+    }));
     let mut ticks = tokio::time::interval(watcher.config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -282,12 +285,8 @@ pub async fn run(mut watcher: Watcher, listen: SocketAddr, shutdown: impl Future
             }
         }
     }
-    server.abort();
-    match server.await {
-        Ok(result) => result,
-        Err(join) if join.is_cancelled() => Ok(()),
-        Err(join) => Err(Error::Serve(std::io::Error::other(join.to_string()))),
-    }
+    let _ = stop.send(());
+    server.await.map_err(Error::ServerTask)?
 }
 
 fn unix_now() -> f64 {

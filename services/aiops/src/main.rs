@@ -71,7 +71,9 @@ fn main() -> std::process::ExitCode {
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // The chain may carry remote text (a proxy's error page): no control character
+            // reaches the terminal.
+            eprintln!("error: {}", aiops_text::Escaped(format_args!("{error:#}")));
             std::process::ExitCode::FAILURE
         }
     }

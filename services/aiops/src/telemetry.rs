@@ -50,7 +50,10 @@ impl Drop for Guard {
 /// Installs the global subscriber: logs always, OTLP traces when an endpoint is configured.
 pub(crate) fn init(args: &Args) -> anyhow::Result<Guard> {
     let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new("info"))?;
-    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .fmt_fields(escaped_fields());
     let provider =
         args.otlp_endpoint.as_ref().map(|url| tracer_provider(url, &args.otel_service_name)).transpose()?;
     let traces = provider
@@ -63,6 +66,22 @@ pub(crate) fn init(args: &Args) -> anyhow::Result<Guard> {
         .try_init()
         .context("installing the tracing subscriber")?;
     Ok(Guard(provider))
+}
+
+/// Log fields written as the default formatter does (`message`, then `name=value`), with control
+/// characters escaped: a value from outside (a label, a remote message) cannot forge a log line
+/// or drive the terminal.
+fn escaped_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let text = format!("{value:?}");
+        let text = aiops_text::escape_controls(&text);
+        match field.name() {
+            "message" => write!(writer, "{text}"),
+            name => write!(writer, "{name}={text}"),
+        }
+    })
+    .delimited(" ")
 }
 
 fn tracer_provider(base: &url::Url, service_name: &str) -> anyhow::Result<SdkTracerProvider> {

@@ -67,6 +67,9 @@ pub(crate) struct Args {
     /// Largest request body accepted, in bytes (larger requests get 413).
     #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
     max_request_bytes: usize,
+    /// Connections open at once; further ones wait to be accepted.
+    #[arg(long, default_value_t = aiops_serve::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
     /// Seconds between samples of every Prometheus query.
     #[arg(long, default_value_t = 10)]
     step_seconds: u64,
@@ -108,6 +111,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             auth_token,
             max_hours: args.max_hours,
             max_request_bytes: args.max_request_bytes,
+            max_connections: args.max_connections,
         },
     };
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
@@ -116,7 +120,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         let shutdown = CancellationToken::new();
         let on_signal = shutdown.clone();
         tokio::spawn(async move {
-            aiops_model_server::shutdown_signal().await;
+            aiops_serve::shutdown_signal().await;
             on_signal.cancel();
         });
         server.run(shutdown).await.context("serving MCP")

@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aiops_model_server::{DEFAULT_MAX_BODY_BYTES, ModelServer, ServerConfig, shutdown_signal};
+use aiops_model_server::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BODY_BYTES, ModelServer, ServerConfig,
+};
+use aiops_serve::{DEFAULT_MAX_CONNECTIONS, Limits, shutdown_signal};
 use anyhow::Context;
 
 /// Arguments of `aiops serve-model`.
@@ -29,6 +32,18 @@ pub(crate) struct Args {
     /// Largest request body accepted, in bytes (larger requests get 413).
     #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Largest sum of request bodies read or scored at once, in bytes; further requests wait
+    /// for room (503 when none frees up within the body timeout).
+    #[arg(long, default_value_t = DEFAULT_MAX_INFLIGHT_BODY_BYTES)]
+    max_inflight_body_bytes: usize,
+    /// Connections open at once; further ones wait to be accepted.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// A `Host` header value accepted besides loopback names, e.g. the Service's DNS names;
+    /// repeatable. Others get 403. Without it, a server bound to loopback accepts loopback
+    /// names only, and one bound elsewhere any host.
+    #[arg(long = "allowed-host", value_name = "HOST[:PORT]")]
+    allowed_hosts: Vec<String>,
     /// How often to check the model file for changes, in milliseconds (0: never reload).
     #[arg(long, default_value_t = 2000)]
     reload_interval_ms: u64,
@@ -42,9 +57,13 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         model_dir: args.model_dir.clone(),
         model_name: args.model_name.clone(),
         model_version: args.model_version.clone(),
-        max_body_bytes: args.max_body_bytes,
         reload_interval: (args.reload_interval_ms > 0)
             .then(|| Duration::from_millis(args.reload_interval_ms)),
+        allowed_hosts: args.allowed_hosts.clone(),
+        limits: Limits {
+            max_connections: args.max_connections,
+            ..Limits::with_body_limit(args.max_body_bytes, args.max_inflight_body_bytes)
+        },
     };
     let server = ModelServer::load(config.check()?)
         .with_context(|| format!("loading the model from {}", args.model_dir.display()))?;

@@ -66,8 +66,6 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let watcher = Watcher::new(config, model).context("preparing the watcher")?;
-        aiops_watch::run(watcher, args.listen, aiops_model_server::shutdown_signal())
-            .await
-            .context("watching")
+        aiops_watch::run(watcher, args.listen, aiops_serve::shutdown_signal()).await.context("watching")
     })
 }
