@@ -189,7 +189,7 @@ fn the_subset_checker_finds_what_clients_reject() {
 
 #[tokio::test]
 async fn the_engine_finds_lists_and_explains_the_backfilled_incident() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let dir = tempfile::tempdir().expect("temporary folder");
     let engine = engine(&prometheus.url(), &trained_model(prometheus, dir.path()).await).await;
     let (spec, incident) = prometheus.scenario().incident().expect("an incident");
@@ -226,7 +226,7 @@ async fn the_engine_finds_lists_and_explains_the_backfilled_incident() {
 
 #[tokio::test]
 async fn the_engine_names_what_is_wrong_and_what_to_do() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let dir = tempfile::tempdir().expect("temporary folder");
     let engine = engine(&prometheus.url(), &write_model(dir.path())).await;
 
@@ -327,7 +327,7 @@ fn text_of(result: &Value) -> &str {
 
 #[tokio::test]
 async fn error_results_are_text_only_and_integral_floats_are_integers() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let dir = tempfile::tempdir().expect("temporary folder");
     let mut config = valid_config(&write_model(dir.path()));
     config.prometheus_url = prometheus.url();
