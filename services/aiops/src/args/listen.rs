@@ -5,12 +5,17 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 /// Where a server listens; `PORT` is its default port on 127.0.0.1.
 ///
 /// The `--host`, `--port` and `--http-port` of older releases still work (hidden): each
-/// replaces its part of the default address.
+/// replaces its part of the default address (they cannot be combined with `--listen`).
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ListenArgs<const PORT: u16> {
-    /// Address and port to bind, e.g. `0.0.0.0:8080` in a container [default: 127.0.0.1:PORT].
-    #[arg(long, value_name = "ADDR:PORT", conflicts_with_all = ["host", "port"])]
-    listen: Option<SocketAddr>,
+    /// Address and port to bind, e.g. `0.0.0.0:8080` in a container.
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        default_value_t = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), PORT),
+        conflicts_with_all = ["host", "port"]
+    )]
+    listen: SocketAddr,
     /// Old spelling: the address of --listen.
     #[arg(long, hide = true)]
     host: Option<IpAddr>,
@@ -22,11 +27,13 @@ pub(crate) struct ListenArgs<const PORT: u16> {
 impl<const PORT: u16> ListenArgs<PORT> {
     /// The address to bind.
     pub(crate) fn address(&self) -> SocketAddr {
-        self.listen.unwrap_or_else(|| {
-            SocketAddr::new(
-                self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-                self.port.unwrap_or(PORT),
-            )
-        })
+        let mut address = self.listen;
+        if let Some(host) = self.host {
+            address.set_ip(host);
+        }
+        if let Some(port) = self.port {
+            address.set_port(port);
+        }
+        address
     }
 }
