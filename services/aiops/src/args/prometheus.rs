@@ -9,16 +9,19 @@ use aiops_promclient::{Auth, ClientConfig};
 
 use super::{limits, values};
 
+/// Where `--help` lists these flags.
+const HEADING: &str = "Prometheus connection";
+
 /// How to reach Prometheus.
 #[derive(Debug, Clone, clap::Args)]
-#[command(next_help_heading = "Prometheus connection")]
 pub(crate) struct PrometheusArgs {
     /// Prometheus base URL, possibly with a path prefix (`https://host/prometheus`).
-    #[arg(long, env = "AIOPS_PROMETHEUS_URL", value_name = "URL")]
+    #[arg(long, help_heading = HEADING, env = "AIOPS_PROMETHEUS_URL", value_name = "URL")]
     prometheus_url: String,
     /// Bearer token (prefer the environment variable).
     #[arg(
         long,
+        help_heading = HEADING,
         env = "AIOPS_PROMETHEUS_TOKEN",
         hide_env_values = true,
         conflicts_with = "username",
@@ -26,11 +29,12 @@ pub(crate) struct PrometheusArgs {
     )]
     token: Option<String>,
     /// Basic-auth user name (password from AIOPS_PROMETHEUS_PASSWORD).
-    #[arg(long, env = "AIOPS_PROMETHEUS_USERNAME", value_name = "NAME")]
+    #[arg(long, help_heading = HEADING, env = "AIOPS_PROMETHEUS_USERNAME", value_name = "NAME")]
     username: Option<String>,
     /// Basic-auth password (prefer the environment variable).
     #[arg(
         long,
+        help_heading = HEADING,
         env = "AIOPS_PROMETHEUS_PASSWORD",
         hide_env_values = true,
         requires = "username",
@@ -38,11 +42,12 @@ pub(crate) struct PrometheusArgs {
     )]
     password: Option<String>,
     /// PEM file of CA certificates to trust for https.
-    #[arg(long, env = "AIOPS_PROMETHEUS_CA_CERT", value_name = "PEM")]
+    #[arg(long, help_heading = HEADING, env = "AIOPS_PROMETHEUS_CA_CERT", value_name = "PEM")]
     ca_cert: Option<PathBuf>,
     /// Timeout of each request: `30s`, `2m` (a bare number is seconds).
     #[arg(
         long,
+        help_heading = HEADING,
         env = "AIOPS_PROMETHEUS_TIMEOUT",
         default_value = "30s",
         value_name = "DURATION",
@@ -52,6 +57,7 @@ pub(crate) struct PrometheusArgs {
     /// Retries after connection errors and 5xx answers (0 to 10).
     #[arg(
         long,
+        help_heading = HEADING,
         env = "AIOPS_PROMETHEUS_RETRIES",
         default_value = "3",
         value_name = "N",

@@ -31,8 +31,10 @@ fn parse_duration(text: &str, limit: &DurationLimit) -> Result<Duration, String>
     let text = text.trim();
     match text.parse::<f64>() {
         Ok(seconds) => seconds_within(seconds, limit),
-        Err(_) => humantime::parse_duration(text)
-            .map_err(|e| format!("not a duration like `10s`, `2m` or `1h` ({e})")),
+        Err(_) => humantime::parse_duration(text).map_err(|error| match error {
+            humantime::DurationError::NumberOverflow => at_most(limit),
+            _ => format!("not a duration like `10s`, `2m` or `1h` ({error})"),
+        }),
     }
 }
 
@@ -52,7 +54,7 @@ fn within(value: Duration, limit: &DurationLimit) -> Result<Duration, String> {
         return Err(format!("must be at least {}", humantime::format_duration(*limit.range.start())));
     }
     if value > *limit.range.end() {
-        return Err(format!("must be at most {}", humantime::format_duration(*limit.range.end())));
+        return Err(at_most(limit));
     }
     if limit.whole_seconds && value.subsec_nanos() != 0 {
         return Err("must be a whole number of seconds".into());
@@ -67,9 +69,13 @@ fn seconds_within(seconds: f64, limit: &DurationLimit) -> Result<Duration, Strin
         return Err("must be a positive duration like `10s`, `2m` or `1h`".into());
     }
     if seconds > limit.range.end().as_secs_f64() {
-        return Err(format!("must be at most {}", humantime::format_duration(*limit.range.end())));
+        return Err(at_most(limit));
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+fn at_most(limit: &DurationLimit) -> String {
+    format!("must be at most {}", humantime::format_duration(*limit.range.end()))
 }
 
 /// A whole number within `range`.

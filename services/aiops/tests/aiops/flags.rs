@@ -30,7 +30,7 @@ fn out_of_range_flags_are_refused_before_any_work_naming_the_flag() {
         (&fetch, &["--hours", "NaN"], "--hours", "more than 0"),
         (&fetch, &["--hours", "2", "--timeout", "1e30"], "--timeout", "at most 1h"),
         (&fetch, &["--hours", "2", "--timeout=-1"], "--timeout", "positive duration"),
-        (&fetch, &["--hours", "2", "--step", "213503982334602d"], "--step", "--step"),
+        (&fetch, &["--hours", "2", "--step", "213503982334602d"], "--step", "at most 1day"),
         (&fetch, &["--hours", "2", "--step", "2d"], "--step", "at most 1day"),
         (&fetch, &["--hours", "2", "--step", "1.5"], "--step", "whole number of seconds"),
         (&fetch, &["--hours", "2", "--step", "0s"], "--step", "at least 1s"),
