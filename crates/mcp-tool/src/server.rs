@@ -68,14 +68,16 @@ impl Server {
         if config.reload_interval.is_zero() {
             return Err(invalid("reload_interval", "must be positive".into()));
         }
-        let prometheus =
-            PromClient::new(ClientConfig { max_points_per_query: config.points_per_query, ..config.prometheus })
-                .map_err(|e| match e {
-                PromError::InvalidParameter { field: "max_points_per_query", .. } => {
-                    invalid("points_per_query", e.to_string())
-                }
-                _ => invalid("prometheus_url", e.to_string()),
-            })?;
+        let prometheus = PromClient::new(ClientConfig {
+            max_points_per_query: config.points_per_query,
+            ..config.prometheus
+        })
+        .map_err(|e| match e {
+            PromError::InvalidParameter { field: "max_points_per_query", .. } => {
+                invalid("points_per_query", e.to_string())
+            }
+            _ => invalid("prometheus_url", e.to_string()),
+        })?;
         let inference = match (config.inference_url, config.model_name) {
             (None, None) => Inference::InProcess,
             (Some(url), Some(model_name)) => {

@@ -143,7 +143,8 @@ fn check_refuses_each_bad_parameter_by_name() {
 fn a_model_of_another_metric_is_refused() {
     let scenario = scenario();
     let memory = FeatureSchema::reference().with_value_column("memory_usage").expect("schema");
-    let config = params(ClientConfig::from_url("http://127.0.0.1:9090").expect("a URL")).check().expect("valid");
+    let config =
+        params(ClientConfig::from_url("http://127.0.0.1:9090").expect("a URL")).check().expect("valid");
     match Watcher::new(config, model(&scenario, memory)) {
         Err(Error::Model(_)) => {}
         other => panic!("a memory model must not score cpu, got {other:?}"),

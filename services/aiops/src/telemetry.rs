@@ -93,7 +93,11 @@ pub(crate) fn init(args: &Args) -> anyhow::Result<Guard> {
             .with_ansi(colour(terminal, std::env::var_os("NO_COLOR").as_deref()))
     });
     let json_logs = json.then(|| {
-        tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).with_target(false).with_ansi(false)
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .with_ansi(false)
     });
     let provider =
         args.otlp_endpoint.as_ref().map(|url| tracer_provider(url, &args.otel_service_name)).transpose()?;

@@ -52,5 +52,3 @@ pub(crate) const N_ESTIMATORS: RangeInclusive<u64> = 1..=10_000;
 /// `--threads` (training and scoring) and `serve-model --workers`: a thread per core of the
 /// largest common machines; more only adds contention.
 pub(crate) const THREADS: RangeInclusive<u64> = 1..=256;
-
-

@@ -32,7 +32,8 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let step_seconds = u32::try_from(args.step.as_secs())?;
-    let params = TraceParams { days: args.days, step_seconds, seed: args.seed, ..TraceParams::default() }.check()?;
+    let params =
+        TraceParams { days: args.days, step_seconds, seed: args.seed, ..TraceParams::default() }.check()?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let artifacts = Artifacts::in_folder(&args.out);
     let trace = demo_trace::generate(&params);

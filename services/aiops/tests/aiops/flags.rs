@@ -16,7 +16,8 @@ const PROMETHEUS: &str = "http://127.0.0.1:9";
 #[test]
 fn out_of_range_flags_are_refused_before_any_work_naming_the_flag() {
     let fetch = ["fetch", "--prometheus-url", PROMETHEUS, "--instance", "10.0.0.1:9100", "--output", "x.csv"];
-    let pipeline = ["pipeline", "run", "--prometheus-url", PROMETHEUS, "--instance", "10.0.0.1:9100", "--out", "x"];
+    let pipeline =
+        ["pipeline", "run", "--prometheus-url", PROMETHEUS, "--instance", "10.0.0.1:9100", "--out", "x"];
     let train = ["train", "--features", "f.csv", "--model-out", "m", "--metrics-out", "m.json"];
     let serve_mcp = ["serve-mcp", "--prometheus-url", PROMETHEUS, "--model", "m"];
     let watch = ["watch", "--prometheus-url", PROMETHEUS, "--model", "m", "--instance", "10.0.0.1:9100"];
@@ -126,13 +127,15 @@ fn log_format_json_writes_one_object_per_line_and_text_has_no_colour_off_a_termi
     let dir = tempfile::tempdir().unwrap();
     let model = trained_model(dir.path());
     let port = free_port();
-    let json = serve_model_stderr(&model, port, &["--log-format", "json", "--listen", &format!("127.0.0.1:{port}")]);
+    let json =
+        serve_model_stderr(&model, port, &["--log-format", "json", "--listen", &format!("127.0.0.1:{port}")]);
     let lines: Vec<serde_json::Value> = json
         .lines()
         .filter(|line| line.starts_with('{'))
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
         .collect();
-    let loaded = lines.iter().find(|l| l["fields"]["message"] == "model loaded").unwrap_or_else(|| panic!("{json}"));
+    let loaded =
+        lines.iter().find(|l| l["fields"]["message"] == "model loaded").unwrap_or_else(|| panic!("{json}"));
     assert_eq!(loaded["level"], "INFO");
 
     // Standard error is a pipe here: `auto` means json, and text never carries colour codes.
@@ -140,6 +143,7 @@ fn log_format_json_writes_one_object_per_line_and_text_has_no_colour_off_a_termi
     let auto = serve_model_stderr(&model, port, &["--listen", &format!("127.0.0.1:{port}")]);
     assert!(auto.lines().any(|line| line.starts_with('{') && line.contains("model loaded")), "{auto}");
     let port = free_port();
-    let text = serve_model_stderr(&model, port, &["--log-format", "text", "--listen", &format!("127.0.0.1:{port}")]);
+    let text =
+        serve_model_stderr(&model, port, &["--log-format", "text", "--listen", &format!("127.0.0.1:{port}")]);
     assert!(text.contains("model loaded") && !text.contains('\u{1b}'), "{text:?}");
 }
