@@ -33,9 +33,10 @@ fn params(prometheus: ClientConfig) -> WatchParams {
     }
 }
 
-/// The ground-truth CPU of `instance` at `times`.
+/// The ground-truth CPU of `instance` at those of `times` that have one (not the first rate
+/// window of the data).
 fn cpu(scenario: &Scenario, instance: &str, times: impl Iterator<Item = u64>) -> (Vec<f64>, Vec<f64>) {
-    times.map(|t| (t as f64, scenario.expected_cpu(instance, t).expect("a sample time"))).unzip()
+    times.filter_map(|t| scenario.expected_cpu(instance, t).map(|v| (t as f64, v))).unzip()
 }
 
 /// A model of `schema`'s features of the normal instance before the incident started.
@@ -83,6 +84,7 @@ async fn rounds_score_the_lookback_then_only_new_points_as_the_batch_forest_woul
         // the batch features of the same points scored by the forest.
         let (timestamps, values) =
             cpu(&scenario, instance, (first - LOOKBACK..=second).step_by(STEP as usize));
+        assert_eq!(timestamps.len() as u64, points + 5, "every scored time has a ground truth");
         let x = FeatureSchema::reference().compute(&timestamps, &values).expect("features");
         let last = x.row(x.nrows() - 1).to_vec();
         let batch = model.forest.score_row(&last).expect("score");
