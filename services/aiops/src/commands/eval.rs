@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use aiops_artifacts::series::{Order, parse_timestamp, read_series};
 use aiops_incidents::nab::{self, Evaluation, LabelledSeries, Profile};
 use aiops_incidents::{DetectorParams, IncidentParams, ThresholdRule};
-use aiops_pipeline_steps::series::{Order, parse_timestamp, read_series};
 use anyhow::{Context, bail};
 
 /// Arguments of `aiops eval`.
@@ -240,7 +240,7 @@ fn write_plots(folder: &Path, series: &[LabelledSeries], evaluation: &Evaluation
             .file_stem()
             .map_or_else(|| s.name.clone(), |f| f.to_string_lossy().into_owned());
         let path = folder.join(format!("{stem}.png"));
-        aiops_pipeline_steps::write_atomically(&path, |w| w.write_all(&png))?;
+        aiops_artifacts::write_atomically(&path, |w| w.write_all(&png))?;
     }
     eprintln!("wrote {} plots to {}", series.len(), folder.display());
     Ok(())

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aiops_pipeline_steps::fetch_step::{self, FetchRequest, RawFetchRequest};
+use aiops_pipeline::fetch_step::{self, FetchRequest, RawFetchRequest};
 use aiops_promclient::PromClient;
 use anyhow::Context;
 

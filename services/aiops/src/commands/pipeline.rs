@@ -1,13 +1,12 @@
 //! `aiops pipeline compile --image IMAGE --output pipeline.yaml` and `aiops pipeline run ...`
 
 use std::path::PathBuf;
-
 use std::time::Duration;
 
-use aiops_pipeline_steps::fetch_step::RawFetchRequest;
-use aiops_pipeline_steps::kfp::{self, CompileOptions};
-use aiops_pipeline_steps::runner::{self, Artifacts, StepDone};
-use aiops_pipeline_steps::write_atomically;
+use aiops_artifacts::write_atomically;
+use aiops_kube::kfp::{self, CompileOptions};
+use aiops_pipeline::fetch_step::RawFetchRequest;
+use aiops_pipeline::runner::{self, Artifacts, StepDone};
 use anyhow::Context;
 
 use super::fetch::{ChunkProgress, check_span, step_text};

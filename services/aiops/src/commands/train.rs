@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use aiops_pipeline_steps::train_step;
+use aiops_pipeline::train_step;
 use anyhow::Context;
 
 use crate::args::ForestArgs;
