@@ -65,7 +65,7 @@ def main() -> None:
 def serve_and_measure(aiops, prometheus_url, model, instance, calls, extra_args) -> list[float]:
     port = free_port()
     server = Server([str(aiops), "serve-mcp", "--prometheus-url", prometheus_url, "--model", str(model),
-                     "--port", str(port), *extra_args], port, env={"RUST_LOG": "warn"})
+                     "--listen", f"127.0.0.1:{port}", *extra_args], port, env={"RUST_LOG": "warn"})
     try:
         return asyncio.run(measure(f"{server.url}/mcp", instance, calls))
     finally:

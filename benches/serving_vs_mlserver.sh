@@ -54,7 +54,7 @@ for n in (1, 100):
 PY
 
 aiops_port=$(free_port)
-"$AIOPS_BIN" serve-model --model-dir "$work/aiops" --model-name iforest --http-port "$aiops_port" 2>"$work/aiops.log" &
+"$AIOPS_BIN" serve-model --model-dir "$work/aiops" --model-name iforest --listen "127.0.0.1:$aiops_port" 2>"$work/aiops.log" &
 pids+=($!)
 ml_http=$(free_port); ml_grpc=$(free_port); ml_metrics=$(free_port)
 echo "{\"http_port\": $ml_http, \"grpc_port\": $ml_grpc, \"metrics_port\": $ml_metrics, \"parallel_workers\": 0, \"host\": \"127.0.0.1\"}" >"$work/mlserver/settings.json"

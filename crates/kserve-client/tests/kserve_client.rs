@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use aiops_kserve_client::{
     Client, Datatype, Error, InferenceRequest, InferenceResponse, ModelMetadata, TensorData,
 };
-use aiops_testkit::{ChildGuard, free_port, run_python, unavailable, workspace_root};
+use aiops_testkit::{ChildGuard, free_port, require, run_python, workspace_root};
 use ndarray::Array2;
 
 /// Trains an IsolationForest (reference parameters), saves it with joblib as MLServer's sklearn
@@ -25,20 +25,19 @@ rows = np.vstack([rng.normal(size=(30, 5)), np.full((3, 5), 8.0)])
 print(json.dumps({"rows": rows.tolist(), "predict": model.predict(rows).tolist()}))
 "#;
 
-fn mlserver_venv() -> Option<PathBuf> {
+fn require_mlserver_venv() -> PathBuf {
     let venv = std::env::var_os("AIOPS_MLSERVER_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join(".venv/mlserver"));
-    if venv.join("bin/mlserver").exists() {
-        Some(venv)
-    } else {
-        unavailable(&format!("MLServer at {} (set AIOPS_MLSERVER_VENV)", venv.display()))
+    if !venv.join("bin/mlserver").exists() {
+        require(&format!("MLServer at {} (set AIOPS_MLSERVER_VENV)", venv.display()));
     }
+    venv
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn talks_to_a_real_mlserver_and_predictions_equal_scikit_learn() {
-    let Some(venv) = mlserver_venv() else { return };
+    let venv = require_mlserver_venv();
     let dir = tempfile::tempdir().unwrap();
     let model_dir = dir.path().join("iforest");
     std::fs::create_dir(&model_dir).unwrap();

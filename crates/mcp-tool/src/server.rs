@@ -20,8 +20,9 @@ use crate::{Error, Result};
 /// Everything `aiops serve-mcp` is configured with.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// Prometheus base URL.
-    pub prometheus_url: String,
+    /// How to reach Prometheus (URL, credentials, TLS, timeout, retries); its
+    /// `max_points_per_query` is replaced by `points_per_query`.
+    pub prometheus: ClientConfig,
     /// The model: a local path (file or folder) or an `s3://` URI.
     pub model: String,
     /// S3-compatible storage settings for an `s3://` model.
@@ -67,16 +68,16 @@ impl Server {
         if config.reload_interval.is_zero() {
             return Err(invalid("reload_interval", "must be positive".into()));
         }
-        let prometheus = ClientConfig::from_url(&config.prometheus_url)
-            .and_then(|client| {
-                PromClient::new(ClientConfig { max_points_per_query: config.points_per_query, ..client })
-            })
-            .map_err(|e| match e {
-                PromError::InvalidParameter { field: "max_points_per_query", .. } => {
-                    invalid("points_per_query", e.to_string())
-                }
-                _ => invalid("prometheus_url", e.to_string()),
-            })?;
+        let prometheus = PromClient::new(ClientConfig {
+            max_points_per_query: config.points_per_query,
+            ..config.prometheus
+        })
+        .map_err(|e| match e {
+            PromError::InvalidParameter { field: "max_points_per_query", .. } => {
+                invalid("points_per_query", e.to_string())
+            }
+            _ => invalid("prometheus_url", e.to_string()),
+        })?;
         let inference = match (config.inference_url, config.model_name) {
             (None, None) => Inference::InProcess,
             (Some(url), Some(model_name)) => {

@@ -36,7 +36,7 @@ const TOKEN: &str = "test-token-0123456789abcdef";
 /// A valid configuration serving `model` on a free loopback port.
 fn valid_config(model: &str) -> ServeConfig {
     ServeConfig {
-        prometheus_url: "http://127.0.0.1:9090".into(),
+        prometheus: ClientConfig::from_url("http://127.0.0.1:9090").expect("a URL"),
         model: model.into(),
         s3: S3Options::default(),
         inference_url: None,
@@ -116,7 +116,9 @@ async fn bind_refuses_each_bad_option_by_name_and_accepts_the_defaults() {
         ("step", |c| c.step = Duration::ZERO),
         ("step", |c| c.step = Duration::from_millis(1_500)),
         ("reload_interval", |c| c.reload_interval = Duration::ZERO),
-        ("prometheus_url", |c| c.prometheus_url = "ftp://prometheus:9090".into()),
+        ("prometheus_url", |c| {
+            c.prometheus = ClientConfig::from_url("ftp://prometheus:9090").expect("a URL")
+        }),
         ("inference_url", |c| c.inference_url = Some("http://127.0.0.1:8080".into())),
     ];
     for (option, make_wrong) in table {
@@ -195,7 +197,7 @@ fn the_subset_checker_finds_what_clients_reject() {
 
 #[tokio::test]
 async fn the_engine_finds_lists_and_explains_the_backfilled_incident() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let dir = tempfile::tempdir().expect("temporary folder");
     let engine = engine(&prometheus.url(), &trained_model(prometheus, dir.path()).await).await;
     let (spec, incident) = prometheus.scenario().incident().expect("an incident");
@@ -232,7 +234,7 @@ async fn the_engine_finds_lists_and_explains_the_backfilled_incident() {
 
 #[tokio::test]
 async fn the_engine_names_what_is_wrong_and_what_to_do() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let dir = tempfile::tempdir().expect("temporary folder");
     let engine = engine(&prometheus.url(), &write_model(dir.path())).await;
 
@@ -335,10 +337,10 @@ fn text_of(result: &Value) -> &str {
 
 #[tokio::test]
 async fn error_results_are_text_only_and_integral_floats_are_integers() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let dir = tempfile::tempdir().expect("temporary folder");
     let mut config = valid_config(&write_model(dir.path()));
-    config.prometheus_url = prometheus.url();
+    config.prometheus = ClientConfig::from_url(&prometheus.url()).expect("a URL");
     let server = serve(config).await;
 
     let accepted = server.call("predict_anomalies", json!({"instance_ip": "10.0.0.2", "hours": 2.0})).await;

@@ -34,7 +34,7 @@ fn full_window(scenario: &Scenario) -> TimeWindow {
 
 #[test]
 fn fetched_cpu_usage_matches_the_generated_usage() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let scenario = prometheus.scenario();
     let client = client_for(&prometheus.url());
     for spec in &scenario.instances {
@@ -62,7 +62,7 @@ fn fetched_cpu_usage_matches_the_generated_usage() {
 
 #[test]
 fn the_incident_is_visible() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let scenario = prometheus.scenario();
     let (spec, incident) = scenario.incident().expect("the scenario has an incident");
     let around = TimeWindow::new((incident.start - 3600) as f64, (incident.end + 3600) as f64).unwrap();
@@ -88,7 +88,7 @@ type Expected<'a> = dyn Fn(u64) -> f64 + 'a;
 
 #[test]
 fn memory_disk_and_network_match_the_generated_values() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let scenario = prometheus.scenario();
     let client = client_for(&prometheus.url());
     let node = instance(&scenario.instances[1].instance);
@@ -113,7 +113,7 @@ fn memory_disk_and_network_match_the_generated_values() {
 
 #[test]
 fn a_fetch_over_11000_points_is_chunked_without_gaps_or_duplicates() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let scenario = prometheus.scenario();
     let step = Duration::from_secs(5);
     let window = full_window(scenario);
@@ -197,7 +197,7 @@ fn injection_strings_are_refused_before_any_request() {
 
 #[test]
 fn an_escaped_job_matcher_cannot_widen_discovery() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let client = client_for(&prometheus.url());
     let listed = runtime().block_on(client.list_instances("node")).unwrap();
     let names: Vec<&str> = prometheus.scenario().instances.iter().map(|s| s.instance.as_str()).collect();
@@ -208,7 +208,7 @@ fn an_escaped_job_matcher_cannot_widen_discovery() {
 
 #[test]
 fn no_data_names_the_instance_window_and_the_instances_with_data() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let scenario = prometheus.scenario();
     let client = client_for(&prometheus.url());
     let window = TimeWindow::last(Duration::from_secs(7200));
@@ -229,7 +229,7 @@ fn no_data_names_the_instance_window_and_the_instances_with_data() {
 
 #[test]
 fn a_prometheus_4xx_surfaces_its_message() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let now = TimeWindow::last(Duration::from_secs(600));
     let outcome = runtime().block_on(client_for(&prometheus.url()).query_range(
         "rate(node_cpu_seconds_total[5m]",
@@ -249,14 +249,14 @@ fn a_prometheus_4xx_surfaces_its_message() {
 
 #[test]
 fn a_base_url_with_trailing_slash_works() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let client = client_for(&format!("{}/", prometheus.url()));
     assert_eq!(runtime().block_on(client.list_instances("node.*")).unwrap().len(), 2);
 }
 
 #[test]
 fn a_stopped_prometheus_gives_a_clear_error_within_the_timeout() {
-    let Some(mut prometheus) = TestPrometheus::start_or_skip(Scenario::recent(1, 0.5, 10)) else { return };
+    let mut prometheus = TestPrometheus::require(Scenario::recent(1, 0.5, 10));
     let mut config = ClientConfig::from_url(&prometheus.url()).unwrap();
     config.timeout = Duration::from_secs(2);
     config.retries = 2;
@@ -415,7 +415,7 @@ fn retries_follow_5xx_but_never_4xx() {
 
 #[test]
 fn nan_and_infinite_samples_are_dropped() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let scenario = prometheus.scenario();
     let window = full_window(scenario);
     // Division by zero every other minute: +Inf, NaN (0/0) or finite values.

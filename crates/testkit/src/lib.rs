@@ -1,7 +1,7 @@
 //! Test support shared by the workspace's integration tests (never a dependency of shipped code):
 //! where the shared data is, how to run a Python oracle, and child processes that are killed when
-//! a test ends. Tests that need something missing say so clearly; with
-//! `AIOPS_REQUIRE_ORACLES=1` (set by `scripts/test`, hence in CI) they fail instead of skipping.
+//! a test ends. A test that needs something missing fails with a message naming it and how to get
+//! it ([`require`]): it never passes silently, on a laptop or in CI.
 
 pub mod prometheus;
 
@@ -11,17 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether missing oracles or data must fail the test (CI) rather than skip it (a laptop).
-pub fn oracles_required() -> bool {
-    std::env::var_os("AIOPS_REQUIRE_ORACLES").is_some_and(|v| v == "1")
-}
-
-/// Reports that `what` is unavailable: panics when oracles are required, else prints why the
-/// test is skipped and returns `None` so the caller can return early.
-pub fn unavailable<T>(what: &str) -> Option<T> {
-    assert!(!oracles_required(), "{what} is unavailable, and AIOPS_REQUIRE_ORACLES=1 forbids skipping");
-    eprintln!("SKIPPED: {what} is unavailable (run ./scripts/test to set it up)");
-    None
+/// Fails the calling test because `what` (data, an oracle program, a tool) is missing, saying how
+/// to get it. Tests call the `require_*` helpers, which call this.
+///
+/// # Panics
+/// Always: that is how the test fails.
+#[track_caller]
+pub fn require(what: &str) -> ! {
+    panic!("this test needs {what}, which is missing (run ./scripts/test, which sets everything up)")
 }
 
 /// The workspace root (the folder holding the virtual `Cargo.toml`).
@@ -29,30 +26,35 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
 }
 
-/// The read-only shared folder (`$AIOPS_SHARED_DIR`, default `../shared` beside the workspace),
-/// or `None` (after [`unavailable`]) when it is absent.
-pub fn shared_dir() -> Option<PathBuf> {
+/// The read-only shared folder (`$AIOPS_SHARED_DIR`, default `../shared` beside the workspace).
+///
+/// # Panics
+/// Through [`require`] when it has no `data` folder.
+#[track_caller]
+pub fn require_shared_dir() -> PathBuf {
     let dir = std::env::var_os("AIOPS_SHARED_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("../shared"));
-    if dir.join("data").is_dir() {
-        Some(dir)
-    } else {
-        unavailable(&format!("shared data folder {} (set AIOPS_SHARED_DIR)", dir.display()))
+    if !dir.join("data").is_dir() {
+        require(&format!("the shared data folder {} (set AIOPS_SHARED_DIR)", dir.display()));
     }
+    dir
 }
 
 /// The Python interpreter with the pinned oracle packages (`$AIOPS_PYTHON`, default
-/// `.venv/main/bin/python`), or `None` (after [`unavailable`]).
-pub fn python() -> Option<PathBuf> {
+/// `.venv/main/bin/python`).
+///
+/// # Panics
+/// Through [`require`] when it does not exist.
+#[track_caller]
+pub fn require_python() -> PathBuf {
     let python = std::env::var_os("AIOPS_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join(".venv/main/bin/python"));
-    if python.exists() {
-        Some(python)
-    } else {
-        unavailable(&format!("the oracle Python {} (set AIOPS_PYTHON)", python.display()))
+    if !python.exists() {
+        require(&format!("the oracle Python {} (set AIOPS_PYTHON)", python.display()));
     }
+    python
 }
 
 /// Runs `script` with the oracle Python, feeding `stdin`, and returns its standard output.

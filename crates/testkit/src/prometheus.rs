@@ -381,34 +381,37 @@ impl TestPrometheus {
         Ok(prometheus)
     }
 
-    /// Starts the scenario ([`Scenario::two_nodes_24h`]), or `None` after
-    /// [`crate::unavailable`] when Prometheus is not installed.
+    /// Starts the scenario ([`Scenario::two_nodes_24h`]) with [`TestPrometheus::require`].
     ///
     /// # Panics
-    /// When Prometheus is installed but does not start (a bug to fix, not a skip).
-    pub fn two_nodes_24h() -> Option<Self> {
-        Self::start_or_skip(Scenario::two_nodes_24h())
+    /// As [`TestPrometheus::require`].
+    #[track_caller]
+    pub fn two_nodes_24h() -> Self {
+        Self::require(Scenario::two_nodes_24h())
     }
 
-    /// [`TestPrometheus::start`], or `None` after [`crate::unavailable`] when the `prometheus`
-    /// and `promtool` programs are not installed.
+    /// [`TestPrometheus::start`] for a test that cannot run without it.
     ///
     /// # Panics
-    /// When they are installed but Prometheus does not start.
-    pub fn start_or_skip(scenario: Scenario) -> Option<Self> {
+    /// Through [`crate::require`] when the `prometheus` and `promtool` programs are not
+    /// installed, and when they are but Prometheus does not start (a bug to fix).
+    #[track_caller]
+    pub fn require(scenario: Scenario) -> Self {
         if !installed() {
-            return crate::unavailable(
-                "Prometheus (`prometheus` and `promtool`, Debian package `prometheus`)",
-            );
+            crate::require("Prometheus (`prometheus` and `promtool`, Debian package `prometheus`)");
         }
-        Some(Self::start(scenario).unwrap_or_else(|e| panic!("test Prometheus: {e}")))
+        Self::start(scenario).unwrap_or_else(|e| panic!("test Prometheus: {e}"))
     }
 
     /// One Prometheus with [`Scenario::two_nodes_24h`] shared by all tests of a test binary
-    /// (stopped when the binary exits), or `None` after [`crate::unavailable`].
-    pub fn shared() -> Option<&'static Self> {
-        static SHARED: OnceLock<Option<TestPrometheus>> = OnceLock::new();
-        SHARED.get_or_init(Self::two_nodes_24h).as_ref()
+    /// (stopped when the binary exits).
+    ///
+    /// # Panics
+    /// As [`TestPrometheus::require`], in every test that asks for it.
+    #[track_caller]
+    pub fn shared() -> &'static Self {
+        static SHARED: OnceLock<TestPrometheus> = OnceLock::new();
+        SHARED.get_or_init(Self::two_nodes_24h)
     }
 
     /// Base URL, e.g. `http://127.0.0.1:41234`.

@@ -24,8 +24,8 @@ pub const INCIDENT_PARAMS: IncidentParams =
 /// What to watch and how often, unchecked; [`WatchParams::check`] validates it.
 #[derive(Debug, Clone)]
 pub struct WatchParams {
-    /// Prometheus' base URL.
-    pub prometheus_url: String,
+    /// How to reach Prometheus (URL, credentials, TLS, timeout, retries).
+    pub prometheus: ClientConfig,
     /// The node-exporter instances (`IP:PORT`) to score.
     pub instances: Vec<Instance>,
     /// The metric of every instance.
@@ -44,7 +44,6 @@ pub struct WatchParams {
 /// [`WatchParams`] that passed [`WatchParams::check`].
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
-    client: ClientConfig,
     params: WatchParams,
 }
 
@@ -53,7 +52,7 @@ impl WatchParams {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for no or duplicate instances, a zero or sub-second interval or
-    /// step, or a lookback shorter than a step; [`Error::Prometheus`] for a bad URL.
+    /// step, or a lookback shorter than a step.
     pub fn check(self) -> Result<WatchConfig> {
         let invalid = |field, reason: String| Err(Error::InvalidParameter { field, reason });
         if self.instances.is_empty() {
@@ -75,8 +74,7 @@ impl WatchParams {
                 format!("{:?} is shorter than the step {:?}", self.lookback, self.step),
             );
         }
-        let client = ClientConfig::from_url(&self.prometheus_url).map_err(Error::Prometheus)?;
-        Ok(WatchConfig { client, params: self })
+        Ok(WatchConfig { params: self })
     }
 }
 
@@ -144,7 +142,7 @@ impl Watcher {
             })
             .collect();
         let metrics = Arc::new(WatchMetrics::new(expected_anomaly_rate(&model)));
-        let client = PromClient::new(config.client).map_err(Error::Prometheus)?;
+        let client = PromClient::new(config.params.prometheus.clone()).map_err(Error::Prometheus)?;
         Ok(Self { model, positions, client, config: config.params, series, metrics })
     }
 

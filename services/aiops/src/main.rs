@@ -1,6 +1,7 @@
 //! `aiops`: turns Prometheus metrics into trained anomaly-detection models and serves them to
 //! SREs and LLM agents. Each subcommand is a thin shell over a library crate.
 
+mod args;
 mod commands;
 mod telemetry;
 

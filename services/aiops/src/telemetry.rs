@@ -1,8 +1,10 @@
-//! Process-wide diagnostics for every subcommand: human-readable logs on standard error
-//! (`RUST_LOG`, default `info`) and, only when an OTLP endpoint is given, OpenTelemetry traces
+//! Process-wide diagnostics for every subcommand: logs on standard error (`RUST_LOG`, default
+//! `info`) as text or JSON lines (`--log-format`; colour only on a terminal and never with
+//! `NO_COLOR`) and, only when an OTLP endpoint is given, OpenTelemetry traces
 //! exported over OTLP/HTTP (protobuf). The library crates emit `tracing` spans
 //! (`prometheus.query`, `features.compute`, `model.score`, ...); this module decides where they go.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -30,6 +32,38 @@ pub(crate) struct Args {
     /// `service.name` of the exported spans.
     #[arg(long, global = true, env = "OTEL_SERVICE_NAME", default_value = "aiops", value_name = "NAME")]
     otel_service_name: String,
+    /// Log lines on standard error: `text`, `json` (one object per line, for log collectors),
+    /// or `auto`: text on a terminal, json otherwise (in a container, under systemd).
+    #[arg(long, global = true, env = "AIOPS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    log_format: LogFormat,
+}
+
+/// The `--log-format` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// `text` on a terminal, `json` otherwise.
+    Auto,
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// `Text` or `Json`: what `Auto` means when standard error is (or is not) a terminal.
+    fn resolve(self, terminal: bool) -> Self {
+        match self {
+            Self::Auto if terminal => Self::Text,
+            Self::Auto => Self::Json,
+            chosen => chosen,
+        }
+    }
+}
+
+/// Whether text logs may be coloured: only on a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>).
+fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 /// Keeps the trace exporter alive; dropping it flushes the spans still buffered.
@@ -50,10 +84,22 @@ impl Drop for Guard {
 /// Installs the global subscriber: logs always, OTLP traces when an endpoint is configured.
 pub(crate) fn init(args: &Args) -> anyhow::Result<Guard> {
     let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new("info"))?;
-    let logs = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .fmt_fields(escaped_fields());
+    let terminal = std::io::stderr().is_terminal();
+    let json = args.log_format.resolve(terminal) == LogFormat::Json;
+    let text_logs = (!json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .with_ansi(colour(terminal, std::env::var_os("NO_COLOR").as_deref()))
+            .fmt_fields(escaped_fields())
+    });
+    let json_logs = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .with_ansi(false)
+    });
     let provider =
         args.otlp_endpoint.as_ref().map(|url| tracer_provider(url, &args.otel_service_name)).transpose()?;
     let traces = provider
@@ -61,7 +107,8 @@ pub(crate) fn init(args: &Args) -> anyhow::Result<Guard> {
         .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer("aiops")));
     tracing_subscriber::registry()
         .with(filter)
-        .with(logs)
+        .with(text_logs)
+        .with(json_logs)
         .with(traces)
         .try_init()
         .context("installing the tracing subscriber")?;
@@ -124,6 +171,23 @@ mod tests {
             let url = url::Url::parse(base).unwrap();
             assert_eq!(traces_endpoint(&url).unwrap().as_str(), expected, "{base}");
         }
+    }
+
+    #[test]
+    fn auto_log_format_is_text_on_a_terminal_and_json_elsewhere() {
+        assert_eq!(LogFormat::Auto.resolve(true), LogFormat::Text);
+        assert_eq!(LogFormat::Auto.resolve(false), LogFormat::Json);
+        assert_eq!(LogFormat::Text.resolve(false), LogFormat::Text);
+        assert_eq!(LogFormat::Json.resolve(true), LogFormat::Json);
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))), "an empty NO_COLOR is unset (no-color.org)");
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None));
     }
 
     #[test]

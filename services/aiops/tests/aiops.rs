@@ -26,3 +26,6 @@ mod score;
 
 #[path = "aiops/pipeline.rs"]
 mod pipeline;
+
+#[path = "aiops/flags.rs"]
+mod flags;

@@ -91,7 +91,7 @@ fn assert_coverage(cases: &[Case]) {
 
 #[test]
 fn batch_and_streaming_match_pandas_2_3_3_bit_for_bit_on_10000_generated_series() {
-    let Some(python) = aiops_testkit::python() else { return };
+    let python = aiops_testkit::require_python();
     let cases: Vec<Case> = (0..SERIES).map(|i| case(SEED, i)).collect();
     assert_coverage(&cases);
     let expected = decode(&aiops_testkit::run_python(&python, PANDAS_REFERENCE, &encode(&cases)));
@@ -137,7 +137,7 @@ fn batch_and_streaming_match_pandas_2_3_3_bit_for_bit_on_10000_generated_series(
 /// either gets pandas' hour or, where pandas raises, an error naming the row.
 #[test]
 fn hour_matches_pandas_on_rounding_edges_and_range_limits() {
-    let Some(python) = aiops_testkit::python() else { return };
+    let python = aiops_testkit::require_python();
     let times = [
         3599.9999999999,
         3599.999999999,

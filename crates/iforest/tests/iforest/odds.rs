@@ -66,8 +66,8 @@ fn roc_auc_helper_matches_known_values() {
 
 #[test]
 fn mean_roc_auc_on_odds_is_within_a_hundredth_of_scikit_learns() {
-    let Some(shared) = aiops_testkit::shared_dir() else { return };
-    let Some(python) = aiops_testkit::python() else { return };
+    let shared = aiops_testkit::require_shared_dir();
+    let python = aiops_testkit::require_python();
     let mut files: Vec<PathBuf> = std::fs::read_dir(shared.join("data/odds"))
         .unwrap()
         .map(|e| e.unwrap().path())

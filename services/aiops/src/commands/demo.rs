@@ -3,12 +3,15 @@
 //! reference parameters, scoring, and a report of the anomaly periods found.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use aiops_artifacts::write_atomically;
 use aiops_iforest::IsolationForestParams;
 use aiops_pipeline::demo_trace::{self, TraceParams};
 use aiops_pipeline::runner::{self, Artifacts, StepDone};
 use anyhow::Context;
+
+use crate::args::{limits, values};
 
 /// Arguments of `aiops demo`.
 #[derive(Debug, clap::Args)]
@@ -19,26 +22,25 @@ pub(crate) struct Args {
     /// Days of built-in CPU trace.
     #[arg(long, default_value_t = 7)]
     days: u32,
-    /// Seconds between points.
-    #[arg(long, default_value_t = 60)]
-    step: u32,
+    /// Time between points: `60s`, `5m` (whole seconds; a bare number is seconds).
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::STEP))]
+    step: Duration,
     /// Seed of the trace's noise.
     #[arg(long, default_value_t = 42)]
     seed: u64,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    let step_seconds = u32::try_from(args.step.as_secs())?;
     let params =
-        TraceParams { days: args.days, step_seconds: args.step, seed: args.seed, ..TraceParams::default() }
-            .check()?;
+        TraceParams { days: args.days, step_seconds, seed: args.seed, ..TraceParams::default() }.check()?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let artifacts = Artifacts::in_folder(&args.out);
     let trace = demo_trace::generate(&params);
     write_atomically(&artifacts.data, |out| trace.write_data_csv(out))?;
     eprintln!(
-        "aiops demo: {} days of node CPU at {} s ({} points) with {} injected incidents, no network\n",
+        "aiops demo: {} days of node CPU at {step_seconds} s ({} points) with {} injected incidents, no network\n",
         args.days,
-        args.step,
         trace.values.len(),
         trace.incidents.len()
     );
@@ -68,7 +70,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 
     println!("\nAnomaly periods (UTC):");
     println!("  {}  injected", runner::INCIDENT_TABLE_HEADER);
-    let rows = runner::incident_rows(&summary.incidents, &summary.series, f64::from(args.step));
+    let rows = runner::incident_rows(&summary.incidents, &summary.series, f64::from(step_seconds));
     let mut found = 0;
     for (incident, row) in summary.incidents.iter().zip(rows) {
         let injected = trace.incidents.iter().find(|i| i.start <= incident.end && incident.onset <= i.end);

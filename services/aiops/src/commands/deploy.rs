@@ -5,6 +5,8 @@ use std::time::Duration;
 use aiops_kube::deploy::{self, DeployRequest, MODEL_FORMAT};
 use anyhow::Context;
 
+use crate::args::{limits, values};
+
 /// Arguments of `aiops deploy`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -30,9 +32,10 @@ pub(crate) struct Args {
     /// Send this percentage of traffic to the new model (KServe canaryTrafficPercent, 0-100).
     #[arg(long)]
     canary_percent: Option<u8>,
-    /// Seconds to wait for the InferenceService to become Ready.
-    #[arg(long, default_value_t = 300)]
-    timeout: u64,
+    /// How long to wait for the InferenceService to become Ready: `5m`, `600s`, at most a day
+    /// (a bare number is seconds).
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::READY_TIMEOUT))]
+    timeout: Duration,
     /// Return right after applying, without waiting for Ready.
     #[arg(long)]
     no_wait: bool,
@@ -56,7 +59,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         print!("{}", deployment.manifest_yaml()?);
         return Ok(());
     }
-    let timeout = (!args.no_wait).then(|| Duration::from_secs(args.timeout));
+    let timeout = (!args.no_wait).then_some(args.timeout);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let url = runtime
         .block_on(deploy::run(&deployment, timeout))

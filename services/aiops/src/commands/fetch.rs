@@ -5,9 +5,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aiops_pipeline::fetch_step::{self, RawFetchRequest};
-use aiops_promclient::{Auth, ClientConfig, PromClient};
+use aiops_pipeline::fetch_step::{self, FetchRequest, RawFetchRequest};
+use aiops_promclient::PromClient;
 use anyhow::Context;
+
+use crate::args::{PrometheusArgs, limits, values};
 
 /// Arguments of `aiops fetch`.
 #[derive(Debug, clap::Args)]
@@ -31,8 +33,8 @@ pub(crate) struct Args {
     /// Value column name for --query.
     #[arg(long, requires = "query")]
     value_column: Option<String>,
-    /// Fetch the last HOURS hours (before --end, default now).
-    #[arg(long, conflicts_with = "start")]
+    /// Fetch the last HOURS hours (before --end, default now), at most 8784 (366 days).
+    #[arg(long, conflicts_with = "start", value_parser = values::hours)]
     hours: Option<f64>,
     /// Start time: unix seconds, `YYYY-MM-DD HH:MM:SS` (UTC) or RFC 3339.
     #[arg(long)]
@@ -40,9 +42,9 @@ pub(crate) struct Args {
     /// End time (default now), same formats as --start.
     #[arg(long)]
     end: Option<String>,
-    /// Step between points: `10s`, `1m`, ... (whole seconds).
-    #[arg(long, default_value = "10s")]
-    step: String,
+    /// Step between points: `10s`, `1m`, ... (whole seconds, at most a day).
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::STEP))]
+    step: Duration,
     /// Data CSV to write (`timestamp,<value column>`), atomically.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -54,61 +56,8 @@ pub(crate) struct Args {
     job: String,
 }
 
-/// How to reach Prometheus: shared by `aiops fetch` and `aiops pipeline run`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct PrometheusArgs {
-    /// Prometheus base URL, possibly with a path prefix (`https://host/prometheus`).
-    #[arg(long, env = "AIOPS_PROMETHEUS_URL")]
-    prometheus_url: String,
-    /// Bearer token (prefer the environment variable).
-    #[arg(long, env = "AIOPS_PROMETHEUS_TOKEN", hide_env_values = true, conflicts_with = "username")]
-    token: Option<String>,
-    /// Basic-auth user name (password from AIOPS_PROMETHEUS_PASSWORD).
-    #[arg(long)]
-    username: Option<String>,
-    /// Basic-auth password.
-    #[arg(long, env = "AIOPS_PROMETHEUS_PASSWORD", hide_env_values = true, requires = "username")]
-    password: Option<String>,
-    /// PEM file of CA certificates to trust for https.
-    #[arg(long)]
-    ca_cert: Option<PathBuf>,
-    /// Timeout of each HTTP request in seconds.
-    #[arg(long, default_value_t = 30.0)]
-    timeout: f64,
-    /// Retries after connection errors and 5xx answers.
-    #[arg(long, default_value_t = 3)]
-    retries: u32,
-}
-
-impl PrometheusArgs {
-    /// The client these flags describe.
-    pub(crate) fn client(&self) -> anyhow::Result<PromClient> {
-        Ok(PromClient::new(self.client_config()?)?)
-    }
-
-    fn client_config(&self) -> anyhow::Result<ClientConfig> {
-        let mut config = ClientConfig::from_url(&self.prometheus_url)?;
-        anyhow::ensure!(
-            self.timeout.is_finite() && self.timeout > 0.0,
-            "--timeout must be a positive number of seconds"
-        );
-        config.timeout = Duration::from_secs_f64(self.timeout);
-        config.retries = self.retries;
-        config.tls.ca_certificate.clone_from(&self.ca_cert);
-        config.auth = match (&self.token, &self.username) {
-            (Some(token), _) => Auth::Bearer(token.clone()),
-            (None, Some(username)) => Auth::Basic {
-                username: username.clone(),
-                password: self.password.clone().unwrap_or_default(),
-            },
-            (None, None) => Auth::None,
-        };
-        Ok(config)
-    }
-}
-
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    let client = args.connection.client()?;
+    let client = PromClient::new(args.connection.client_config()?)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     if args.list_instances {
         for instance in runtime.block_on(client.list_instances(&args.job))? {
@@ -124,9 +73,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         hours: args.hours,
         start: args.start.clone(),
         end: args.end.clone(),
-        step: args.step.clone(),
+        step: step_text(args.step),
     }
     .check()?;
+    check_span(&request)?;
     let output = args.output.as_ref().context("--output is required")?;
     let progress = ChunkProgress::on_terminal();
     let rows = runtime
@@ -139,6 +89,22 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         .with_context(|| format!("fetching {} of {}", request.metric.value_column(), request.instance))?;
     progress.finish();
     eprintln!("wrote {rows} rows of {} to {}", request.metric.value_column(), output.display());
+    Ok(())
+}
+
+/// A checked step as the fetch request spells it (whole seconds).
+pub(crate) fn step_text(step: Duration) -> String {
+    format!("{}s", step.as_secs())
+}
+
+/// Refuses a `--start`..`--end` range longer than `--hours` may be, before any request.
+pub(crate) fn check_span(request: &FetchRequest) -> anyhow::Result<()> {
+    let hours = (request.window.end - request.window.start) / 3600.0;
+    anyhow::ensure!(
+        hours <= limits::MAX_HOURS,
+        "--start: the range to fetch is {hours:.0} hours; at most {} (366 days) are fetched at once",
+        limits::MAX_HOURS
+    );
     Ok(())
 }
 

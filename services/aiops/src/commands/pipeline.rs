@@ -1,15 +1,16 @@
 //! `aiops pipeline compile --image IMAGE --output pipeline.yaml` and `aiops pipeline run ...`
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use aiops_artifacts::write_atomically;
-use aiops_iforest::{Contamination, IsolationForestParams};
 use aiops_kube::kfp::{self, CompileOptions};
 use aiops_pipeline::fetch_step::RawFetchRequest;
 use aiops_pipeline::runner::{self, Artifacts, StepDone};
 use anyhow::Context;
 
-use super::fetch::{ChunkProgress, PrometheusArgs};
+use super::fetch::{ChunkProgress, check_span, step_text};
+use crate::args::{ForestArgs, PrometheusArgs, limits, values};
 
 /// Arguments of `aiops pipeline`.
 #[derive(Debug, clap::Args)]
@@ -34,28 +35,21 @@ struct RunArgs {
     /// Node-exporter instance, `ip:port` or `host:port`.
     #[arg(long)]
     instance: String,
-    /// Train on the last HOURS hours.
-    #[arg(long)]
+    /// Train on the last HOURS hours, at most 8784 (366 days).
+    #[arg(long, value_parser = values::hours)]
     hours: f64,
     /// Folder for the artifacts (data.csv, features.csv, model.iforest, metrics.json, scores.csv,
     /// incidents.json, chart.png).
     #[arg(long)]
     out: PathBuf,
-    /// Step between points: `10s`, `1m`, ... (whole seconds).
-    #[arg(long, default_value = "10s")]
-    step: String,
+    /// Step between points: `10s`, `1m`, ... (whole seconds, at most a day).
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::STEP))]
+    step: Duration,
     /// Metric: cpu, memory, disk or network.
     #[arg(long, default_value = "cpu", value_parser = aiops_promclient::METRIC_NAMES)]
     metric: String,
-    /// Expected share of anomalies in (0, 0.5], or `auto` (threshold -0.5).
-    #[arg(long, default_value = "0.05")]
-    contamination: Contamination,
-    /// Number of trees.
-    #[arg(long, default_value_t = 100)]
-    n_estimators: usize,
-    /// Random seed of the forest.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    #[command(flatten)]
+    forest: ForestArgs,
 }
 
 /// Arguments of `aiops pipeline compile`.
@@ -97,17 +91,13 @@ fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
         instance: args.instance.clone(),
         metric: args.metric.clone(),
         hours: Some(args.hours),
-        step: args.step.clone(),
+        step: step_text(args.step),
         ..RawFetchRequest::default()
     }
     .check()?;
-    let forest = IsolationForestParams {
-        contamination: args.contamination,
-        n_estimators: args.n_estimators,
-        seed: args.seed,
-        ..IsolationForestParams::reference()
-    };
-    let client = args.connection.client()?;
+    check_span(&request)?;
+    let forest = args.forest.params()?;
+    let client = aiops_promclient::PromClient::new(args.connection.client_config()?)?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let artifacts = Artifacts::in_folder(&args.out);
     let mut step = 0;

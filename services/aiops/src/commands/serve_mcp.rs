@@ -1,10 +1,9 @@
 //! Serves the MCP tools at `/mcp` (with `/healthz`, `/readyz` and Prometheus `/metrics`).
 //!
 //! `aiops serve-mcp --prometheus-url URL --model PATH_OR_S3_URI [--inference-url URL --model-name NAME]
-//! [--host 127.0.0.1] [--port 8080] [--allowed-host NAME]... [--allowed-origin ORIGIN]...
+//! [--listen 127.0.0.1:8080] [--allowed-host NAME]... [--allowed-origin ORIGIN]...
 //! [--auth-token-file PATH | $AIOPS_MCP_AUTH_TOKEN] [--max-hours 168] [--points-per-query 1500]`
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,12 +15,15 @@ use aiops_mcp_tool::server::{ServeConfig, Server};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::args::{ListenArgs, PrometheusArgs, limits, values};
+
 /// Arguments of `aiops serve-mcp`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Prometheus base URL, e.g. `http://prometheus-server.monitoring:80`.
-    #[arg(long, env = "AIOPS_PROMETHEUS_URL")]
-    prometheus_url: String,
+    #[command(flatten)]
+    prometheus: PrometheusArgs,
+    #[command(flatten)]
+    listen: ListenArgs<8080>,
     /// The CPU model: a local file or folder (its `model.iforest`), or `s3://bucket/key`
     /// (credentials and endpoint from the standard `AWS_*` variables or the flags below).
     /// Reloaded when it changes.
@@ -40,12 +42,6 @@ pub(crate) struct Args {
     /// The model's name on the inference server.
     #[arg(long, requires = "inference_url")]
     model_name: Option<String>,
-    /// Address to bind (0.0.0.0 in a container).
-    #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
-    /// Port to bind.
-    #[arg(long, default_value_t = 8080)]
-    port: u16,
     /// A `Host` header value accepted besides loopback names, e.g. the Service's DNS names
     /// (`aiops-mcp`, `aiops-mcp.aiops.svc.cluster.local`); repeatable. Others get 403.
     #[arg(long = "allowed-host", value_name = "HOST[:PORT]")]
@@ -70,9 +66,9 @@ pub(crate) struct Args {
     /// Connections open at once; further ones wait to be accepted.
     #[arg(long, default_value_t = aiops_serve::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
-    /// Seconds between samples of every Prometheus query.
-    #[arg(long, default_value_t = 10)]
-    step_seconds: u64,
+    /// Time between samples of every Prometheus query: `10s`, `1m` (whole seconds).
+    #[arg(long, alias = "step-seconds", default_value = "10s", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::STEP))]
+    step: Duration,
     /// Points per Prometheus request (1 to 11,000): longer windows are split into step-aligned
     /// chunks fetched concurrently, which answers sooner (Prometheus evaluates a query on one core).
     #[arg(long, default_value_t = DEFAULT_POINTS_PER_QUERY)]
@@ -80,9 +76,12 @@ pub(crate) struct Args {
     /// Regular expression on the `job` label selecting node-exporter instances (list_instances).
     #[arg(long, default_value = ".*node.*")]
     job: String,
-    /// How often to check the model's storage for a new version, in milliseconds.
-    #[arg(long, default_value_t = 30_000)]
-    reload_interval_ms: u64,
+    /// How often to check the model's storage for a new version: `30s`, `5m`.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::RELOAD_INTERVAL))]
+    reload_interval: Duration,
+    /// Old spelling of --reload-interval, in milliseconds.
+    #[arg(long, hide = true, conflicts_with = "reload_interval", value_parser = |text: &str| values::millis(text, &limits::RELOAD_INTERVAL, false))]
+    reload_interval_ms: Option<Duration>,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
@@ -94,18 +93,18 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         None => args.auth_token.clone(),
     };
     let config = ServeConfig {
-        prometheus_url: args.prometheus_url.clone(),
+        prometheus: args.prometheus.client_config()?,
         model: args.model.clone(),
         s3: S3Options { endpoint: args.s3_endpoint.clone(), region: args.s3_region.clone() },
         inference_url: args.inference_url.clone(),
         model_name: args.model_name.clone(),
         job_matcher: args.job.clone(),
-        step: Duration::from_secs(args.step_seconds),
+        step: args.step,
         points_per_query: args.points_per_query,
-        reload_interval: Duration::from_millis(args.reload_interval_ms),
+        reload_interval: args.reload_interval_ms.unwrap_or(args.reload_interval),
         server: ServerOptions {
-            host: args.host,
-            port: args.port,
+            host: args.listen.address().ip(),
+            port: args.listen.address().port(),
             allowed_hosts: args.allowed_hosts.clone(),
             allowed_origins: args.allowed_origins.clone(),
             auth_token,

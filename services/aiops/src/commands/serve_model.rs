@@ -1,4 +1,4 @@
-//! `aiops serve-model --model-dir DIR --model-name NAME [--host 127.0.0.1] [--http-port 8080]`
+//! `aiops serve-model --model-dir DIR --model-name NAME [--listen 127.0.0.1:8080]`
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,6 +8,8 @@ use aiops_model_server::{
 };
 use aiops_serve::{DEFAULT_MAX_CONNECTIONS, Limits, shutdown_signal};
 use anyhow::Context;
+
+use crate::args::{ListenArgs, limits, values};
 
 /// Arguments of `aiops serve-model`.
 #[derive(Debug, clap::Args)]
@@ -23,12 +25,8 @@ pub(crate) struct Args {
     /// The version served under `/versions/{v}` (clients may omit it).
     #[arg(long, default_value = "1")]
     model_version: String,
-    /// Address to bind (use 0.0.0.0 in a container).
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// HTTP port of the Open Inference Protocol and /metrics.
-    #[arg(long, default_value_t = 8080)]
-    http_port: u16,
+    #[command(flatten)]
+    listen: ListenArgs<8080>,
     /// Largest request body accepted, in bytes (larger requests get 413).
     #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -44,21 +42,24 @@ pub(crate) struct Args {
     /// names only, and one bound elsewhere any host.
     #[arg(long = "allowed-host", value_name = "HOST[:PORT]")]
     allowed_hosts: Vec<String>,
-    /// How often to check the model file for changes, in milliseconds (0: never reload).
-    #[arg(long, default_value_t = 2000)]
-    reload_interval_ms: u64,
-    /// Request worker threads (default: one per core).
-    #[arg(long)]
+    /// How often to check the model file for changes: `2s`, `1m` (`0s`: never reload).
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = |text: &str| values::duration_or_off(text, &limits::RELOAD_INTERVAL))]
+    reload_interval: Duration,
+    /// Old spelling of --reload-interval, in milliseconds.
+    #[arg(long, hide = true, conflicts_with = "reload_interval", value_parser = |text: &str| values::millis(text, &limits::RELOAD_INTERVAL, true))]
+    reload_interval_ms: Option<Duration>,
+    /// Request worker threads, 1 to 256 [default: one per core].
+    #[arg(long, value_name = "N", value_parser = |text: &str| values::count(text, &limits::THREADS))]
     workers: Option<usize>,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    let reload_interval = args.reload_interval_ms.unwrap_or(args.reload_interval);
     let config = ServerConfig {
         model_dir: args.model_dir.clone(),
         model_name: args.model_name.clone(),
         model_version: args.model_version.clone(),
-        reload_interval: (args.reload_interval_ms > 0)
-            .then(|| Duration::from_millis(args.reload_interval_ms)),
+        reload_interval: (!reload_interval.is_zero()).then_some(reload_interval),
         allowed_hosts: args.allowed_hosts.clone(),
         limits: Limits {
             max_connections: args.max_connections,
@@ -69,14 +70,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         .with_context(|| format!("loading the model from {}", args.model_dir.display()))?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(workers) = args.workers {
-        anyhow::ensure!(workers > 0, "--workers must be at least 1");
         runtime.worker_threads(workers);
     }
     runtime.enable_all().build()?.block_on(async {
-        let address = (args.host.as_str(), args.http_port);
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .with_context(|| format!("binding {}:{}", args.host, args.http_port))?;
+        let address = args.listen.address();
+        let listener =
+            tokio::net::TcpListener::bind(address).await.with_context(|| format!("binding {address}"))?;
         eprintln!("serving {} on http://{}", args.model_name, listener.local_addr()?);
         server.serve(listener, shutdown_signal()).await.context("serving")
     })

@@ -306,9 +306,7 @@ fn validate_against_crd(python: &Path, crd: &Path, manifests: &[String]) -> Vec<
 
 #[test]
 fn dry_run_manifests_validate_against_the_kserve_crd() {
-    let (Some(shared), Some(python)) = (aiops_testkit::shared_dir(), aiops_testkit::python()) else {
-        return;
-    };
+    let (shared, python) = (aiops_testkit::require_shared_dir(), aiops_testkit::require_python());
     let crd = shared.join("crds/kserve/serving.kserve.io_inferenceservices.yaml");
     let dry_run = |args: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_aiops"))

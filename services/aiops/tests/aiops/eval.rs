@@ -21,13 +21,13 @@ fn evaluation(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("--json prints JSON")
 }
 
-fn nab_dir() -> Option<std::path::PathBuf> {
-    aiops_testkit::shared_dir().map(|d| d.join("data/nab"))
+fn nab_dir() -> std::path::PathBuf {
+    aiops_testkit::require_shared_dir().join("data/nab")
 }
 
 #[test]
 fn the_default_detector_clears_the_nab_floor_and_plots_every_series() {
-    let Some(nab) = nab_dir() else { return };
+    let nab = nab_dir();
     let plots = tempfile::tempdir().expect("temp dir");
     let result = evaluation(&eval_nab(&nab, &["--json", "--plots", plots.path().to_str().expect("utf-8")]));
     let score = result["normalised"].as_f64().expect("a normalised score");
@@ -46,7 +46,7 @@ fn the_default_detector_clears_the_nab_floor_and_plots_every_series() {
 
 #[test]
 fn the_reference_point_detector_scores_about_minus_270() {
-    let Some(nab) = nab_dir() else { return };
+    let nab = nab_dir();
     let result = evaluation(&eval_nab(&nab, &["--json", "--detector", "reference"]));
     let score = result["normalised"].as_f64().expect("a normalised score");
     // the issue quotes about -269 for scikit-learn's forest; ours draws other random trees

@@ -66,7 +66,7 @@ fn assert_output_is_the_library_result(input: &Path, output: &Path, order: Order
 
 #[test]
 fn every_nab_file_goes_through_aiops_features_and_parses_back_to_the_library_bits() {
-    let Some(shared) = aiops_testkit::shared_dir() else { return };
+    let shared = aiops_testkit::require_shared_dir();
     let folder = shared.join("data/nab/realAWSCloudwatch");
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(&folder)
         .expect("NAB folder")

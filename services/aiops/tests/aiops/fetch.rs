@@ -16,7 +16,7 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn fetch_writes_a_data_csv_that_features_reads() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("data.csv");
     let url = prometheus.url();
@@ -48,7 +48,7 @@ fn fetch_writes_a_data_csv_that_features_reads() {
 
 #[test]
 fn no_data_names_the_instance_and_lists_those_with_data() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("data.csv");
     let url = prometheus.url();
@@ -93,7 +93,7 @@ fn an_injected_instance_is_refused_without_output() {
 
 #[test]
 fn list_instances_prints_the_node_exporters() {
-    let Some(prometheus) = TestPrometheus::shared() else { return };
+    let prometheus = TestPrometheus::shared();
     let url = prometheus.url();
     let run = aiops(&["--prometheus-url", &url, "--list-instances", "--job", "node"]);
     assert!(run.status.success(), "{}", stderr(&run));

@@ -107,7 +107,7 @@ fn bad_parameters_and_inputs_are_refused_without_output() {
     let nan = dir.path().join("nan.csv");
     for (extra, input, expected) in [
         (vec!["--contamination", "0.7"], &features, "contamination"),
-        (vec!["--n-estimators", "0"], &features, "n_estimators"),
+        (vec!["--n-estimators", "0"], &features, "--n-estimators"),
         (vec!["--max-samples", "lots"], &features, "max_samples"),
         (vec!["--columns", "cpu_usage,nope"], &features, "nope"),
         (vec![], &nan, "line 3"),

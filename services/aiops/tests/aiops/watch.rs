@@ -71,7 +71,7 @@ fn watch_flags_the_incident_instance_and_a_real_prometheus_scrapes_the_verdicts(
     let dir = tempfile::tempdir().expect("temporary folder");
     let model = dir.path().join("model.iforest");
     train_on_normal_instance(&scenario, &model);
-    let Some(source) = TestPrometheus::start_or_skip(scenario) else { return };
+    let source = TestPrometheus::require(scenario);
 
     let port = free_port();
     let watch = Command::new(env!("CARGO_BIN_EXE_aiops"))
