@@ -82,6 +82,15 @@ pub struct CheckedDetectorParams {
     incidents: CheckedIncidentParams,
 }
 
+impl Default for CheckedDetectorParams {
+    /// [`DetectorParams::default`], checked: the one incident policy of every command (`watch`,
+    /// the MCP tools' anomaly periods, `pipeline run`, `demo`, `eval nab`).
+    fn default() -> Self {
+        let params = DetectorParams::default();
+        Self { params, incidents: CheckedIncidentParams::new_unchecked(params.incidents) }
+    }
+}
+
 impl CheckedDetectorParams {
     /// The validated parameters.
     pub fn params(&self) -> &DetectorParams {
@@ -143,8 +152,10 @@ pub struct PointOutcome {
     pub surprise: f64,
     /// Whether the value left the range seen so far (by the spatial tolerance).
     pub spatial: bool,
-    /// `threshold - surprise` (below 0 anomalous, `-threshold` for a spatial anomaly); NaN
-    /// during learning and for a missing value.
+    /// `(threshold - surprise) / (10 threshold)`: below 0 anomalous, scaled so that
+    /// [`crate::Severity`]'s depths 0.05, 0.10 and 0.15 are a surprise of 1.5, 2 and 2.5 times the
+    /// threshold; [`SPATIAL_DECISION`] for a spatial anomaly; NaN during learning and for a
+    /// missing value.
     pub decision: f64,
     /// Incidents confirmed (alert) or closed by this point.
     pub events: TrackerEvents,
@@ -174,6 +185,9 @@ impl Ewm {
         self.var.sqrt().max(1e-6 * self.mean.abs()).max(f64::MIN_POSITIVE)
     }
 }
+
+/// The decision of a spatial anomaly (a value leaving the range seen so far): `High` severity.
+pub const SPATIAL_DECISION: f64 = -0.1;
 
 /// HTM's floors on the running distribution of the averaged raw score.
 const MIN_MEAN: f64 = 0.03;
@@ -240,9 +254,9 @@ impl StreamingDetector {
         let decision = if index < params.learning {
             f64::NAN
         } else if spatial {
-            -params.threshold
+            SPATIAL_DECISION
         } else {
-            params.threshold - surprise
+            (params.threshold - surprise) / (10.0 * params.threshold)
         };
         let events = self.tracker.push(timestamp, value, decision);
         PointOutcome { raw, surprise, spatial, decision, events }
@@ -251,6 +265,13 @@ impl StreamingDetector {
     /// Ends the stream: the incident still open, if confirmed.
     pub fn finish(self) -> Option<Incident> {
         self.tracker.finish()
+    }
+
+    /// The incident in progress, once confirmed.
+    pub fn open_incident(&self) -> Option<&Incident> {
+        self.tracker
+            .open_incident()
+            .filter(|incident| incident.anomalous_points >= self.params.incidents.min_points)
     }
 
     /// The raw score of `value` against what was learnt before it.
@@ -477,8 +498,13 @@ mod tests {
         let mut values: Vec<f64> = (0..400).map(|i| f64::from(i % 7)).collect();
         values[350] = 6.5; // beyond 6 by more than 5 % of the range 0..6
         let detection = detect(&params(), &timestamps, &values).unwrap();
-        assert_eq!(detection.decisions[350], -DetectorParams::default().threshold);
+        assert_eq!(detection.decisions[350], SPATIAL_DECISION);
         assert!(detection.alerts.contains(&350), "{:?}", detection.alerts);
+    }
+
+    #[test]
+    fn the_default_policy_is_valid() {
+        assert_eq!(DetectorParams::default().check().unwrap(), CheckedDetectorParams::default());
     }
 
     #[test]

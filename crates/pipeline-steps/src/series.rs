@@ -39,16 +39,17 @@ pub enum Order {
     Records,
 }
 
-/// Rows whose timestamp repeats (`duplicated`) or precedes (`backwards`) the row before it.
+/// Rows whose timestamp repeats an earlier row's (`duplicated`) or precedes the row before it
+/// (`backwards`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OrderProblems {
-    /// Rows with the same timestamp as the row before.
+    /// Rows with the timestamp of an earlier row.
     pub duplicated: usize,
     /// Rows with an earlier timestamp than the row before.
     pub backwards: usize,
 }
 
-/// Counts the rows of `timestamps` that are not later than the row before them.
+/// Counts the rows of `timestamps` that repeat an earlier timestamp or go back in time.
 ///
 /// ```
 /// use aiops_pipeline_steps::series::{OrderProblems, order_problems};
@@ -56,11 +57,13 @@ pub struct OrderProblems {
 /// assert_eq!(problems, OrderProblems { duplicated: 1, backwards: 1 });
 /// ```
 pub fn order_problems(timestamps: &[f64]) -> OrderProblems {
+    let mut seen = std::collections::HashSet::with_capacity(timestamps.len());
     let mut problems = OrderProblems::default();
-    for pair in timestamps.windows(2) {
-        if pair[1] == pair[0] {
+    for (i, &t) in timestamps.iter().enumerate() {
+        if !seen.insert(t.to_bits()) {
             problems.duplicated += 1;
-        } else if pair[1] < pair[0] {
+        }
+        if i > 0 && t < timestamps[i - 1] {
             problems.backwards += 1;
         }
     }
