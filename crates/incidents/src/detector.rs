@@ -67,7 +67,7 @@ impl Default for DetectorParams {
             sharpness: 3.0,
             averaging: 10,
             history: 2000,
-            learning: 300,
+            learning: 100,
             threshold: 3.5,
             spatial_tolerance: 0.05,
             incidents: IncidentParams { max_gap: 0, min_points: 1, cooldown: 300, long_incident: 12 },
@@ -407,8 +407,10 @@ pub fn reference_point_alerts(
 mod tests {
     use super::*;
 
+    /// The default with a longer learning period, so the synthetic wave has covered its range
+    /// before anything can be anomalous.
     fn params() -> CheckedDetectorParams {
-        DetectorParams::default().check().unwrap()
+        DetectorParams { learning: 300, ..DetectorParams::default() }.check().unwrap()
     }
 
     #[test]
