@@ -243,10 +243,17 @@ impl StreamingDetector {
         let index = self.tracker.len();
         if !value.is_finite() {
             let events = self.tracker.push(timestamp, value, f64::NAN);
-            return PointOutcome { raw: f64::NAN, surprise: f64::NAN, spatial: false, decision: f64::NAN, events };
+            return PointOutcome {
+                raw: f64::NAN,
+                surprise: f64::NAN,
+                spatial: false,
+                decision: f64::NAN,
+                events,
+            };
         }
         let params = self.params;
-        let hour = if timestamp.is_finite() { (timestamp.rem_euclid(86_400.0) / 3600.0) as usize % 24 } else { 0 };
+        let hour =
+            if timestamp.is_finite() { (timestamp.rem_euclid(86_400.0) / 3600.0) as usize % 24 } else { 0 };
         let raw = self.raw_score(value, hour);
         self.learn(value, hour);
         let surprise = self.surprise(raw);
@@ -344,7 +351,8 @@ fn upper_tail_surprise(x: f64, mean: f64, sd: f64) -> f64 {
                 + t * (0.096_784_18
                     + t * (-0.186_288_06
                         + t * (0.278_868_07
-                            + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     // tail = erfc(z) / 2 = t * exp(poly) / 2
     -(t.ln() + poly - std::f64::consts::LN_2) / std::f64::consts::LN_10
 }
@@ -449,7 +457,9 @@ mod tests {
             .map(|i| {
                 let x = i as f64;
                 let shift = if (1450..1470).contains(&i) || (1800..1820).contains(&i) { 8.0 } else { 0.0 };
-                10.0 + (x * std::f64::consts::TAU / 288.0).sin() + 0.1 * (x * 1.3).sin() * (x * 0.31).cos() + shift
+                10.0 + (x * std::f64::consts::TAU / 288.0).sin()
+                    + 0.1 * (x * 1.3).sin() * (x * 0.31).cos()
+                    + shift
             })
             .collect();
         (timestamps, values)
@@ -491,7 +501,9 @@ mod tests {
         let detection = detect(&params(), &timestamps, &values).unwrap();
         assert!(detection.decisions[..300].iter().all(|d| d.is_nan()), "nothing is decided while learning");
         assert!(detection.decisions[500].is_nan() && detection.raw[500].is_nan());
-        assert!(detection.decisions[300..500].iter().chain(&detection.decisions[501..]).all(|d| d.is_finite()));
+        assert!(
+            detection.decisions[300..500].iter().chain(&detection.decisions[501..]).all(|d| d.is_finite())
+        );
     }
 
     #[test]

@@ -118,7 +118,9 @@ pub fn windows_to_rows(timestamps: &[f64], windows: &[(f64, f64)]) -> Result<Vec
         .map(|&(start, end)| {
             let empty = || Error::InvalidParameter {
                 field: "windows",
-                reason: format!("the window [{start}, {end}] contains no row of the series after the window before it"),
+                reason: format!(
+                    "the window [{start}, {end}] contains no row of the series after the window before it"
+                ),
             };
             let left = cursor + timestamps[cursor..].iter().position(|&t| t >= start).ok_or_else(empty)?;
             let right = match timestamps[left..].iter().position(|&t| t >= end) {
@@ -287,7 +289,10 @@ pub fn cross_validate(
     alerts_of: impl Fn(usize, &LabelledSeries) -> Result<Vec<usize>> + Sync,
 ) -> Result<CrossValidation> {
     if candidates == 0 {
-        return Err(Error::InvalidParameter { field: "candidates", reason: "no candidate to choose from".to_owned() });
+        return Err(Error::InvalidParameter {
+            field: "candidates",
+            reason: "no candidate to choose from".to_owned(),
+        });
     }
     // scores[file][candidate]
     let scores = parallel_map(series, threads, |s| {
@@ -332,8 +337,10 @@ fn parallel_map<T: Sync, R: Send>(
 ) -> Result<Vec<R>> {
     let chunk = items.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Result<Vec<R>>>())).collect();
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Result<Vec<R>>>()))
+            .collect();
         let mut out = Vec::with_capacity(items.len());
         for handle in handles {
             match handle.join() {

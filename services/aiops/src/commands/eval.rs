@@ -202,10 +202,14 @@ fn alerts_of_every_series(
                 })
             })
             .collect();
-        handles.into_iter().zip(series).map(|(h, s)| {
-            let alerts = h.join().map_err(|_| anyhow::anyhow!("the detector panicked on {}", s.name))?;
-            Ok((s.name.clone(), alerts.with_context(|| format!("detecting on {}", s.name))?))
-        }).collect::<anyhow::Result<BTreeMap<_, _>>>()
+        handles
+            .into_iter()
+            .zip(series)
+            .map(|(h, s)| {
+                let alerts = h.join().map_err(|_| anyhow::anyhow!("the detector panicked on {}", s.name))?;
+                Ok((s.name.clone(), alerts.with_context(|| format!("detecting on {}", s.name))?))
+            })
+            .collect::<anyhow::Result<BTreeMap<_, _>>>()
     })?;
     Ok(alerts)
 }
@@ -250,7 +254,8 @@ fn load_nab(dir: &Path, windows_path: &Path) -> anyhow::Result<Vec<LabelledSerie
                 read_series(&path, Order::Records).with_context(|| format!("reading {}", path.display()))?;
             let order = order_problems(&series.timestamps);
             if order != OrderProblems::default() {
-                problems.push(format!("{name} ({} duplicated, {} backwards)", order.duplicated, order.backwards));
+                problems
+                    .push(format!("{name} ({} duplicated, {} backwards)", order.duplicated, order.backwards));
             }
             let times = windows
                 .iter()

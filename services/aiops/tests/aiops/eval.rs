@@ -50,7 +50,10 @@ fn nab_as_shipped_is_scored_with_a_warning_for_repeated_and_backwards_timestamps
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("warning") && stderr.contains("4 file(s)"), "{stderr}");
-    assert!(stderr.contains("machine_temperature_system_failure.csv (12 duplicated, 1 backwards)"), "{stderr}");
+    assert!(
+        stderr.contains("machine_temperature_system_failure.csv (12 duplicated, 1 backwards)"),
+        "{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     for profile in ["standard", "low_fp", "low_fn"] {
         assert!(stdout.contains(&format!("normalised {profile} score = ")), "{stdout}");
