@@ -195,7 +195,7 @@ const MIN_VARIANCE: f64 = 0.0003;
 /// Values an hour's context needs before it is trusted.
 const MIN_CONTEXT: usize = 6;
 /// Mean absolute difference of two independent standard normal values, `2 / sqrt(pi)`.
-const MEAN_ABS_CHANGE: f64 = 1.128_379_167_095_512_6;
+const MEAN_ABS_CHANGE: f64 = std::f64::consts::FRAC_2_SQRT_PI;
 
 /// The causal detector: sees points in row order only and reports for each what it makes of it;
 /// nothing it reports for a point depends on a later point.
