@@ -16,9 +16,8 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p aiops --bin aiops \
-    && cp target/release/aiops /aiops \
-    && strip /aiops
+    cargo build --profile dist --locked -p aiops --bin aiops \
+    && cp target/dist/aiops /aiops
 
 FROM gcr.io/distroless/static-debian12:nonroot
 LABEL org.opencontainers.image.source="https://github.com/aiops-rs/aiops" \

@@ -120,6 +120,8 @@ impl Client {
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             return Err(invalid("expected an http:// or https:// URL".into()));
         }
+        // ring is the one TLS provider (see the workspace manifest); a no-op when one is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)

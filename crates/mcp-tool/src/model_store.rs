@@ -64,6 +64,8 @@ impl ModelSource {
             } else {
                 key.to_owned()
             };
+            // ring is the one TLS provider (see the workspace manifest); a no-op when one is installed.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
             if let Some(endpoint) = &s3.endpoint {
                 builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));

@@ -267,6 +267,8 @@ impl PromClient {
     /// [`Error::Client`] for unusable TLS settings.
     pub fn new(config: ClientConfig) -> Result<Self> {
         config.check()?;
+        // ring is the one TLS provider (see the workspace manifest); a no-op when one is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut headers = HeaderMap::new();
         if let Some(value) = config.auth.header()? {
             headers.insert(AUTHORIZATION, value);

@@ -43,8 +43,8 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    // Both rustls crypto providers (ring via kube, aws-lc-rs via reqwest) are linked in: without a
-    // process-wide default, rustls panics on the first TLS client of any command.
+    // ring is the one TLS provider linked in (reqwest, kube and object_store all use it); installed
+    // process-wide before any client exists.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     // Held until exit: dropping it flushes the spans still buffered.

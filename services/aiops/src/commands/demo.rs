@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 
+use aiops_artifacts::write_atomically;
 use aiops_iforest::IsolationForestParams;
-use aiops_pipeline_steps::demo_trace::{self, TraceParams};
-use aiops_pipeline_steps::runner::{self, Artifacts, StepDone};
-use aiops_pipeline_steps::write_atomically;
+use aiops_pipeline::demo_trace::{self, TraceParams};
+use aiops_pipeline::runner::{self, Artifacts, StepDone};
 use anyhow::Context;
 
 /// Arguments of `aiops demo`.

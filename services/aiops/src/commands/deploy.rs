@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use aiops_pipeline_steps::deploy_step::{self, DeployRequest, MODEL_FORMAT};
+use aiops_kube::deploy::{self, DeployRequest, MODEL_FORMAT};
 use anyhow::Context;
 
 /// Arguments of `aiops deploy`.
@@ -59,7 +59,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let timeout = (!args.no_wait).then(|| Duration::from_secs(args.timeout));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let url = runtime
-        .block_on(deploy_step::run(&deployment, timeout))
+        .block_on(deploy::run(&deployment, timeout))
         .with_context(|| format!("deploying InferenceService {}", deployment.name()))?;
     match (timeout, url) {
         (None, _) => eprintln!("applied InferenceService {} (not waiting for Ready)", deployment.name()),

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use aiops_artifacts::series::{Order, OrderProblems, order_problems, parse_timestamp, read_series};
 use aiops_incidents::nab::{self, Evaluation, LabelledSeries, Profile};
 use aiops_incidents::{DetectorParams, IncidentParams};
-use aiops_pipeline_steps::series::{Order, OrderProblems, order_problems, parse_timestamp, read_series};
 use anyhow::{Context, bail};
 
 /// Arguments of `aiops eval`.
@@ -333,7 +333,7 @@ fn write_plots(folder: &Path, series: &[LabelledSeries], evaluation: &Evaluation
             .file_stem()
             .map_or_else(|| s.name.clone(), |f| f.to_string_lossy().into_owned());
         let path = folder.join(format!("{stem}.png"));
-        aiops_pipeline_steps::write_atomically(&path, |w| w.write_all(&png))?;
+        aiops_artifacts::write_atomically(&path, |w| w.write_all(&png))?;
     }
     eprintln!("wrote {} plots to {}", series.len(), folder.display());
     Ok(())

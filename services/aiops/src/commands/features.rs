@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
+use aiops_artifacts::series::Order;
 use aiops_features::FeatureSchema;
-use aiops_pipeline_steps::features_step;
-use aiops_pipeline_steps::series::Order;
+use aiops_pipeline::features_step;
 use anyhow::Context;
 
 /// Arguments of `aiops features`.

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aiops_pipeline_steps::fetch_step::{self, RawFetchRequest};
+use aiops_pipeline::fetch_step::{self, RawFetchRequest};
 use aiops_promclient::{Auth, ClientConfig, PromClient};
 use anyhow::Context;
 

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
+use aiops_artifacts::write_atomically;
 use aiops_iforest::{Contamination, IsolationForestParams};
-use aiops_pipeline_steps::fetch_step::RawFetchRequest;
-use aiops_pipeline_steps::kfp::{self, CompileOptions};
-use aiops_pipeline_steps::runner::{self, Artifacts, StepDone};
-use aiops_pipeline_steps::write_atomically;
+use aiops_kube::kfp::{self, CompileOptions};
+use aiops_pipeline::fetch_step::RawFetchRequest;
+use aiops_pipeline::runner::{self, Artifacts, StepDone};
 use anyhow::Context;
 
 use super::fetch::{ChunkProgress, PrometheusArgs};

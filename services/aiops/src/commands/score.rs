@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use aiops_pipeline_steps::score_step;
+use aiops_pipeline::score_step;
 use anyhow::Context;
 
 /// Arguments of `aiops score`.

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use aiops_iforest::{Contamination, IsolationForestParams, MaxSamples};
-use aiops_pipeline_steps::train_step;
+use aiops_pipeline::train_step;
 use anyhow::Context;
 
 /// Arguments of `aiops train`.

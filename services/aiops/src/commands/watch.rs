@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aiops_iforest::Model;
-use aiops_pipeline_steps::fetch_step::parse_step;
+use aiops_pipeline::fetch_step::parse_step;
 use aiops_promclient::{Instance, Metric};
 use aiops_watch::{WatchParams, Watcher};
 use anyhow::Context;

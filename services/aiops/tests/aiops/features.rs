@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use aiops_artifacts::series::{Order, read_series};
 use aiops_features::FeatureSchema;
-use aiops_pipeline_steps::series::{Order, read_series};
 
 const HEADER_TAIL: &str = "rolling_mean,rolling_std,rate_of_change,hour";
 

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use aiops_pipeline_steps::series::{Order, read_series};
+use aiops_artifacts::series::{Order, read_series};
 use aiops_testkit::prometheus::TestPrometheus;
 
 fn aiops(args: &[&str]) -> Output {

@@ -5,11 +5,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use aiops_artifacts::series::{Order, read_series};
+use aiops_artifacts::table::read_table;
 use aiops_features::FeatureSchema;
 use aiops_iforest::Model;
-use aiops_pipeline_steps::runner::Artifacts;
-use aiops_pipeline_steps::series::{Order, read_series};
-use aiops_pipeline_steps::table::read_table;
+use aiops_pipeline::runner::Artifacts;
 use aiops_testkit::prometheus::TestPrometheus;
 
 fn pipeline_run(url: &str, instance: &str, out: &Path) -> Output {

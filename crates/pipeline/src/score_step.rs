@@ -6,19 +6,22 @@ use std::path::Path;
 
 use aiops_iforest::Model;
 
-use crate::series::format_float;
-use crate::table::{TIMESTAMP_COLUMN, Table, read_table};
 use crate::train_step::model_file;
-use crate::{Error, Result, write_atomically};
+use aiops_artifacts::series::format_float;
+use aiops_artifacts::table::{TIMESTAMP_COLUMN, Table, read_table};
+use aiops_artifacts::write_atomically;
+
+use crate::{Error, Result};
 
 /// Reads a model file (`path`, or `path/model.iforest` for a folder), refusing anything but an
 /// intact model.
 ///
 /// # Errors
-/// [`Error::Io`] naming the file, or [`Error::Model`] saying why it was refused.
+/// [`Error::Artifact`] naming the file, or [`Error::Model`] saying why it was refused.
 pub fn read_model(path: &Path) -> Result<Model> {
     let path = model_file(path);
-    let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+    let bytes =
+        std::fs::read(&path).map_err(|source| aiops_artifacts::Error::Io { path: path.clone(), source })?;
     Model::from_bytes(&bytes).map_err(|source| Error::ModelFile { path, source })
 }
 

@@ -13,9 +13,11 @@ use aiops_incidents::{CheckedDetectorParams, Incident, detect};
 use aiops_promclient::{Progress, PromClient};
 
 use crate::fetch_step::{self, FetchRequest};
-use crate::series::{Order, Series, read_series};
-use crate::table::read_table;
-use crate::{Result, features_step, score_step, train_step, write_atomically};
+use aiops_artifacts::series::{Order, Series, read_series};
+use aiops_artifacts::table::read_table;
+use aiops_artifacts::write_atomically;
+
+use crate::{Result, features_step, score_step, train_step};
 
 /// The artifact files of one run, all inside one folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,7 +201,7 @@ pub fn format_utc(t: f64) -> String {
 /// A duration as `N min` or `HhMM` for reports.
 ///
 /// ```
-/// use aiops_pipeline_steps::runner::format_duration;
+/// use aiops_pipeline::runner::format_duration;
 /// assert_eq!(format_duration(1800.0), "30 min");
 /// assert_eq!(format_duration(5400.0), "1h30");
 /// ```

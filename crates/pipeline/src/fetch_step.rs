@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use aiops_promclient::{Instance, Metric, Progress, PromClient, Series, TimeWindow};
 
-use crate::series::format_float;
-use crate::{Error, Result, write_atomically};
+use aiops_artifacts::series::format_float;
+use aiops_artifacts::write_atomically;
+
+use crate::{Error, Result};
 
 /// What to fetch: checked values only (see [`RawFetchRequest::check`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +51,7 @@ impl RawFetchRequest {
     /// Validates every field; errors name the field.
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming the field, or the promclient's validation error
+    /// [`Error::InvalidParameter`] naming the field, or the promclient's validation error
     /// ([`Error::Fetch`]) for an instance or template.
     pub fn check(&self) -> Result<FetchRequest> {
         let instance = Instance::parse(&self.instance)?;
@@ -77,7 +79,7 @@ impl RawFetchRequest {
 }
 
 fn invalid(field: &'static str, problem: String) -> Error {
-    Error::Invalid { field, problem }
+    Error::InvalidParameter { field, reason: problem }
 }
 
 fn now() -> f64 {
@@ -85,7 +87,7 @@ fn now() -> f64 {
 }
 
 fn parse_time(field: &'static str, text: &str) -> Result<f64> {
-    crate::series::parse_timestamp(text).ok_or_else(|| {
+    aiops_artifacts::series::parse_timestamp(text).ok_or_else(|| {
         invalid(field, format!("`{text}` is not unix seconds, `YYYY-MM-DD HH:MM:SS` (UTC) or RFC 3339"))
     })
 }
@@ -93,16 +95,16 @@ fn parse_time(field: &'static str, text: &str) -> Result<f64> {
 /// Parses a step: `10s`, `5m`, `1h`, `1d` or plain seconds; a positive whole number of seconds.
 ///
 /// ```
-/// use aiops_pipeline_steps::fetch_step::parse_step;
+/// use aiops_pipeline::fetch_step::parse_step;
 /// assert_eq!(parse_step("10s")?, std::time::Duration::from_secs(10));
 /// assert_eq!(parse_step("2m")?, std::time::Duration::from_secs(120));
 /// assert_eq!(parse_step("30")?, std::time::Duration::from_secs(30));
 /// assert!(parse_step("0s").is_err() && parse_step("1.5s").is_err() && parse_step("ten").is_err());
-/// # Ok::<(), aiops_pipeline_steps::Error>(())
+/// # Ok::<(), aiops_pipeline::Error>(())
 /// ```
 ///
 /// # Errors
-/// [`Error::Invalid`] (`step`).
+/// [`Error::InvalidParameter`] (`step`).
 pub fn parse_step(text: &str) -> Result<Duration> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -130,7 +132,7 @@ pub fn parse_step(text: &str) -> Result<Duration> {
 ///
 /// # Errors
 /// [`Error::Fetch`] (no data, with the instances that have data; Prometheus errors; timeouts),
-/// or [`Error::Io`] when `output` cannot be written.
+/// or [`Error::Artifact`] when `output` cannot be written.
 pub async fn run(
     client: &PromClient,
     request: &FetchRequest,
@@ -168,7 +170,7 @@ fn format_timestamp(timestamp: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::series::{Order, parse_series};
+    use aiops_artifacts::series::{Order, parse_series};
 
     #[test]
     fn written_csv_reads_back_as_the_same_series() {

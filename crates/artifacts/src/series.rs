@@ -52,7 +52,7 @@ pub struct OrderProblems {
 /// Counts the rows of `timestamps` that repeat an earlier timestamp or go back in time.
 ///
 /// ```
-/// use aiops_pipeline_steps::series::{OrderProblems, order_problems};
+/// use aiops_artifacts::series::{OrderProblems, order_problems};
 /// let problems = order_problems(&[0.0, 60.0, 60.0, 30.0, 90.0]);
 /// assert_eq!(problems, OrderProblems { duplicated: 1, backwards: 1 });
 /// ```
@@ -73,7 +73,7 @@ pub fn order_problems(timestamps: &[f64]) -> OrderProblems {
 /// Parses a timestamp in any accepted form into unix seconds.
 ///
 /// ```
-/// use aiops_pipeline_steps::series::parse_timestamp;
+/// use aiops_artifacts::series::parse_timestamp;
 /// assert_eq!(parse_timestamp("1700000000"), Some(1_700_000_000.0));
 /// assert_eq!(parse_timestamp("2014-02-14 14:30:00"), Some(1_392_388_200.0));
 /// assert_eq!(parse_timestamp("2014-02-14T15:30:00+01:00"), Some(1_392_388_200.0));
@@ -218,7 +218,7 @@ fn check_strictly_increasing(series: &Series, lines: &[u64], order: Order) -> Re
 /// `-inf`, `-0.0` included).
 ///
 /// ```
-/// use aiops_pipeline_steps::series::format_float;
+/// use aiops_artifacts::series::format_float;
 /// assert_eq!(format_float(0.1), "0.1");
 /// assert_eq!(format_float(1e300), "1e300");
 /// assert_eq!(format_float(f64::NAN), "NaN");
@@ -231,7 +231,7 @@ pub fn format_float(v: f64) -> String {
 /// Displays a float as [`format_float`] does, without allocating (for writing large files).
 ///
 /// ```
-/// use aiops_pipeline_steps::series::Shortest;
+/// use aiops_artifacts::series::Shortest;
 /// assert_eq!(format!("{},{}", Shortest(2.5), Shortest(f64::NEG_INFINITY)), "2.5,-inf");
 /// ```
 #[derive(Debug, Clone, Copy)]

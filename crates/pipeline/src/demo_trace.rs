@@ -39,10 +39,10 @@ impl TraceParams {
     /// Validates the parameters, naming the first bad field.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for `days` outside 1-60, `step_seconds` outside 10-3600, or a start
+    /// [`Error::InvalidParameter`] for `days` outside 1-60, `step_seconds` outside 10-3600, or a start
     /// outside 1970-9999.
     pub fn check(self) -> Result<CheckedTraceParams> {
-        let invalid = |field, problem: String| Err(Error::Invalid { field, problem });
+        let invalid = |field, problem: String| Err(Error::InvalidParameter { field, reason: problem });
         if !(1..=60).contains(&self.days) {
             return invalid("days", format!("{} is outside 1-60", self.days));
         }
@@ -114,7 +114,12 @@ impl Trace {
         writeln!(out, "timestamp,cpu_usage")?;
         for (&t, &value) in self.timestamps.iter().zip(&self.values) {
             let time = chrono::DateTime::from_timestamp(t as i64, 0).unwrap_or_default();
-            writeln!(out, "{},{}", time.format("%Y-%m-%d %H:%M:%S"), crate::series::format_float(value))?;
+            writeln!(
+                out,
+                "{},{}",
+                time.format("%Y-%m-%d %H:%M:%S"),
+                aiops_artifacts::series::format_float(value)
+            )?;
         }
         Ok(())
     }
@@ -267,7 +272,7 @@ mod tests {
         ];
         for (params, field) in cases {
             assert!(
-                matches!(params.check(), Err(Error::Invalid { field: f, .. }) if f == field),
+                matches!(params.check(), Err(Error::InvalidParameter { field: f, .. }) if f == field),
                 "{params:?}"
             );
         }

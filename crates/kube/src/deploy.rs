@@ -62,7 +62,7 @@ impl DeployRequest {
     /// Validates the request, naming the first bad field.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a name, namespace, service account or runtime that is not a DNS
+    /// [`Error::InvalidParameter`] for a name, namespace, service account or runtime that is not a DNS
     /// label, an empty model format, an unsupported storage URI, or a canary percentage over 100.
     pub fn check(mut self) -> Result<Deployment> {
         check_dns_label("name", &self.name)?;
@@ -86,8 +86,8 @@ impl DeployRequest {
     }
 }
 
-fn invalid(field: &'static str, problem: impl Into<String>) -> Error {
-    Error::Invalid { field, problem: problem.into() }
+fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+    Error::InvalidParameter { field, reason: reason.into() }
 }
 
 /// A DNS-1123 label: 1-63 lowercase alphanumerics or '-', starting and ending alphanumeric.
@@ -193,7 +193,7 @@ impl Deployment {
     /// # Errors
     /// [`Error::Yaml`] if serialisation fails (it does not for a checked deployment).
     pub fn manifest_yaml(&self) -> Result<String> {
-        Ok(serde_yaml::to_string(&self.manifest())?)
+        Ok(serde_saphyr::to_string(&self.manifest())?)
     }
 }
 
@@ -336,7 +336,7 @@ mod tests {
         ];
         for (request, field) in cases {
             match request.clone().check() {
-                Err(Error::Invalid { field: got, .. }) => assert_eq!(got, field, "{request:?}"),
+                Err(Error::InvalidParameter { field: got, .. }) => assert_eq!(got, field, "{request:?}"),
                 other => panic!("{request:?}: expected invalid {field}, got {other:?}"),
             }
         }

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use aiops_iforest::{IsolationForest, IsolationForestParams, MODEL_FILE_NAME, Model, TrainingSummary};
 use serde::Serialize;
 
-use crate::table::{Table, read_table, standard_schema};
-use crate::{Result, write_atomically};
+use aiops_artifacts::table::{Table, read_table, standard_schema};
+use aiops_artifacts::write_atomically;
+
+use crate::Result;
 
 /// The metrics JSON: the reference platform's fields first, then what else we know.
 #[derive(Debug, Clone, Serialize)]
@@ -38,7 +40,7 @@ pub fn model_file(path: &Path) -> PathBuf {
     if path.is_dir() { path.join(MODEL_FILE_NAME) } else { path.to_owned() }
 }
 
-/// Reads `features` (the chosen `columns`, default [`crate::table::default_columns`]), trains,
+/// Reads `features` (the chosen `columns`, default [`aiops_artifacts::table::default_columns`]), trains,
 /// and writes the model and the metrics JSON atomically. Returns the model.
 ///
 /// # Errors

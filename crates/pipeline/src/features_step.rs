@@ -7,8 +7,10 @@ use std::path::Path;
 use aiops_features::FeatureSchema;
 use ndarray::Array2;
 
-use crate::series::{Order, Series, Shortest, read_series};
-use crate::{Result, write_atomically};
+use aiops_artifacts::series::{Order, Series, Shortest, read_series};
+use aiops_artifacts::write_atomically;
+
+use crate::Result;
 
 /// Column index of `hour`, written as an integer.
 const HOUR_COLUMN: usize = 4;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::deploy_step::MODEL_FORMAT;
+use crate::deploy::MODEL_FORMAT;
 use crate::{Error, Result};
 
 /// The IR schema version we emit (KFP 2.x SDKs and backends read it).
@@ -290,17 +290,17 @@ impl CompileOptions {
     fn check(&self) -> Result<()> {
         let image = self.image.trim();
         if image.is_empty() || image.chars().any(char::is_whitespace) {
-            return Err(Error::Invalid {
+            return Err(Error::InvalidParameter {
                 field: "image",
-                problem: format!("{:?} is not a container image reference", self.image),
+                reason: format!("{:?} is not a container image reference", self.image),
             });
         }
         let name_ok = !self.name.is_empty()
             && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !name_ok {
-            return Err(Error::Invalid {
+            return Err(Error::InvalidParameter {
                 field: "name",
-                problem: format!("{:?}: use lowercase letters, digits and '-'", self.name),
+                reason: format!("{:?}: use lowercase letters, digits and '-'", self.name),
             });
         }
         Ok(())
@@ -308,9 +308,9 @@ impl CompileOptions {
 }
 
 fn parameter(name: &str) -> Result<&'static RunParameter> {
-    RUN_PARAMETERS.iter().find(|p| p.name == name).ok_or_else(|| Error::Invalid {
+    RUN_PARAMETERS.iter().find(|p| p.name == name).ok_or_else(|| Error::InvalidParameter {
         field: "pipeline",
-        problem: format!("parameter {name} is used but not declared"),
+        reason: format!("parameter {name} is used but not declared"),
     })
 }
 
@@ -399,7 +399,7 @@ fn root_inputs() -> Result<Value> {
 /// Builds the `PipelineSpec` as a JSON value.
 ///
 /// # Errors
-/// [`Error::Invalid`] for a bad image or name.
+/// [`Error::InvalidParameter`] for a bad image or name.
 pub fn compile(options: &CompileOptions) -> Result<Value> {
     options.check()?;
     let mut components = Map::new();
@@ -435,7 +435,7 @@ pub fn compile_yaml(options: &CompileOptions) -> Result<String> {
         let default = p.default.map(|d| format!(" [Default: {d}]")).unwrap_or_default();
         header.push_str(&format!("#    {}: {}{default}\n", p.name, p.kind.ir_name()));
     }
-    Ok(header + &serde_yaml::to_string(&spec)?)
+    Ok(header + &serde_saphyr::to_string(&spec)?)
 }
 
 #[cfg(test)]
@@ -476,10 +476,10 @@ mod tests {
     #[test]
     fn bad_options_are_named() {
         let mut options = CompileOptions::for_image("");
-        assert!(matches!(compile(&options), Err(Error::Invalid { field: "image", .. })));
+        assert!(matches!(compile(&options), Err(Error::InvalidParameter { field: "image", .. })));
         options.image = "img:1".into();
         options.name = "Has Spaces".into();
-        assert!(matches!(compile(&options), Err(Error::Invalid { field: "name", .. })));
+        assert!(matches!(compile(&options), Err(Error::InvalidParameter { field: "name", .. })));
     }
 
     #[test]
