@@ -3,7 +3,9 @@
 //! Timestamps may be unix seconds (integer or fractional), `YYYY-MM-DD HH:MM:SS[.fff]` (naive,
 //! taken as UTC) or RFC 3339. An empty value is a missing value (NaN). Timestamps must be
 //! strictly increasing: an unsorted or duplicate timestamp is an error naming the line, unless the
-//! caller asks for [`Order::Sort`], which sorts stably (duplicates are still refused).
+//! caller asks for [`Order::Sort`], which sorts stably (duplicates are still refused), or for
+//! [`Order::Records`], which keeps rows as records in file order whatever their timestamps (how
+//! benchmarks such as NAB score them).
 
 use std::path::Path;
 
@@ -32,6 +34,40 @@ pub enum Order {
     Strict,
     /// Sort rows by time (stable); still refuse duplicates.
     Sort,
+    /// Keep every row as a record in file order: duplicated and backwards timestamps are
+    /// accepted as they are (the evaluation reader; see [`order_problems`] to count them).
+    Records,
+}
+
+/// Rows whose timestamp repeats an earlier row's (`duplicated`) or precedes the row before it
+/// (`backwards`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrderProblems {
+    /// Rows with the timestamp of an earlier row.
+    pub duplicated: usize,
+    /// Rows with an earlier timestamp than the row before.
+    pub backwards: usize,
+}
+
+/// Counts the rows of `timestamps` that repeat an earlier timestamp or go back in time.
+///
+/// ```
+/// use aiops_artifacts::series::{OrderProblems, order_problems};
+/// let problems = order_problems(&[0.0, 60.0, 60.0, 30.0, 90.0]);
+/// assert_eq!(problems, OrderProblems { duplicated: 1, backwards: 1 });
+/// ```
+pub fn order_problems(timestamps: &[f64]) -> OrderProblems {
+    let mut seen = std::collections::HashSet::with_capacity(timestamps.len());
+    let mut problems = OrderProblems::default();
+    for (i, &t) in timestamps.iter().enumerate() {
+        if !seen.insert(t.to_bits()) {
+            problems.duplicated += 1;
+        }
+        if i > 0 && t < timestamps[i - 1] {
+            problems.backwards += 1;
+        }
+    }
+    problems
 }
 
 /// Parses a timestamp in any accepted form into unix seconds.
@@ -139,8 +175,10 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
         series.timestamps.push(timestamp);
         series.values.push(value);
     }
-    if order == Order::Sort {
-        sort_by_time(&mut series, &mut lines);
+    match order {
+        Order::Records => return Ok(series),
+        Order::Sort => sort_by_time(&mut series, &mut lines),
+        Order::Strict => {}
     }
     check_strictly_increasing(&series, &lines, order).map_err(|(line, problem)| csv_error(line, problem))?;
     Ok(series)

@@ -1,63 +1,94 @@
-//! The causal streaming detector: streaming features, a forest trained on the past only, a
-//! calibrated threshold and an incident tracker, one point at a time.
+//! The causal streaming detector: two cheap raw scores (sudden change, and distance from what the
+//! same hour of the day usually looks like), HTM's anomaly likelihood on top of them, a spatial
+//! (new range) check, and an incident tracker that suppresses repeated alerts.
+//!
+//! Per point, in O(1) time and about 1 KiB of state:
+//! 1. **Raw score** in `[0, 1)`, the largest of two standardised distances `z`:
+//!    - *change*: `|x_t - x_(t-1)|` over the exponentially weighted mean absolute change
+//!      (horizon [`DetectorParams::baseline`] rows), divided by 1.13 (the mean absolute change of
+//!      unit white noise is `2 / sqrt(pi)`), which catches spikes and steps;
+//!    - *context*: `|x_t - m_h| / sd_h` against an exponentially weighted mean and standard
+//!      deviation of the values seen at the same hour of the day `h` (the point's timestamp),
+//!      which catches a value that is normal for the series but not for the time (CAD OSE's
+//!      contextual idea, in its cheapest form);
+//!
+//!    mapped by `1 - exp(-(z / sharpness)^2 / 2)`.
+//! 2. **Anomaly likelihood** (Numenta's HTM detector, the largest single factor on NAB): the mean
+//!    of the last [`DetectorParams::averaging`] raw scores is compared with the running
+//!    distribution of that mean (exponentially weighted over about [`DetectorParams::history`]
+//!    rows, with HTM's floors on mean and variance); the point's *surprise* is `-log10` of the
+//!    Gaussian upper-tail probability. It adapts to each series' own noise, so one threshold
+//!    serves every series.
+//! 3. **Spatial anomaly** (also from HTM): a value beyond the range seen so far by more than
+//!    [`DetectorParams::spatial_tolerance`] of that range is anomalous whatever its surprise.
+//! 4. **Decision** `threshold - surprise` (below 0 anomalous; nothing is anomalous during the
+//!    first [`DetectorParams::learning`] rows), fed to an [`IncidentTracker`] whose cooldown
+//!    suppresses alerts for a while after each alert.
+//!
+//! Rows are taken in order: timestamps may repeat or jump backwards (they only pick the hour).
 
 use std::collections::VecDeque;
 
-use aiops_features::{FeatureSchema, StreamingFeatures};
-use aiops_iforest::{IsolationForest, IsolationForestParams};
-use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::incident::check_same_length;
-use crate::{
-    CheckedIncidentParams, Error, Incident, IncidentParams, IncidentTracker, Result, Threshold,
-    ThresholdRule, TrackerEvents,
-};
+use crate::{CheckedIncidentParams, Error, Incident, IncidentParams, IncidentTracker, Result, TrackerEvents};
 
-/// Parameters of the [`StreamingDetector`]. Validate with [`DetectorParams::check`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Parameters of the [`StreamingDetector`]. Validate with [`DetectorParams::check`]. The
+/// [`Default`] is the one parameter set every command uses.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DetectorParams {
-    /// The features computed for each point (the reference schema by default).
-    pub schema: FeatureSchema,
-    /// The forest grown at each (re)training.
-    pub forest: IsolationForestParams,
-    /// Points seen before the first training; nothing is scored before it.
-    pub train_points: usize,
-    /// Points between retrainings (0: train once).
-    pub retrain_every: usize,
-    /// Most recent points each (re)training uses (at least `train_points`).
+    /// Horizon (rows) of the mean absolute change, and (in rows of the series) of each hour's
+    /// context.
+    pub baseline: usize,
+    /// How many standard deviations make a raw score of `1 - e^-0.5`.
+    pub sharpness: f64,
+    /// Rows of the short mean of raw scores that the likelihood judges (HTM: 10).
+    pub averaging: usize,
+    /// Horizon (rows) of the running distribution of that short mean.
     pub history: usize,
-    /// How the threshold is calibrated on the training scores at each (re)training.
-    pub threshold: ThresholdRule,
-    /// How anomalous points become incidents and alerts.
+    /// Rows before anything can be anomalous.
+    pub learning: usize,
+    /// Surprise (`-log10` of the tail probability) at which a point is anomalous.
+    pub threshold: f64,
+    /// Fraction of the range seen so far by which a value must leave it to be a spatial anomaly
+    /// (HTM: 0.05).
+    pub spatial_tolerance: f64,
+    /// How anomalous points become incidents and alerts (the cooldown suppresses alerts).
     pub incidents: IncidentParams,
 }
 
 impl Default for DetectorParams {
-    /// The defaults tuned on NAB's AWS CloudWatch series (5-minute samples): the reference
-    /// feature computation with an hour-long window (12 points) instead of 5, which sees level
-    /// shifts the 5-point window misses; train on the first 2 days, retrain daily on the last
-    /// week; threshold at the 1% quantile of the training scores; an incident needs 2 anomalous
-    /// points at most 2 normal points apart; alerts at least 2 days apart.
-    /// `benches/README.md` ("NAB incident detection") records how they score.
+    /// Chosen by leave-one-file-out cross-validation on NAB's 24 server series over
+    /// [`DetectorParams::candidates`] (see `benches/README.md`, "NAB incident detection").
     fn default() -> Self {
         Self {
-            schema: FeatureSchema { window: 12, ..FeatureSchema::reference() },
-            forest: IsolationForestParams::reference(),
-            train_points: 576,
-            retrain_every: 288,
-            history: 2016,
-            threshold: ThresholdRule::Quantile { q: 0.01 },
-            incidents: IncidentParams { max_gap: 2, min_points: 2, cooldown: 576, long_incident: 12 },
+            baseline: 1000,
+            sharpness: 3.0,
+            averaging: 10,
+            history: 2000,
+            learning: 100,
+            threshold: 3.5,
+            spatial_tolerance: 0.05,
+            incidents: IncidentParams { max_gap: 0, min_points: 1, cooldown: 300, long_incident: 12 },
         }
     }
 }
 
 /// [`DetectorParams`] that passed [`DetectorParams::check`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CheckedDetectorParams {
     params: DetectorParams,
     incidents: CheckedIncidentParams,
+}
+
+impl Default for CheckedDetectorParams {
+    /// [`DetectorParams::default`], checked: the one incident policy of every command (`watch`,
+    /// the MCP tools' anomaly periods, `pipeline run`, `demo`, `eval nab`).
+    fn default() -> Self {
+        let params = DetectorParams::default();
+        Self { params, incidents: CheckedIncidentParams::new_unchecked(params.incidents) }
+    }
 }
 
 impl CheckedDetectorParams {
@@ -68,32 +99,44 @@ impl CheckedDetectorParams {
 }
 
 impl DetectorParams {
+    /// The candidate grid that leave-one-file-out cross-validation on NAB's 24 server series
+    /// chooses from (`aiops eval nab --cross-validate`); the [`Default`] is its in-sample best.
+    pub fn candidates() -> Vec<Self> {
+        let base = Self::default();
+        let mut grid = Vec::new();
+        for threshold in [3.0, 3.5, 4.0, 5.0] {
+            for cooldown in [150, 300, 600] {
+                for sharpness in [2.0, 3.0] {
+                    let incidents = IncidentParams { cooldown, ..base.incidents };
+                    grid.push(Self { threshold, sharpness, incidents, ..base });
+                }
+            }
+        }
+        grid
+    }
+
     /// Validates every field, naming the first bad one.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming the field: a bad schema or forest, `train_points` 0,
-    /// `history` below `train_points`, a quantile outside (0, 1), bad incident parameters.
+    /// [`Error::InvalidParameter`] naming the field: `baseline`, `averaging` or `history` of 0,
+    /// a non-positive or non-finite `sharpness` or `threshold`, a negative or non-finite
+    /// `spatial_tolerance`, bad incident parameters.
     pub fn check(self) -> Result<CheckedDetectorParams> {
-        let invalid = |field, reason: String| Err(Error::InvalidParameter { field, reason });
-        if let Err(error) = self.schema.clone().check() {
-            return invalid("schema", error.to_string());
-        }
-        if let Err(error) = self.forest.check() {
-            return invalid("forest", error.to_string());
-        }
-        if self.train_points == 0 {
-            return invalid("train_points", "must be at least 1".to_owned());
-        }
-        if self.history < self.train_points {
-            return invalid(
-                "history",
-                format!("{} is below train_points ({})", self.history, self.train_points),
-            );
-        }
-        if let ThresholdRule::Quantile { q } = self.threshold
-            && !(q > 0.0 && q < 1.0)
+        let invalid = |field, reason: &str| Err(Error::InvalidParameter { field, reason: reason.to_owned() });
+        for (field, value) in
+            [("baseline", self.baseline), ("averaging", self.averaging), ("history", self.history)]
         {
-            return invalid("threshold", format!("quantile {q} is not in (0, 1)"));
+            if value == 0 {
+                return invalid(field, "must be at least 1 row");
+            }
+        }
+        for (field, value) in [("sharpness", self.sharpness), ("threshold", self.threshold)] {
+            if !(value.is_finite() && value > 0.0) {
+                return invalid(field, "must be finite and above 0");
+            }
+        }
+        if !(self.spatial_tolerance.is_finite() && self.spatial_tolerance >= 0.0) {
+            return invalid("spatial_tolerance", "must be finite and at least 0");
         }
         let incidents = self.incidents.check()?;
         Ok(CheckedDetectorParams { params: self, incidents })
@@ -103,37 +146,73 @@ impl DetectorParams {
 /// What the detector made of one point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointOutcome {
-    /// The point's feature row.
-    pub features: [f64; 5],
-    /// The forest's score (`score_samples`: lower is more anomalous); NaN before the first
-    /// training or when the features are not finite (e.g. a missing value).
-    pub score: f64,
-    /// The decision (`score - threshold`, below 0 anomalous); NaN when `score` is.
+    /// The raw score in `[0, 1)`; NaN for a missing value.
+    pub raw: f64,
+    /// `-log10` of the tail probability of the recent mean raw score; NaN for a missing value.
+    pub surprise: f64,
+    /// Whether the value left the range seen so far (by the spatial tolerance).
+    pub spatial: bool,
+    /// `(threshold - surprise) / (10 threshold)`: below 0 anomalous, scaled so that
+    /// [`crate::Severity`]'s depths 0.05, 0.10 and 0.15 are a surprise of 1.5, 2 and 2.5 times the
+    /// threshold; [`SPATIAL_DECISION`] for a spatial anomaly; NaN during learning and for a
+    /// missing value.
     pub decision: f64,
     /// Incidents confirmed (alert) or closed by this point.
     pub events: TrackerEvents,
 }
 
-/// A fitted forest with the threshold calibrated on its training scores.
-#[derive(Debug, Clone)]
-struct Model {
-    forest: IsolationForest,
-    threshold: Threshold,
+/// An exponentially weighted mean and variance (West's update), O(1).
+#[derive(Debug, Clone, Copy, Default)]
+struct Ewm {
+    mean: f64,
+    var: f64,
+    seen: usize,
 }
 
-/// The causal detector: sees points in time order only, trains on the first `train_points`,
-/// scores every later point with the streaming features and the current forest (O(1) in the
-/// series length), and retrains on the last `history` points every `retrain_every` points. An
-/// alert fires when an incident is confirmed; nothing it reports for a point depends on a later
-/// point.
+impl Ewm {
+    /// Adds `x` with weight `max(1 / horizon, 1 / seen)`, so the first rows form a plain mean.
+    fn push(&mut self, x: f64, horizon: usize) {
+        self.seen += 1;
+        let alpha = 1.0 / self.seen.min(horizon) as f64;
+        let delta = x - self.mean;
+        self.mean += alpha * delta;
+        self.var = (1.0 - alpha) * (self.var + alpha * delta * delta);
+    }
+
+    /// The standard deviation, at least a millionth of the mean's magnitude (a flat series still
+    /// has a scale) and never 0.
+    fn scale(&self) -> f64 {
+        self.var.sqrt().max(1e-6 * self.mean.abs()).max(f64::MIN_POSITIVE)
+    }
+}
+
+/// The decision of a spatial anomaly (a value leaving the range seen so far): `High` severity.
+pub const SPATIAL_DECISION: f64 = -0.1;
+
+/// HTM's floors on the running distribution of the averaged raw score.
+const MIN_MEAN: f64 = 0.03;
+const MIN_VARIANCE: f64 = 0.0003;
+/// Values an hour's context needs before it is trusted.
+const MIN_CONTEXT: usize = 6;
+/// Mean absolute difference of two independent standard normal values, `2 / sqrt(pi)`.
+const MEAN_ABS_CHANGE: f64 = std::f64::consts::FRAC_2_SQRT_PI;
+
+/// The causal detector: sees points in row order only and reports for each what it makes of it;
+/// nothing it reports for a point depends on a later point.
 #[derive(Debug, Clone)]
 pub struct StreamingDetector {
     params: DetectorParams,
-    features: StreamingFeatures,
-    /// Finite feature rows of the last `history` points, with their row index.
-    history: VecDeque<(usize, [f64; 5])>,
-    model: Option<Model>,
-    since_training: usize,
+    previous: Option<f64>,
+    /// Absolute changes between consecutive values.
+    change: Ewm,
+    /// Values by hour of the day.
+    hours: [Ewm; 24],
+    /// The last `averaging` raw scores and their sum.
+    raw: VecDeque<f64>,
+    raw_sum: f64,
+    /// The running distribution of the averaged raw score.
+    average: Ewm,
+    range: Option<(f64, f64)>,
     tracker: IncidentTracker,
 }
 
@@ -141,60 +220,53 @@ impl StreamingDetector {
     /// A detector that has seen nothing yet.
     pub fn new(params: &CheckedDetectorParams) -> Self {
         Self {
-            features: params.params.schema.streaming(),
-            history: VecDeque::with_capacity(params.params.history),
-            model: None,
-            since_training: 0,
+            params: params.params,
+            previous: None,
+            change: Ewm::default(),
+            hours: [Ewm::default(); 24],
+            raw: VecDeque::with_capacity(params.params.averaging),
+            raw_sum: 0.0,
+            average: Ewm::default(),
+            range: None,
             tracker: IncidentTracker::new(&params.incidents),
-            params: params.params.clone(),
         }
     }
 
-    /// Whether a forest has been trained yet.
-    pub fn is_trained(&self) -> bool {
-        self.model.is_some()
+    /// Bytes of state held per series (the struct and its buffer).
+    pub fn state_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.raw.capacity() * std::mem::size_of::<f64>()
     }
 
-    /// The current forest, if trained.
-    pub fn forest(&self) -> Option<&IsolationForest> {
-        self.model.as_ref().map(|m| &m.forest)
-    }
-
-    /// The current threshold, if trained.
-    pub fn threshold(&self) -> Option<Threshold> {
-        self.model.as_ref().map(|m| m.threshold)
-    }
-
-    /// Scores the next point (`timestamp` in unix seconds) and then learns from it.
-    ///
-    /// # Errors
-    /// A bad timestamp ([`Error::Features`]) leaves the detector unchanged; a failed training
-    /// ([`Error::Forest`]) or calibration.
-    pub fn push(&mut self, timestamp: f64, value: f64) -> Result<PointOutcome> {
-        let features = self.features.push(timestamp, value).map_err(Error::Features)?;
+    /// Scores the next point (`timestamp` in unix seconds) and then learns from it. A NaN or
+    /// infinite value is skipped: unscored, and not learnt.
+    pub fn push(&mut self, timestamp: f64, value: f64) -> PointOutcome {
         let index = self.tracker.len();
-        let finite = features.iter().all(|f| f.is_finite());
-        let score = match (&self.model, finite) {
-            (Some(model), true) => model.forest.score_row(&features).map_err(Error::Forest)?,
-            _ => f64::NAN,
+        if !value.is_finite() {
+            let events = self.tracker.push(timestamp, value, f64::NAN);
+            return PointOutcome {
+                raw: f64::NAN,
+                surprise: f64::NAN,
+                spatial: false,
+                decision: f64::NAN,
+                events,
+            };
+        }
+        let params = self.params;
+        let hour =
+            if timestamp.is_finite() { (timestamp.rem_euclid(86_400.0) / 3600.0) as usize % 24 } else { 0 };
+        let raw = self.raw_score(value, hour);
+        self.learn(value, hour);
+        let surprise = self.surprise(raw);
+        let spatial = self.leaves_range(value);
+        let decision = if index < params.learning {
+            f64::NAN
+        } else if spatial {
+            SPATIAL_DECISION
+        } else {
+            (params.threshold - surprise) / (10.0 * params.threshold)
         };
-        let decision = self.model.as_ref().map_or(f64::NAN, |m| m.threshold.decision(score));
         let events = self.tracker.push(timestamp, value, decision);
-        if finite {
-            if self.history.len() == self.params.history {
-                self.history.pop_front();
-            }
-            self.history.push_back((index, features));
-        }
-        self.since_training += 1;
-        let due = match self.model {
-            None => self.history.len() >= self.params.train_points,
-            Some(_) => self.params.retrain_every > 0 && self.since_training >= self.params.retrain_every,
-        };
-        if due {
-            self.train()?;
-        }
-        Ok(PointOutcome { features, score, decision, events })
+        PointOutcome { raw, surprise, spatial, decision, events }
     }
 
     /// Ends the stream: the incident still open, if confirmed.
@@ -202,43 +274,98 @@ impl StreamingDetector {
         self.tracker.finish()
     }
 
-    /// The feature shares explaining the row `index` with the current forest, when that row is
-    /// still in the history (e.g. the peak of a fresh alert), else `None`.
-    ///
-    /// # Errors
-    /// [`Error::Forest`] if the forest refuses the row (it never should: history rows are finite).
-    pub fn explain(&self, index: usize) -> Result<Option<Vec<crate::FeatureShare>>> {
-        let (Some(model), Ok(position)) =
-            (&self.model, self.history.binary_search_by_key(&index, |(i, _)| *i))
-        else {
-            return Ok(None);
-        };
-        let row = &self.history[position].1;
-        crate::explain::explain_row(&model.forest, &self.params.schema, row).map(Some)
+    /// The incident in progress, once confirmed.
+    pub fn open_incident(&self) -> Option<&Incident> {
+        self.tracker
+            .open_incident()
+            .filter(|incident| incident.anomalous_points >= self.params.incidents.min_points)
     }
 
-    fn train(&mut self) -> Result<()> {
-        let rows = self.history.len();
-        let x = Array2::from_shape_fn((rows, 5), |(r, c)| self.history[r].1[c]);
-        let forest = IsolationForest::fit(&self.params.forest, x.view()).map_err(Error::Forest)?;
-        let scores = forest.score_samples(x.view()).map_err(Error::Forest)?;
-        let threshold =
-            Threshold::calibrate(self.params.threshold, scores.as_slice().unwrap_or(&[]), forest.offset())?;
-        self.model = Some(Model { forest, threshold });
-        self.since_training = 0;
-        Ok(())
+    /// The raw score of `value` against what was learnt before it.
+    fn raw_score(&self, value: f64, hour: usize) -> f64 {
+        let mut z: f64 = 0.0;
+        if let Some(previous) = self.previous
+            && self.change.seen > 1
+        {
+            let typical = self.change.mean.max(1e-9 * value.abs()).max(f64::MIN_POSITIVE);
+            z = (value - previous).abs() / typical / MEAN_ABS_CHANGE;
+        }
+        let context = self.hours[hour];
+        if context.seen >= MIN_CONTEXT {
+            z = z.max((value - context.mean).abs() / context.scale());
+        }
+        let scaled = z / self.params.sharpness;
+        1.0 - (-0.5 * scaled * scaled).exp()
     }
+
+    fn learn(&mut self, value: f64, hour: usize) {
+        if let Some(previous) = self.previous {
+            self.change.push((value - previous).abs(), self.params.baseline);
+        }
+        self.previous = Some(value);
+        self.hours[hour].push(value, (self.params.baseline / 24).max(2));
+    }
+
+    /// The surprise of the mean of the last raw scores, then learns that mean.
+    fn surprise(&mut self, raw: f64) -> f64 {
+        if self.raw.len() == self.params.averaging {
+            self.raw_sum -= self.raw.pop_front().unwrap_or(0.0);
+        }
+        self.raw.push_back(raw);
+        self.raw_sum += raw;
+        let average = self.raw_sum / self.raw.len() as f64;
+        let surprise = upper_tail_surprise(
+            average,
+            self.average.mean.max(MIN_MEAN),
+            self.average.var.max(MIN_VARIANCE).sqrt(),
+        );
+        self.average.push(average, self.params.history);
+        surprise
+    }
+
+    /// Whether `value` leaves the range seen so far by more than the tolerance; then widens it.
+    fn leaves_range(&mut self, value: f64) -> bool {
+        let Some((low, high)) = self.range else {
+            self.range = Some((value, value));
+            return false;
+        };
+        let margin = (high - low) * self.params.spatial_tolerance;
+        let spatial = high > low && (value > high + margin || value < low - margin);
+        self.range = Some((low.min(value), high.max(value)));
+        spatial
+    }
+}
+
+/// `-log10` of the Gaussian upper-tail probability of `x` under `N(mean, sd^2)` (0 at or below
+/// the mean), from the complementary error function's Chebyshev fit (Numerical Recipes'
+/// `erfcc`, relative error below 1.2e-7), computed in logs so that it never underflows.
+fn upper_tail_surprise(x: f64, mean: f64, sd: f64) -> f64 {
+    let z = (x - mean) / (sd * std::f64::consts::SQRT_2);
+    if z <= 0.0 {
+        return 0.0;
+    }
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    // tail = erfc(z) / 2 = t * exp(poly) / 2
+    -(t.ln() + poly - std::f64::consts::LN_2) / std::f64::consts::LN_10
 }
 
 /// What [`detect`] found in a whole series.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Detection {
-    /// Per point: the score (NaN when unscored).
-    pub scores: Vec<f64>,
+    /// Per point: the raw score (NaN when missing).
+    pub raw: Vec<f64>,
     /// Per point: the decision (NaN when unscored).
     pub decisions: Vec<f64>,
-    /// The incidents, in time order, with the peak's explanation when it was still in the
-    /// detector's history at the incident's alert.
+    /// The incidents, in time order (including those confirmed in an alert's cooldown, which
+    /// did not alert).
     pub incidents: Vec<Incident>,
     /// Rows at which alerts fired.
     pub alerts: Vec<usize>,
@@ -248,30 +375,21 @@ pub struct Detection {
 /// live stream would have reported).
 ///
 /// # Errors
-/// [`Error::LengthMismatch`], or what [`StreamingDetector::push`] returns.
+/// [`Error::LengthMismatch`] when `values` and `timestamps` differ in length.
 pub fn detect(params: &CheckedDetectorParams, timestamps: &[f64], values: &[f64]) -> Result<Detection> {
     check_same_length(timestamps.len(), &[("values", values.len())])?;
     let mut detector = StreamingDetector::new(params);
     let mut detection = Detection::default();
-    let mut explanations = Vec::new();
     for (&timestamp, &value) in timestamps.iter().zip(values) {
-        let outcome = detector.push(timestamp, value)?;
-        detection.scores.push(outcome.score);
+        let outcome = detector.push(timestamp, value);
+        detection.raw.push(outcome.raw);
         detection.decisions.push(outcome.decision);
         if let Some(alert) = outcome.events.alert {
             detection.alerts.push(alert.alert_index);
-            explanations.push((alert.onset_index, detector.explain(alert.peak_index)?));
         }
         detection.incidents.extend(outcome.events.closed);
     }
     detection.incidents.extend(detector.finish());
-    for incident in &mut detection.incidents {
-        if let Some((_, Some(explanation))) =
-            explanations.iter().find(|(onset, _)| *onset == incident.onset_index)
-        {
-            incident.explanation.clone_from(explanation);
-        }
-    }
     Ok(detection)
 }
 
@@ -282,13 +400,13 @@ pub fn detect(params: &CheckedDetectorParams, timestamps: &[f64], values: &[f64]
 /// # Errors
 /// [`Error::Features`] or [`Error::Forest`].
 pub fn reference_point_alerts(
-    schema: &FeatureSchema,
-    forest: &IsolationForestParams,
+    schema: &aiops_features::FeatureSchema,
+    forest: &aiops_iforest::IsolationForestParams,
     timestamps: &[f64],
     values: &[f64],
 ) -> Result<Vec<usize>> {
     let x = schema.compute(timestamps, values).map_err(Error::Features)?;
-    let forest = IsolationForest::fit(forest, x.view()).map_err(Error::Forest)?;
+    let forest = aiops_iforest::IsolationForest::fit(forest, x.view()).map_err(Error::Forest)?;
     let decisions = forest.decision_function(x.view()).map_err(Error::Forest)?;
     Ok(decisions.iter().enumerate().filter(|(_, d)| **d < 0.0).map(|(i, _)| i).collect())
 }
@@ -297,15 +415,10 @@ pub fn reference_point_alerts(
 mod tests {
     use super::*;
 
-    fn small() -> DetectorParams {
-        DetectorParams {
-            train_points: 200,
-            retrain_every: 100,
-            history: 400,
-            forest: IsolationForestParams { n_estimators: 25, ..IsolationForestParams::reference() },
-            incidents: IncidentParams { cooldown: 50, ..DetectorParams::default().incidents },
-            ..DetectorParams::default()
-        }
+    /// The default with a longer learning period, so the synthetic wave has covered its range
+    /// before anything can be anomalous.
+    fn params() -> CheckedDetectorParams {
+        DetectorParams { learning: 300, ..DetectorParams::default() }.check().unwrap()
     }
 
     #[test]
@@ -314,43 +427,61 @@ mod tests {
             Error::InvalidParameter { field, .. } => field,
             other => panic!("unexpected {other}"),
         };
-        assert_eq!(field(DetectorParams { train_points: 0, ..small() }), "train_points");
-        assert_eq!(field(DetectorParams { history: 10, ..small() }), "history");
-        assert_eq!(
-            field(DetectorParams { threshold: ThresholdRule::Quantile { q: 1.5 }, ..small() }),
-            "threshold"
-        );
-        let forest = IsolationForestParams { n_estimators: 0, ..IsolationForestParams::reference() };
-        assert_eq!(field(DetectorParams { forest, ..small() }), "forest");
-        let incidents = IncidentParams { min_points: 0, ..IncidentParams::default() };
-        assert_eq!(field(DetectorParams { incidents, ..small() }), "min_points");
+        let base = DetectorParams::default();
+        assert_eq!(field(DetectorParams { baseline: 0, ..base }), "baseline");
+        assert_eq!(field(DetectorParams { averaging: 0, ..base }), "averaging");
+        assert_eq!(field(DetectorParams { history: 0, ..base }), "history");
+        assert_eq!(field(DetectorParams { sharpness: 0.0, ..base }), "sharpness");
+        assert_eq!(field(DetectorParams { threshold: f64::NAN, ..base }), "threshold");
+        assert_eq!(field(DetectorParams { spatial_tolerance: -0.1, ..base }), "spatial_tolerance");
+        let incidents = IncidentParams { min_points: 0, ..base.incidents };
+        assert_eq!(field(DetectorParams { incidents, ..base }), "min_points");
     }
 
-    /// A daily-ish wave with noise and two injected level shifts.
+    #[test]
+    fn the_tail_surprise_matches_the_normal_distribution() {
+        // upper tails of N(0, 1): 1.5865525e-1 at 1, 2.2750132e-2 at 2, 2.8665157e-7 at 5
+        for (z, tail) in [(1.0, 1.586_552_5e-1), (2.0, 2.275_013_2e-2), (5.0, 2.866_515_7e-7)] {
+            let surprise = upper_tail_surprise(z, 0.0, 1.0);
+            assert!((surprise + f64::log10(tail)).abs() < 1e-6, "z {z}: {surprise}");
+        }
+        assert_eq!(upper_tail_surprise(-1.0, 0.0, 1.0), 0.0);
+        assert!(upper_tail_surprise(40.0, 0.0, 1.0).is_finite());
+    }
+
+    /// A week of 5-minute samples: a daily wave with deterministic noise and two injected level
+    /// shifts (rows 1450..1470 and 1800..1820).
     fn wavy_series(n: usize) -> (Vec<f64>, Vec<f64>) {
         let timestamps: Vec<f64> = (0..n).map(|i| 1.4e9 + 300.0 * i as f64).collect();
         let values = (0..n)
             .map(|i| {
                 let x = i as f64;
-                let shift = if (450..470).contains(&i) || (700..720).contains(&i) { 8.0 } else { 0.0 };
-                10.0 + (x * 0.07).sin() + 0.3 * (x * 1.3).sin() * (x * 0.31).cos() + shift
+                let shift = if (1450..1470).contains(&i) || (1800..1820).contains(&i) { 8.0 } else { 0.0 };
+                10.0 + (x * std::f64::consts::TAU / 288.0).sin()
+                    + 0.1 * (x * 1.3).sin() * (x * 0.31).cos()
+                    + shift
             })
             .collect();
         (timestamps, values)
     }
 
     #[test]
+    fn level_shifts_alert_and_the_quiet_wave_does_not() {
+        let (timestamps, values) = wavy_series(2016);
+        let detection = detect(&params(), &timestamps, &values).unwrap();
+        let alerts = &detection.alerts;
+        assert!(alerts.iter().any(|&a| (1450..1455).contains(&a)), "{alerts:?}");
+        assert!(alerts.iter().any(|&a| (1800..1805).contains(&a)), "{alerts:?}");
+        assert!(alerts.iter().all(|&a| (1450..1470).contains(&a) || (1800..1820).contains(&a)), "{alerts:?}");
+    }
+
+    #[test]
     fn changing_points_after_t_never_changes_anything_before_t() {
-        let params =
-            DetectorParams { threshold: ThresholdRule::Quantile { q: 0.01 }, ..small() }.check().unwrap();
-        let (timestamps, values) = wavy_series(900);
+        let params = params();
+        let (timestamps, values) = wavy_series(2016);
         let original = detect(&params, &timestamps, &values).unwrap();
-        assert!(
-            original.alerts.iter().any(|&a| (450..475).contains(&a)),
-            "the first shift alerts: {:?}",
-            original.alerts
-        );
-        for t in [300, 455, 600, 710] {
+        assert!(!original.alerts.is_empty());
+        for t in [50, 300, 1000, 1452, 1600, 1810] {
             let mut changed = values.clone();
             changed[t..].iter_mut().enumerate().for_each(|(k, v)| *v = -50.0 * (k % 3) as f64 + 1e3);
             let replay = detect(&params, &timestamps, &changed).unwrap();
@@ -362,27 +493,37 @@ mod tests {
     }
 
     #[test]
-    fn alerts_carry_the_explanation_of_their_peak() {
-        let params =
-            DetectorParams { threshold: ThresholdRule::Quantile { q: 0.01 }, ..small() }.check().unwrap();
-        let (timestamps, values) = wavy_series(900);
-        let detection = detect(&params, &timestamps, &values).unwrap();
-        let alerted: Vec<&Incident> = detection.incidents.iter().filter(|i| i.alerted).collect();
-        assert_eq!(alerted.len(), detection.alerts.len());
-        for incident in alerted {
-            let total: f64 = incident.explanation.iter().map(|s| s.share).sum();
-            assert!((total - 1.0).abs() < 1e-9, "shares of {incident:?} sum to 1");
-            assert_eq!(incident.explanation.len(), 5);
-        }
+    fn missing_values_are_skipped_and_timestamps_may_repeat() {
+        let (mut timestamps, mut values) = wavy_series(700);
+        values[500] = f64::NAN;
+        timestamps[400] = timestamps[399];
+        timestamps[450] = timestamps[100];
+        let detection = detect(&params(), &timestamps, &values).unwrap();
+        assert!(detection.decisions[..300].iter().all(|d| d.is_nan()), "nothing is decided while learning");
+        assert!(detection.decisions[500].is_nan() && detection.raw[500].is_nan());
+        assert!(
+            detection.decisions[300..500].iter().chain(&detection.decisions[501..]).all(|d| d.is_finite())
+        );
     }
 
     #[test]
-    fn nothing_is_scored_before_the_training_period_ends() {
-        let params = small().check().unwrap();
-        let timestamps: Vec<f64> = (0..300).map(|i| 300.0 * f64::from(i)).collect();
-        let values: Vec<f64> = (0..300).map(|i| (f64::from(i) * 0.3).sin()).collect();
-        let detection = detect(&params, &timestamps, &values).unwrap();
-        assert!(detection.scores[..200].iter().all(|s| s.is_nan()));
-        assert!(detection.scores[200..].iter().all(|s| s.is_finite()));
+    fn a_value_outside_the_range_seen_is_a_spatial_anomaly() {
+        let timestamps: Vec<f64> = (0..400).map(f64::from).collect();
+        let mut values: Vec<f64> = (0..400).map(|i| f64::from(i % 7)).collect();
+        values[350] = 6.5; // beyond 6 by more than 5 % of the range 0..6
+        let detection = detect(&params(), &timestamps, &values).unwrap();
+        assert_eq!(detection.decisions[350], SPATIAL_DECISION);
+        assert!(detection.alerts.contains(&350), "{:?}", detection.alerts);
+    }
+
+    #[test]
+    fn the_default_policy_is_valid() {
+        assert_eq!(DetectorParams::default().check().unwrap(), CheckedDetectorParams::default());
+    }
+
+    #[test]
+    fn the_state_is_small() {
+        let detector = StreamingDetector::new(&params());
+        assert!(detector.state_bytes() < 64 * 1024, "{} bytes", detector.state_bytes());
     }
 }

@@ -38,6 +38,11 @@ impl Default for IncidentParams {
 pub struct CheckedIncidentParams(IncidentParams);
 
 impl CheckedIncidentParams {
+    /// Parameters known valid (a constant of this crate, checked by a test).
+    pub(crate) const fn new_unchecked(params: IncidentParams) -> Self {
+        Self(params)
+    }
+
     /// The validated parameters.
     pub fn params(&self) -> &IncidentParams {
         &self.0
@@ -138,7 +143,7 @@ pub struct Incident {
     /// an earlier alert).
     pub alerted: bool,
     /// Why the peak is anomalous, largest share first; empty until attached (by
-    /// [`crate::explain_incidents`] or the [`crate::StreamingDetector`]).
+    /// [`crate::explain_incidents`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub explanation: Vec<crate::FeatureShare>,
 }

@@ -8,8 +8,10 @@
 //!   model's offset); it turns a score into a *decision* (below 0 is anomalous).
 //! - [`IncidentTracker`] (streaming) and [`find_incidents`] (batch, the same code): merge anomalous
 //!   points into [`Incident`]s, suppress blips, raise an alert when an incident is confirmed.
-//! - [`StreamingDetector`] (and [`detect`], its replay over a whole series): the causal detector;
-//!   streaming features, a forest retrained on a sliding past, the threshold and the tracker.
+//! - [`StreamingDetector`] (and [`detect`], its replay over a whole series): the causal detector
+//!   behind every command's incidents and alerts (one policy, [`CheckedDetectorParams::default`]):
+//!   change and hour-of-day context scores, HTM's anomaly likelihood, a spatial check and the
+//!   tracker's alert cooldown.
 //! - [`explain_incidents`]: the forest's explanation of each incident's peak.
 //! - [`nab`]: the Numenta Anomaly Benchmark's scoring rules, to measure alerts against labels.
 //!
@@ -35,8 +37,8 @@ pub mod nab;
 mod threshold;
 
 pub use detector::{
-    CheckedDetectorParams, Detection, DetectorParams, PointOutcome, StreamingDetector, detect,
-    reference_point_alerts,
+    CheckedDetectorParams, Detection, DetectorParams, PointOutcome, SPATIAL_DECISION, StreamingDetector,
+    detect, reference_point_alerts,
 };
 pub use explain::{FeatureShare, explain_incidents, explain_row};
 

@@ -102,24 +102,35 @@ pub fn probation_rows(rows: usize) -> usize {
     (rows * 15 / 100).min(750)
 }
 
-/// Converts windows given as inclusive `(start, end)` timestamps to rows of `timestamps` (sorted
-/// ascending): the first row at or after `start` to the last row at or before `end`.
+/// Converts windows given as inclusive `(start, end)` timestamps to rows of a file, the way NAB's
+/// scorer does: rows are records in file order (timestamps may repeat or jump backwards), and
+/// each window, in order, starts at the first row after the previous window with a timestamp at
+/// or after `start` and ends at the first row from there whose timestamp is `end` (or just before
+/// the first one past `end`). With NAB's windows, whose limits are timestamps of the file, this
+/// is exactly where NAB's `sweeper.py` enters and leaves them.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] naming `windows` when a window holds no row.
 pub fn windows_to_rows(timestamps: &[f64], windows: &[(f64, f64)]) -> Result<Vec<Window>> {
+    let mut cursor = 0;
     windows
         .iter()
         .map(|&(start, end)| {
-            let left = timestamps.partition_point(|&t| t < start);
-            let after = timestamps.partition_point(|&t| t <= end);
-            if after == 0 || left >= after {
-                return Err(Error::InvalidParameter {
-                    field: "windows",
-                    reason: format!("the window [{start}, {end}] contains no row of the series"),
-                });
-            }
-            Ok(Window { left, right: after - 1 })
+            let empty = || Error::InvalidParameter {
+                field: "windows",
+                reason: format!(
+                    "the window [{start}, {end}] contains no row of the series after the window before it"
+                ),
+            };
+            let left = cursor + timestamps[cursor..].iter().position(|&t| t >= start).ok_or_else(empty)?;
+            let right = match timestamps[left..].iter().position(|&t| t >= end) {
+                Some(offset) if timestamps[left + offset] == end => left + offset,
+                Some(0) => return Err(empty()),
+                Some(offset) => left + offset - 1,
+                None => timestamps.len() - 1,
+            };
+            cursor = right + 1;
+            Ok(Window { left, right })
         })
         .collect()
 }
@@ -245,6 +256,100 @@ pub fn evaluate(
         .collect::<Result<Vec<_>>>()?;
     let scores: Vec<FileScore> = results.iter().map(|r| r.score).collect();
     Ok(Evaluation { profile, normalised: normalised_score(&scores), series: results })
+}
+
+/// Leave-one-file-out cross-validation of a family of detectors (candidate parameter sets).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrossValidation {
+    /// The profile scored with.
+    pub profile: Profile,
+    /// Normalised score of each candidate over all series (in-sample), in candidate order.
+    pub in_sample: Vec<f64>,
+    /// The candidate with the best in-sample score (the first on ties).
+    pub best: usize,
+    /// Per series: the candidate chosen on the *other* series and its score on this one.
+    pub held_out: Vec<(String, usize, FileScore)>,
+    /// [`normalised_score`] of the held-out scores: what the selection procedure scores on
+    /// series it never saw.
+    pub cross_validated: f64,
+}
+
+/// Scores every candidate (`alerts_of(candidate, series)`, for candidates `0..candidates`) on every
+/// series, then for each series picks the candidate with the best normalised score on all the
+/// *other* series and keeps its score on the held-out one. Series run in parallel on `threads`.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `candidates` when there are none; what `alerts_of` or
+/// [`score_file`] returns.
+pub fn cross_validate(
+    series: &[LabelledSeries],
+    profile: Profile,
+    candidates: usize,
+    threads: usize,
+    alerts_of: impl Fn(usize, &LabelledSeries) -> Result<Vec<usize>> + Sync,
+) -> Result<CrossValidation> {
+    if candidates == 0 {
+        return Err(Error::InvalidParameter {
+            field: "candidates",
+            reason: "no candidate to choose from".to_owned(),
+        });
+    }
+    // scores[file][candidate]
+    let scores = parallel_map(series, threads, |s| {
+        (0..candidates)
+            .map(|c| score_file(s.timestamps.len(), &s.windows, &alerts_of(c, s)?, profile))
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let normalised_of = |c: usize, skip: Option<usize>| {
+        let files: Vec<FileScore> =
+            scores.iter().enumerate().filter(|(f, _)| Some(*f) != skip).map(|(_, row)| row[c]).collect();
+        normalised_score(&files)
+    };
+    let best_without = |skip: Option<usize>| {
+        (0..candidates).fold((0, f64::NEG_INFINITY), |(best, top), c| {
+            let score = normalised_of(c, skip);
+            if score > top { (c, score) } else { (best, top) }
+        })
+    };
+    let held_out: Vec<(String, usize, FileScore)> = series
+        .iter()
+        .enumerate()
+        .map(|(f, s)| {
+            let (chosen, _) = best_without(Some(f));
+            (s.name.clone(), chosen, scores[f][chosen])
+        })
+        .collect();
+    let held_scores: Vec<FileScore> = held_out.iter().map(|(_, _, score)| *score).collect();
+    Ok(CrossValidation {
+        profile,
+        in_sample: (0..candidates).map(|c| normalised_of(c, None)).collect(),
+        best: best_without(None).0,
+        cross_validated: normalised_score(&held_scores),
+        held_out,
+    })
+}
+
+/// `f` over `items` on up to `threads` scoped threads (contiguous chunks), results in order.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let chunk = items.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Result<Vec<R>>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => out.extend(part?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(out)
+    })
 }
 
 fn check_windows(rows: usize, windows: &[Window]) -> Result<()> {
@@ -395,6 +500,17 @@ mod tests {
         assert_eq!(windows_to_rows(&timestamps, &[(299.0, 901.0)]).unwrap(), [Window { left: 1, right: 3 }]);
         assert!(windows_to_rows(&timestamps, &[(301.0, 599.0)]).is_err());
         assert!(windows_to_rows(&timestamps, &[(2000.0, 3000.0)]).is_err());
+    }
+
+    #[test]
+    fn windows_match_repeated_and_backwards_timestamps_in_file_order() {
+        // a daylight-saving repeat (600 twice) and a backwards jump (1200 -> 900)
+        let timestamps = [0.0, 300.0, 600.0, 600.0, 900.0, 1200.0, 900.0, 1500.0, 1800.0];
+        // NAB enters at the first 600 and leaves at the first 1200 after it
+        assert_eq!(windows_to_rows(&timestamps, &[(600.0, 1200.0)]).unwrap(), [Window { left: 2, right: 5 }]);
+        // the next window is looked for after the previous one only
+        let two = windows_to_rows(&timestamps, &[(300.0, 600.0), (900.0, 1500.0)]).unwrap();
+        assert_eq!(two, [Window { left: 1, right: 2 }, Window { left: 4, right: 7 }]);
     }
 
     #[test]

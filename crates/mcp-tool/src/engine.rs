@@ -9,7 +9,7 @@ use std::time::Duration;
 use aiops_artifacts::model::schema_record;
 use aiops_features::FeatureSchema;
 use aiops_iforest::{IsolationForest, IsolationForestParams, Model};
-use aiops_incidents::{IncidentParams, Severity, find_incidents};
+use aiops_incidents::{CheckedDetectorParams, IncidentParams, Severity, detect};
 use aiops_promclient::{Instance, Metric, PromClient, Series, TimeWindow};
 use ndarray::Array2;
 
@@ -493,9 +493,11 @@ fn build_report(
     list_points: bool,
 ) -> Result<AnomalyReport, ToolError> {
     let (timestamps, values) = (&series.timestamps, &series.values);
-    let incident_params = IncidentParams::default().check().map_err(|e| ToolError::other(e.to_string()))?;
-    let incidents = find_incidents(timestamps, values, &scores.decision, &incident_params)
-        .map_err(|e| ToolError::other(e.to_string()))?;
+    // the anomaly periods come from the one incident detector of every command; the forest's
+    // per-point predictions stay the reference semantics of `anomaly_count` and the listed points
+    let incidents = detect(&CheckedDetectorParams::default(), timestamps, values)
+        .map_err(|e| ToolError::other(e.to_string()))?
+        .incidents;
     let samples = values.len();
     let anomaly_count = scores.predict.iter().filter(|&&p| p == -1).count();
     let severity =

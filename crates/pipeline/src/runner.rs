@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aiops_features::FeatureSchema;
 use aiops_iforest::{IsolationForestParams, MODEL_FILE_NAME, Model};
-use aiops_incidents::{Incident, IncidentParams, find_incidents};
+use aiops_incidents::{CheckedDetectorParams, Incident, detect};
 
 use aiops_promclient::{Progress, PromClient};
 
@@ -92,12 +92,6 @@ pub struct RunSummary {
     pub artifacts: Artifacts,
 }
 
-/// How anomalous points are merged into periods for the report: up to 5 normal points inside a
-/// period, at least 3 anomalous points to count, a period of 30+ points is one level more severe.
-pub fn report_incident_params() -> IncidentParams {
-    IncidentParams { max_gap: 5, min_points: 3, cooldown: 0, long_incident: 30 }
-}
-
 fn timed<T>(
     name: &'static str,
     progress: &mut dyn FnMut(&StepDone),
@@ -141,8 +135,10 @@ pub fn train_and_report(
     })?;
     let series = read_series(&artifacts.data, Order::Strict)?;
     let incidents = timed("report", progress, || {
-        let params = report_incident_params().check()?;
-        let incidents = find_incidents(&series.timestamps, &series.values, &scores.decision, &params)?;
+        // the one incident policy of every command; the forest's per-point predictions stay in
+        // the scores file and the chart
+        let incidents =
+            detect(&CheckedDetectorParams::default(), &series.timestamps, &series.values)?.incidents;
         let json = serde_json::to_vec_pretty(&incidents)?;
         write_atomically(&artifacts.incidents, |out| out.write_all(&json))?;
         let anomalies: Vec<usize> =

@@ -10,7 +10,7 @@ mod watcher;
 
 pub use metrics::{METRIC_NAMES, SeriesLabels, WatchMetrics};
 pub use state::{Scoring, SeriesState, Verdict, WINDOW_SECONDS};
-pub use watcher::{INCIDENT_PARAMS, Round, WatchConfig, WatchParams, Watcher, expected_anomaly_rate, run};
+pub use watcher::{Round, WatchConfig, WatchParams, Watcher, expected_anomaly_rate, run};
 
 /// Everything that can go wrong while watching.
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +33,6 @@ pub enum Error {
     /// The model's features are not those of the watched metric.
     #[error("the model's features")]
     ModelFeatures(#[from] aiops_artifacts::Error),
-    /// The incident parameters are invalid.
-    #[error("incident parameters")]
-    Incidents(#[from] aiops_incidents::Error),
     /// Talking to Prometheus failed, or its configuration is invalid.
     #[error("Prometheus")]
     Prometheus(#[source] aiops_promclient::Error),

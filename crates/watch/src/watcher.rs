@@ -8,18 +8,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aiops_artifacts::model::LoadedModel;
 use aiops_features::FeatureSchema;
 use aiops_iforest::{Contamination, Model};
-use aiops_incidents::{IncidentParams, IncidentTracker};
+use aiops_incidents::{CheckedDetectorParams, StreamingDetector};
 use aiops_promclient::{ClientConfig, Instance, Metric, PromClient};
 use tracing::Instrument;
 
 use crate::metrics::{SeriesLabels, WatchMetrics};
 use crate::state::{Scoring, SeriesState};
 use crate::{Error, Result};
-
-/// How anomalous points become incidents: two anomalous points at most two normal points
-/// apart confirm an incident (a single blip does not).
-pub const INCIDENT_PARAMS: IncidentParams =
-    IncidentParams { max_gap: 2, min_points: 2, cooldown: 0, long_incident: 12 };
 
 /// What to watch and how often, unchecked; [`WatchParams::check`] validates it.
 #[derive(Debug, Clone)]
@@ -84,7 +79,7 @@ struct WatchedSeries {
     instance: Instance,
     labels: SeriesLabels,
     state: SeriesState,
-    incidents: IncidentTracker,
+    incidents: StreamingDetector,
     /// Start of the next fetch: one step after the newest point, or the lookback while the
     /// series has no point yet.
     next_start: Option<f64>,
@@ -127,7 +122,6 @@ impl Watcher {
         loaded.check_features(&schema)?;
         let model = loaded.model;
         let positions = model.column_positions(&schema.columns).map_err(Error::Model)?;
-        let incident_params = INCIDENT_PARAMS.check()?;
         let metric_name = metric_label(&config.params.metric);
         let series = config
             .params
@@ -137,7 +131,7 @@ impl Watcher {
                 instance: instance.clone(),
                 labels: SeriesLabels { instance: instance.to_string(), metric: metric_name.clone() },
                 state: SeriesState::new(schema.streaming()),
-                incidents: IncidentTracker::new(&incident_params),
+                incidents: StreamingDetector::new(&CheckedDetectorParams::default()),
                 next_start: None,
             })
             .collect();
@@ -174,10 +168,7 @@ impl Watcher {
                 Ok(samples) => {
                     let (scored, confirmed) = score_samples(&self.model, &self.positions, series, &samples);
                     self.metrics.record(&series.labels, &series.state, scored);
-                    let open = series
-                        .incidents
-                        .open_incident()
-                        .is_some_and(|incident| incident.anomalous_points >= INCIDENT_PARAMS.min_points);
+                    let open = series.incidents.open_incident().is_some();
                     self.metrics.record_incident(&series.labels, open, confirmed);
                     round.scored += scored;
                     if let Some(last) = samples.last() {
@@ -211,8 +202,7 @@ fn score_samples(
         match verdict {
             Ok(Some(verdict)) => {
                 scored += 1;
-                let events =
-                    series.incidents.push(verdict.timestamp, verdict.value, verdict.scoring.decision);
+                let events = series.incidents.push(verdict.timestamp, verdict.value).events;
                 if let Some(incident) = events.alert {
                     confirmed += 1;
                     tracing::warn!(

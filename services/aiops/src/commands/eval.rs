@@ -1,13 +1,14 @@
-//! `aiops eval nab --data-dir DIR [--profile standard|low_fp|low_fn] [--plots DIR]`: runs a
-//! detector on every series of the Numenta Anomaly Benchmark listed in
-//! `DIR/combined_windows.json` and scores its alerts with NAB's rules.
+//! `aiops eval nab --data-dir DIR [--windows FILE] [--profile standard|low_fp|low_fn] [--plots DIR]
+//! [--cross-validate]`: runs a detector on every series of the Numenta Anomaly Benchmark listed in
+//! the windows file (default `DIR/combined_windows.json`), files as NAB ships them, and scores its
+//! alerts with NAB's rules under every profile.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use aiops_artifacts::series::{Order, parse_timestamp, read_series};
+use aiops_artifacts::series::{Order, OrderProblems, order_problems, parse_timestamp, read_series};
 use aiops_incidents::nab::{self, Evaluation, LabelledSeries, Profile};
-use aiops_incidents::{DetectorParams, IncidentParams, ThresholdRule};
+use aiops_incidents::{DetectorParams, IncidentParams};
 use anyhow::{Context, bail};
 
 /// Arguments of `aiops eval`.
@@ -45,10 +46,16 @@ enum DetectorArg {
 /// Arguments of `aiops eval nab`.
 #[derive(Debug, clap::Args)]
 struct NabArgs {
-    /// NAB data folder: `combined_windows.json` and the CSV files it names.
+    /// NAB data folder laid out like NAB's `data/`: category folders of CSV files, named as in
+    /// the windows file (e.g. `realKnownCause/nyc_taxi.csv`).
     #[arg(long)]
     data_dir: PathBuf,
-    /// NAB cost profile.
+    /// NAB's labelled windows (`{"category/file.csv": [[start, end], ...]}`); default
+    /// `DATA_DIR/combined_windows.json`.
+    #[arg(long)]
+    windows: Option<PathBuf>,
+    /// NAB cost profile of the per-file table and of the JSON's per-series results (the
+    /// normalised score of every profile is always printed).
     #[arg(long, value_enum, default_value = "standard")]
     profile: ProfileArg,
     /// Write a PNG per series (values, labelled windows shaded, alerts) into this folder.
@@ -57,6 +64,10 @@ struct NabArgs {
     /// The detector to evaluate.
     #[arg(long, value_enum, default_value = "incidents")]
     detector: DetectorArg,
+    /// Also choose the incident detector's parameters by leave-one-file-out cross-validation over
+    /// its candidate grid, and print the in-sample and cross-validated scores of every profile.
+    #[arg(long)]
+    cross_validate: bool,
     /// Print the evaluation as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -67,21 +78,16 @@ struct NabArgs {
 /// Overrides of the incident detector's defaults (see `aiops_incidents::DetectorParams`).
 #[derive(Debug, clap::Args)]
 struct Tuning {
-    /// Rolling window of the features (the reference computation with another window length).
+    /// Surprise (-log10 of the anomaly likelihood's tail probability) at which a point is
+    /// anomalous.
     #[arg(long)]
-    window: Option<usize>,
-    /// Points before the first training.
-    #[arg(long)]
-    train_points: Option<usize>,
-    /// Points between retrainings (0: never retrain).
-    #[arg(long)]
-    retrain_every: Option<usize>,
-    /// Most recent points each retraining uses.
+    threshold: Option<f64>,
+    /// Rows before anything can be anomalous.
+    #[arg(long, alias = "train-points")]
+    learning: Option<usize>,
+    /// Horizon (rows) of the anomaly likelihood's running distribution.
     #[arg(long)]
     history: Option<usize>,
-    /// Threshold: this quantile of the training scores.
-    #[arg(long)]
-    quantile: Option<f64>,
     /// Anomalous points that confirm an incident.
     #[arg(long)]
     min_points: Option<usize>,
@@ -94,84 +100,163 @@ struct Tuning {
 }
 
 impl Tuning {
-    fn params(&self) -> anyhow::Result<DetectorParams> {
+    fn params(&self) -> DetectorParams {
         let defaults = DetectorParams::default();
-        let schema = match self.window {
-            Some(window) => aiops_features::FeatureSchema::with_window(window)?,
-            None => defaults.schema.clone(),
-        };
         let incidents = IncidentParams {
             min_points: self.min_points.unwrap_or(defaults.incidents.min_points),
             max_gap: self.max_gap.unwrap_or(defaults.incidents.max_gap),
             cooldown: self.cooldown.unwrap_or(defaults.incidents.cooldown),
             ..defaults.incidents
         };
-        Ok(DetectorParams {
-            schema,
-            train_points: self.train_points.unwrap_or(defaults.train_points),
-            retrain_every: self.retrain_every.unwrap_or(defaults.retrain_every),
+        DetectorParams {
+            threshold: self.threshold.unwrap_or(defaults.threshold),
+            learning: self.learning.unwrap_or(defaults.learning),
             history: self.history.unwrap_or(defaults.history),
-            threshold: self.quantile.map_or(defaults.threshold, |q| ThresholdRule::Quantile { q }),
             incidents,
             ..defaults
-        })
+        }
+    }
+}
+
+const PROFILES: [Profile; 3] = [Profile::Standard, Profile::LowFp, Profile::LowFn];
+
+/// The JSON output: the chosen profile's evaluation and every profile's normalised score.
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    evaluation: &'a Evaluation,
+    profiles: BTreeMap<&'static str, f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cross_validation: Vec<nab::CrossValidation>,
+}
+
+fn profile_name(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Standard => "standard",
+        Profile::LowFp => "low_fp",
+        Profile::LowFn => "low_fn",
     }
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let Benchmark::Nab(args) = &args.benchmark;
-    let series = load_nab(&args.data_dir)?;
+    let windows = args.windows.clone().unwrap_or_else(|| args.data_dir.join("combined_windows.json"));
+    let series = load_nab(&args.data_dir, &windows)?;
     let profile = match args.profile {
         ProfileArg::Standard => Profile::Standard,
         ProfileArg::LowFp => Profile::LowFp,
         ProfileArg::LowFn => Profile::LowFn,
     };
-    let evaluation = match args.detector {
-        DetectorArg::Incidents => {
-            let params = args.tuning.params()?.check().context("detector parameters")?;
-            nab::evaluate(&series, profile, |s| {
-                Ok(aiops_incidents::detect(&params, &s.timestamps, &s.values)?.alerts)
-            })
-        }
-        DetectorArg::Reference => {
-            let (schema, forest) = (
-                aiops_features::FeatureSchema::reference(),
-                aiops_iforest::IsolationForestParams::reference(),
-            );
-            nab::evaluate(&series, profile, |s| {
-                aiops_incidents::reference_point_alerts(&schema, &forest, &s.timestamps, &s.values)
-            })
-        }
-    }
-    .context("evaluating on NAB")?;
+    let alerts = alerts_of_every_series(args, &series)?;
+    let evaluations = PROFILES
+        .iter()
+        .map(|&p| nab::evaluate(&series, p, |s| Ok(alerts[&s.name].clone())))
+        .collect::<Result<Vec<_>, _>>()
+        .context("scoring on NAB")?;
+    let evaluation = evaluations.iter().find(|e| e.profile == profile).context("the chosen profile")?;
+    let cross_validation = if args.cross_validate { cross_validate(&series)? } else { Vec::new() };
     if let Some(folder) = &args.plots {
-        write_plots(folder, &series, &evaluation)?;
+        write_plots(folder, &series, evaluation)?;
     }
+    let profiles = evaluations.iter().map(|e| (profile_name(e.profile), e.normalised)).collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+        let report = Report { evaluation, profiles, cross_validation };
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_table(&evaluation);
+        print_table(evaluation);
+        for (name, score) in &profiles {
+            println!("normalised {name} score = {score:.1}");
+        }
+        for cv in &cross_validation {
+            println!(
+                "cross-validation ({}): in-sample best {:.1}, leave-one-file-out {:.1}",
+                profile_name(cv.profile),
+                cv.in_sample[cv.best],
+                cv.cross_validated
+            );
+        }
     }
     Ok(())
 }
 
-/// Reads `combined_windows.json` and every series it names.
-fn load_nab(dir: &Path) -> anyhow::Result<Vec<LabelledSeries>> {
-    let windows_path = dir.join("combined_windows.json");
-    let text = std::fs::read_to_string(&windows_path)
+/// The alert rows of every series, by name, with the chosen detector (series in parallel).
+fn alerts_of_every_series(
+    args: &NabArgs,
+    series: &[LabelledSeries],
+) -> anyhow::Result<BTreeMap<String, Vec<usize>>> {
+    let params = args.tuning.params().check().context("detector parameters")?;
+    let (schema, forest) =
+        (&aiops_features::FeatureSchema::reference(), &aiops_iforest::IsolationForestParams::reference());
+    let detector = args.detector;
+    let alerts = std::thread::scope(|scope| {
+        let handles: Vec<_> = series
+            .iter()
+            .map(|s| {
+                scope.spawn(move || match detector {
+                    DetectorArg::Incidents => {
+                        aiops_incidents::detect(&params, &s.timestamps, &s.values).map(|d| d.alerts)
+                    }
+                    DetectorArg::Reference => {
+                        aiops_incidents::reference_point_alerts(schema, forest, &s.timestamps, &s.values)
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(series)
+            .map(|(h, s)| {
+                let alerts = h.join().map_err(|_| anyhow::anyhow!("the detector panicked on {}", s.name))?;
+                Ok((s.name.clone(), alerts.with_context(|| format!("detecting on {}", s.name))?))
+            })
+            .collect::<anyhow::Result<BTreeMap<_, _>>>()
+    })?;
+    Ok(alerts)
+}
+
+/// Leave-one-file-out cross-validation of the detector's candidate grid, per profile.
+fn cross_validate(series: &[LabelledSeries]) -> anyhow::Result<Vec<nab::CrossValidation>> {
+    let candidates = DetectorParams::candidates()
+        .into_iter()
+        .map(DetectorParams::check)
+        .collect::<Result<Vec<_>, _>>()
+        .context("candidate parameters")?;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    PROFILES
+        .iter()
+        .map(|&profile| {
+            nab::cross_validate(series, profile, candidates.len(), threads, |c, s| {
+                Ok(aiops_incidents::detect(&candidates[c], &s.timestamps, &s.values)?.alerts)
+            })
+            .context("cross-validating on NAB")
+        })
+        .collect()
+}
+
+/// Reads the windows file and every series it names, rows as records in file order; warns about
+/// duplicated and backwards timestamps (NAB's own files have both), which are scored as NAB
+/// scores them.
+fn load_nab(dir: &Path, windows_path: &Path) -> anyhow::Result<Vec<LabelledSeries>> {
+    let text = std::fs::read_to_string(windows_path)
         .with_context(|| format!("reading {}", windows_path.display()))?;
     let labels: BTreeMap<String, Vec<[String; 2]>> = serde_json::from_str(&text).with_context(|| {
-        format!("{}: expected {{\"file.csv\": [[start, end], ...]}}", windows_path.display())
+        format!("{}: expected {{\"category/file.csv\": [[start, end], ...]}}", windows_path.display())
     })?;
     if labels.is_empty() {
         bail!("{} lists no series", windows_path.display());
     }
-    labels
+    let mut problems = Vec::new();
+    let series = labels
         .into_iter()
         .map(|(name, windows)| {
             let path = dir.join(&name);
             let series =
-                read_series(&path, Order::Strict).with_context(|| format!("reading {}", path.display()))?;
+                read_series(&path, Order::Records).with_context(|| format!("reading {}", path.display()))?;
+            let order = order_problems(&series.timestamps);
+            if order != OrderProblems::default() {
+                problems
+                    .push(format!("{name} ({} duplicated, {} backwards)", order.duplicated, order.backwards));
+            }
             let times = windows
                 .iter()
                 .map(|[start, end]| match (parse_timestamp(start), parse_timestamp(end)) {
@@ -186,7 +271,15 @@ fn load_nab(dir: &Path) -> anyhow::Result<Vec<LabelledSeries>> {
                 .with_context(|| format!("windows of {name}"))?;
             Ok(LabelledSeries { name, timestamps: series.timestamps, values: series.values, windows })
         })
-        .collect()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !problems.is_empty() {
+        eprintln!(
+            "warning: timestamps that repeat or go backwards in {} file(s), kept as rows in file order as NAB scores them: {}",
+            problems.len(),
+            problems.join(", ")
+        );
+    }
+    Ok(series)
 }
 
 fn print_table(evaluation: &Evaluation) {

@@ -1,11 +1,19 @@
-//! `aiops eval nab`: the default detector clears the NAB floor on the shared data, the reference
-//! point detector reproduces its known score, plots are written, and bad input is refused.
+//! `aiops eval nab`: NAB's files are taken as shipped, the detector's cross-validated score on the
+//! 24 dev series stays above its floor, the default detector clears the floor on the older
+//! 12-series subset, the reference point detector reproduces its known score, plots are written,
+//! and bad input is refused.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The normalised standard score the default detector must reach (issue 9).
+/// The normalised standard score the default detector must reach on `shared/data/nab` (issue 9;
+/// it scores 69.0 there).
 const NAB_FLOOR: f64 = 60.0;
+
+/// Leave-one-file-out cross-validated scores on `shared/data/nab-dev` (issue 13), measured 71.0
+/// standard, 59.4 low FP, 75.9 low FN: floors a little below, so that a change that loses
+/// generalisation fails.
+const CROSS_VALIDATED_FLOORS: [(&str, f64); 3] = [("standard", 70.0), ("low_fp", 58.0), ("low_fn", 75.0)];
 
 fn eval_nab(data_dir: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aiops"))
@@ -21,8 +29,50 @@ fn evaluation(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("--json prints JSON")
 }
 
-fn nab_dir() -> std::path::PathBuf {
+fn nab_dir() -> PathBuf {
     aiops_testkit::require_shared_dir().join("data/nab")
+}
+
+/// `shared/data/nab-dev`; these tests guard scores, so they fail rather than skip without it.
+fn nab_dev_dir() -> PathBuf {
+    let shared = aiops_testkit::require_shared_dir();
+    let dir = shared.join("data/nab-dev");
+    assert!(dir.join("combined_windows.json").is_file(), "{} has no combined_windows.json", dir.display());
+    dir
+}
+
+#[test]
+fn nab_as_shipped_is_scored_with_a_warning_for_repeated_and_backwards_timestamps() {
+    let output = eval_nab(&nab_dev_dir(), &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("warning") && stderr.contains("4 file(s)"), "{stderr}");
+    assert!(
+        stderr.contains("machine_temperature_system_failure.csv (12 duplicated, 1 backwards)"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for profile in ["standard", "low_fp", "low_fn"] {
+        assert!(stdout.contains(&format!("normalised {profile} score = ")), "{stdout}");
+    }
+    assert!(stdout.contains("nyc_taxi.csv"), "the per-file table: {stdout}");
+}
+
+#[test]
+fn the_cross_validated_nab_dev_score_stays_above_its_floor() {
+    let result = evaluation(&eval_nab(&nab_dev_dir(), &["--json", "--cross-validate"]));
+    let series = result["series"].as_array().expect("per-series results");
+    assert_eq!(series.len(), 24);
+    let windows: u64 = series.iter().map(|s| s["score"]["windows"].as_u64().expect("windows")).sum();
+    assert_eq!(windows, 49, "every labelled window after the probation periods is scored");
+    let runs = result["cross_validation"].as_array().expect("one cross-validation per profile");
+    for (profile, floor) in CROSS_VALIDATED_FLOORS {
+        let run = runs.iter().find(|r| r["profile"] == profile).expect("the profile's cross-validation");
+        let score = run["cross_validated"].as_f64().expect("a cross-validated score");
+        assert!(score >= floor, "cross-validated {profile} score {score:.1} fell below its floor {floor}");
+        let in_sample = result["profiles"][profile].as_f64().expect("the profile's score");
+        assert!(in_sample >= score, "{profile}: the default ({in_sample:.1}) is the in-sample best");
+    }
 }
 
 #[test]
