@@ -29,8 +29,9 @@ fn a_zero_window_set_by_hand_is_refused_not_a_panic() {
 
 #[test]
 fn a_window_of_2_pow_45_is_refused_without_allocating_it() {
-    let refused =
-        |e: &aiops_features::Error| matches!(e, aiops_features::Error::InvalidSchema { field: "window", .. });
+    let refused = |e: &aiops_features::Error| {
+        matches!(e, aiops_features::Error::InvalidParameter { field: "window", .. })
+    };
     assert!(FeatureSchema::with_window(1 << 45).as_ref().is_err_and(refused));
     assert!(FeatureSchema::with_window(aiops_features::MAX_WINDOW).is_ok());
     // Set by hand (the fields are public): a streaming computer is made and refuses to push.

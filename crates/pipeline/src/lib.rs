@@ -14,7 +14,6 @@ pub mod runner;
 pub mod score_step;
 pub mod train_step;
 
-
 /// Everything a pipeline step can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

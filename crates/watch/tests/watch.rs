@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use aiops_artifacts::model::{LoadedModel, schema_record};
 use aiops_features::FeatureSchema;
 use aiops_iforest::{Contamination, IsolationForest, IsolationForestParams, Model};
 use aiops_promclient::{ClientConfig, Instance, Metric};
@@ -40,7 +41,7 @@ fn cpu(scenario: &Scenario, instance: &str, times: impl Iterator<Item = u64>) ->
 }
 
 /// A model of `schema`'s features of the normal instance before the incident started.
-fn model(scenario: &Scenario, schema: FeatureSchema) -> Model {
+fn model(scenario: &Scenario, schema: FeatureSchema) -> LoadedModel {
     let before_incident = scenario.end - 3600;
     let (timestamps, values) = cpu(scenario, NORMAL, scenario.timestamps().filter(|&t| t < before_incident));
     let x = schema.compute(&timestamps, &values).expect("features");
@@ -49,7 +50,9 @@ fn model(scenario: &Scenario, schema: FeatureSchema) -> Model {
         ..IsolationForestParams::reference()
     };
     let forest = IsolationForest::fit(&params, x.view()).expect("fit");
-    Model::new(forest, schema.columns.clone(), Some(schema), x.view()).expect("model")
+    let model =
+        Model::new(forest, schema.columns.clone(), Some(schema_record(&schema)), x.view()).expect("model");
+    LoadedModel::new(model, "the test model").expect("a consistent model")
 }
 
 /// The value of `name{instance="..",metric="cpu"}` in an exposition.
@@ -87,7 +90,7 @@ async fn rounds_score_the_lookback_then_only_new_points_as_the_batch_forest_woul
         assert_eq!(timestamps.len() as u64, points + 5, "every scored time has a ground truth");
         let x = FeatureSchema::reference().compute(&timestamps, &values).expect("features");
         let last = x.row(x.nrows() - 1).to_vec();
-        let batch = model.forest.score_row(&last).expect("score");
+        let batch = model.model.forest.score_row(&last).expect("score");
         let streamed = -sample(&exposition, "aiops_watch_anomaly_score", instance);
         assert!((streamed - batch).abs() <= 1e-9, "{instance}: streamed {streamed}, batch {batch}");
         assert_eq!(sample(&exposition, "aiops_watch_points_total", instance), (points + 5) as f64);
@@ -134,7 +137,7 @@ fn check_refuses_each_bad_parameter_by_name() {
         let mut wrong = params(client.clone());
         make_wrong(&mut wrong);
         match wrong.check() {
-            Err(Error::InvalidParam { field, .. }) => assert_eq!(field, parameter),
+            Err(Error::InvalidParameter { field, .. }) => assert_eq!(field, parameter),
             other => panic!("expected `{parameter}` to be refused, got {other:?}"),
         }
     }
@@ -148,7 +151,7 @@ fn a_model_of_another_metric_is_refused() {
     let config =
         params(ClientConfig::from_url("http://127.0.0.1:9090").expect("a URL")).check().expect("valid");
     match Watcher::new(config, model(&scenario, memory)) {
-        Err(Error::Model(_)) => {}
+        Err(Error::ModelFeatures(_)) => {}
         other => panic!("a memory model must not score cpu, got {other:?}"),
     }
 }
