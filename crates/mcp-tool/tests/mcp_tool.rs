@@ -117,7 +117,7 @@ async fn bind_refuses_each_bad_option_by_name_and_accepts_the_defaults() {
         ("step", |c| c.step = Duration::from_millis(1_500)),
         ("reload_interval", |c| c.reload_interval = Duration::ZERO),
         ("prometheus_url", |c| {
-            c.prometheus = ClientConfig::from_url("ftp://prometheus:9090").expect("a URL")
+            c.prometheus = ClientConfig::from_url("ftp://prometheus:9090").expect("a URL");
         }),
         ("inference_url", |c| c.inference_url = Some("http://127.0.0.1:8080".into())),
     ];

@@ -245,9 +245,12 @@ async fn sigterm_stops_the_server_within_the_deadline_despite_a_half_open_reques
     assert_eq!(read_until_closed(&mut half_open, Duration::from_secs(1)).await.as_deref(), Some(""));
 }
 
+/// A change that breaks one limit, and the field the error must name.
+type BadLimit = (fn(&mut Limits), &'static str);
+
 #[test]
 fn limits_name_the_bad_field() {
-    let cases: [(fn(&mut Limits), &str); 6] = [
+    let cases: [BadLimit; 6] = [
         (|l| l.header_timeout = Duration::ZERO, "header_timeout"),
         (|l| l.body_timeout = Duration::from_secs(100_000), "body_timeout"),
         (|l| l.idle_timeout = Duration::ZERO, "idle_timeout"),

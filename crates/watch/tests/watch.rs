@@ -41,7 +41,7 @@ fn cpu(scenario: &Scenario, instance: &str, times: impl Iterator<Item = u64>) ->
 }
 
 /// A model of `schema`'s features of the normal instance before the incident started.
-fn model(scenario: &Scenario, schema: FeatureSchema) -> LoadedModel {
+fn model(scenario: &Scenario, schema: &FeatureSchema) -> LoadedModel {
     let before_incident = scenario.end - 3600;
     let (timestamps, values) = cpu(scenario, NORMAL, scenario.timestamps().filter(|&t| t < before_incident));
     let x = schema.compute(&timestamps, &values).expect("features");
@@ -51,7 +51,7 @@ fn model(scenario: &Scenario, schema: FeatureSchema) -> LoadedModel {
     };
     let forest = IsolationForest::fit(&params, x.view()).expect("fit");
     let model =
-        Model::new(forest, schema.columns.clone(), Some(schema_record(&schema)), x.view()).expect("model");
+        Model::new(forest, schema.columns.clone(), Some(schema_record(schema)), x.view()).expect("model");
     LoadedModel::new(model, "the test model").expect("a consistent model")
 }
 
@@ -68,7 +68,7 @@ fn sample(exposition: &str, name: &str, instance: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rounds_score_the_lookback_then_only_new_points_as_the_batch_forest_would() {
     let scenario = scenario();
-    let model = model(&scenario, FeatureSchema::reference());
+    let model = model(&scenario, &FeatureSchema::reference());
     let prometheus = TestPrometheus::require(scenario.clone());
     let config = params(ClientConfig::from_url(&prometheus.url()).expect("a URL")).check().expect("valid");
     let mut watcher = Watcher::new(config, model.clone()).expect("watcher");
@@ -110,7 +110,7 @@ async fn an_unreachable_prometheus_is_counted_per_series_and_scores_nothing() {
     let url = format!("http://127.0.0.1:{}", aiops_testkit::free_port());
     let client = ClientConfig { retries: 0, ..ClientConfig::from_url(&url).expect("a URL") };
     let config = params(client).check().expect("valid");
-    let mut watcher = Watcher::new(config, model(&scenario, FeatureSchema::reference())).expect("watcher");
+    let mut watcher = Watcher::new(config, model(&scenario, &FeatureSchema::reference())).expect("watcher");
     assert_eq!(watcher.round(scenario.end as f64).await, Round { scored: 0, failed: 2 });
     assert_eq!(watcher.round(scenario.end as f64).await, Round { scored: 0, failed: 2 });
     let exposition = watcher.metrics().encode();
@@ -150,7 +150,7 @@ fn a_model_of_another_metric_is_refused() {
     let memory = FeatureSchema::reference().with_value_column("memory_usage").expect("schema");
     let config =
         params(ClientConfig::from_url("http://127.0.0.1:9090").expect("a URL")).check().expect("valid");
-    match Watcher::new(config, model(&scenario, memory)) {
+    match Watcher::new(config, model(&scenario, &memory)) {
         Err(Error::ModelFeatures(_)) => {}
         other => panic!("a memory model must not score cpu, got {other:?}"),
     }

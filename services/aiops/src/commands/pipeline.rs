@@ -24,7 +24,8 @@ enum PipelineCommand {
     /// Compile the training pipeline to a Kubeflow Pipelines v2 IR YAML (upload it to KFP).
     Compile(CompileArgs),
     /// Run fetch, features, train and score on this machine, writing the KFP artifacts to --out.
-    Run(RunArgs),
+    // Boxed: the run arguments (connection, forest, output) are several times the compile ones.
+    Run(Box<RunArgs>),
 }
 
 /// Arguments of `aiops pipeline run`.
