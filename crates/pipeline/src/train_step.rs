@@ -40,7 +40,7 @@ pub fn train(table: &Table, schema: Option<&FeatureSchema>, params: &IsolationFo
 
 /// The feature schema `table` (read from `features`) was computed with, when its columns are the
 /// standard features: the one the features step recorded in
-/// [`schema_file`](crate::features_step::schema_file)`(features)`, else (a features CSV made
+/// [`schema_file`]`(features)`, else (a features CSV made
 /// elsewhere) the reference schema. Other columns have no schema.
 ///
 /// # Errors
