@@ -102,22 +102,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 mod tests {
     use std::path::Path;
 
-    /// The error and its causes as `error: cause: cause`, the way the binary prints them.
-    fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-        let mut text = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            text = format!("{text}: {cause}");
-            source = cause.source();
-        }
-        text
-    }
-
     #[test]
     fn error_causes_are_printed_once() {
         let missing =
             crate::series::read_series(Path::new("/nonexistent/in.csv"), crate::series::Order::Strict);
-        let text = chain(&missing.unwrap_err());
+        let text = aiops_text::error_chain(&missing.unwrap_err());
         assert_eq!(text.matches("No such file or directory").count(), 1, "{text}");
         assert!(text.starts_with("/nonexistent/in.csv: "), "{text}");
     }

@@ -22,17 +22,6 @@ fn standard_model(schema: &FeatureSchema) -> Model {
     model_with(Some(schema_record(schema)), &names)
 }
 
-/// `error` and its sources, joined with `: `.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text = format!("{text}: {cause}");
-        source = cause.source();
-    }
-    text
-}
-
 #[test]
 fn a_standard_model_loads_with_its_schema_and_refuses_other_features() {
     let loaded = LoadedModel::new(standard_model(&FeatureSchema::reference()), "memory").unwrap();
@@ -40,7 +29,10 @@ fn a_standard_model_loads_with_its_schema_and_refuses_other_features() {
     loaded.check_features(&FeatureSchema::reference()).unwrap();
     loaded.check_features(&FeatureSchema::reference().with_value_column("memory_usage").unwrap()).unwrap();
     let error = loaded.check_features(&FeatureSchema::with_window(10).unwrap()).unwrap_err();
-    assert!(matches!(error, Error::Schema { .. }) && chain(&error).contains("window 10"), "{error}");
+    assert!(
+        matches!(error, Error::Schema { .. }) && aiops_text::error_chain(&error).contains("window 10"),
+        "{error}"
+    );
     let generic = LoadedModel::new(model_with(None, &["a", "b"]), "memory").unwrap();
     assert_eq!(generic.schema, None);
     let error = generic.check_features(&FeatureSchema::reference()).unwrap_err();
@@ -56,7 +48,11 @@ fn a_recorded_window_of_2_pow_45_is_refused_naming_window() {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let error = LoadedModel::from_bytes(&model_with(Some(record), &names).to_bytes(), "crafted").unwrap_err();
     assert!(matches!(error, Error::Schema { .. }), "{error}");
-    assert!(chain(&error).contains("`window` 35184372088832 is not in 1..=1048576"), "{}", chain(&error));
+    assert!(
+        aiops_text::error_chain(&error).contains("`window` 35184372088832 is not in 1..=1048576"),
+        "{}",
+        aiops_text::error_chain(&error)
+    );
 }
 
 #[test]

@@ -15,7 +15,9 @@ use ndarray::Array2;
 
 use crate::inference::{Inference, Scores, score_in_process};
 use crate::metrics::Metrics;
-use crate::model_store::{ModelStore, error_chain};
+use aiops_text::error_chain;
+
+use crate::model_store::ModelStore;
 use crate::report::{
     AnomalyPeriod, AnomalyReport, Explanation, FeatureContribution, InstanceEntry, InstanceList, MAX_PERIODS,
     ModelUsed, ScoredPoint, SeverityLevel, ValueSummary, rfc3339,

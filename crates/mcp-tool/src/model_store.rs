@@ -9,6 +9,7 @@ use std::time::Duration;
 use aiops_artifacts::model::MAX_MODEL_BYTES;
 use aiops_features::FeatureSchema;
 use aiops_iforest::{MODEL_FILE_NAME, Model};
+use aiops_text::error_chain;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
@@ -269,16 +270,4 @@ impl ModelStore {
             }
         })
     }
-}
-
-/// An error and its sources, joined with `: `.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use aiops_kserve_client::{
     Datatype, ErrorResponse, ModelMetadata, Output, Parameters, ServerMetadata, TensorMetadata,
 };
+use aiops_text::error_chain;
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -252,18 +253,6 @@ impl ServerState {
     fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
     }
-}
-
-/// `error: cause: cause ...`, for one-line logs.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 async fn poll_model_file(state: Arc<ServerState>, every: Duration) {

@@ -150,6 +150,24 @@ fn secrets(text: &str, start: usize, authority_end: usize, url_end: usize) -> Ve
     ranges
 }
 
+/// An error and its sources on one line, `error: cause: cause`, the way logs and the binary
+/// print them (each level's Display shows that level only, so nothing prints twice).
+///
+/// ```
+/// let error = std::io::Error::other("disk full");
+/// assert_eq!(aiops_text::error_chain(&error), "disk full");
+/// ```
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
