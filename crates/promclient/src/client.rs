@@ -223,6 +223,15 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// One series of an instant query's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstantSample {
+    /// The series' labels (`__name__` included when the query keeps it).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Its value at the evaluation time.
+    pub sample: Sample,
+}
+
 /// A fetched metric series.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Series {
@@ -271,36 +280,7 @@ impl PromClient {
     /// [`Error::InvalidParameter`] naming a bad field, [`Error::Certificate`] or
     /// [`Error::Client`] for unusable TLS settings.
     pub fn new(mut config: ClientConfig) -> Result<Self> {
-        if let Some(credentials) = take_credentials(&mut config.base_url) {
-            if config.auth != Auth::None {
-                return Err(Error::InvalidParameter {
-                    field: "base_url",
-                    reason: "has credentials while auth is configured too".into(),
-                });
-            }
-            config.auth = credentials;
-        }
-        config.check()?;
-        // ring is the one TLS provider (see the workspace manifest); a no-op when one is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut headers = HeaderMap::new();
-        if let Some(value) = config.auth.header()? {
-            headers.insert(AUTHORIZATION, value);
-        }
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .default_headers(headers)
-            .redirect(same_origin_redirects())
-            .tls_danger_accept_invalid_certs(config.tls.insecure_skip_verify);
-        if let Some(path) = &config.tls.ca_certificate {
-            let pem =
-                std::fs::read(path).map_err(|source| Error::Certificate { path: path.clone(), source })?;
-            for certificate in reqwest::Certificate::from_pem_bundle(&pem).map_err(Error::Client)? {
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
-        let http = builder.build().map_err(Error::Client)?;
+        let http = http_client(&mut config)?;
         let api = prometheus_http_query::Client::from(http, &config.normalized_base_url())
             .map_err(|e| Error::InvalidParameter { field: "base_url", reason: e.to_string() })?;
         Ok(Self { api, config: Arc::new(config) })
@@ -379,6 +359,28 @@ impl PromClient {
                     .join(", "),
             }),
         }
+    }
+
+    /// Runs the instant query `query` at `time` (unix seconds) and returns its vector, one
+    /// entry per series with its labels, sorted by labels. The query is sent as given: callers
+    /// build it from validated, escaped values (see [`crate::FleetQuery`]).
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when the answer is not an instant vector, else any request error.
+    pub async fn query(&self, query: &str, time: i64) -> Result<Vec<InstantSample>> {
+        let data: Data = self.send(|| self.api.query(query).at(time).post_raw()).await?;
+        let Data::Vector(vector) = data else {
+            return Err(Error::Decode { problem: format!("`{query}` did not return an instant vector") });
+        };
+        let mut samples: Vec<InstantSample> = vector
+            .iter()
+            .map(|v| InstantSample {
+                labels: v.metric().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                sample: Sample { timestamp: v.sample().timestamp(), value: v.sample().value() },
+            })
+            .collect();
+        samples.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(samples)
     }
 
     /// Fetches `metric` of `instance` over `window` at `step`.
@@ -490,6 +492,41 @@ impl PromClient {
     }
 }
 
+/// The one `reqwest` client construction (Prometheus' HTTP API and remote write alike): moves a
+/// URL's credentials into `config.auth`, checks `config`, and applies its timeout, credentials,
+/// redirect policy and TLS settings.
+pub(crate) fn http_client(config: &mut ClientConfig) -> Result<reqwest::Client> {
+    if let Some(credentials) = take_credentials(&mut config.base_url) {
+        if config.auth != Auth::None {
+            return Err(Error::InvalidParameter {
+                field: "base_url",
+                reason: "has credentials while auth is configured too".into(),
+            });
+        }
+        config.auth = credentials;
+    }
+    config.check()?;
+    // ring is the one TLS provider (see the workspace manifest); a no-op when one is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut headers = HeaderMap::new();
+    if let Some(value) = config.auth.header()? {
+        headers.insert(AUTHORIZATION, value);
+    }
+    let mut builder = reqwest::Client::builder()
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+        .default_headers(headers)
+        .redirect(same_origin_redirects())
+        .tls_danger_accept_invalid_certs(config.tls.insecure_skip_verify);
+    if let Some(path) = &config.tls.ca_certificate {
+        let pem = std::fs::read(path).map_err(|source| Error::Certificate { path: path.clone(), source })?;
+        for certificate in reqwest::Certificate::from_pem_bundle(&pem).map_err(Error::Client)? {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder.build().map_err(Error::Client)
+}
+
 /// Takes the user information out of `url` as basic-auth credentials (percent-decoded).
 fn take_credentials(url: &mut Url) -> Option<Auth> {
     if url.username().is_empty() && url.password().is_none() {
@@ -534,7 +571,7 @@ fn refused_redirect(response: &reqwest::Response) -> Error {
     }
 }
 
-async fn backoff(attempt: u32) {
+pub(crate) async fn backoff(attempt: u32) {
     tokio::time::sleep(FIRST_BACKOFF * 2u32.saturating_pow(attempt - 1)).await;
 }
 

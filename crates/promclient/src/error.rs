@@ -88,6 +88,16 @@ pub enum Error {
         /// What was wrong.
         problem: String,
     },
+    /// A remote-write receiver refused a request (after the configured retries for 5xx/429).
+    #[error("remote write to {url} answered HTTP {status}: {message}")]
+    RemoteWrite {
+        /// The receiver's URL (without credentials).
+        url: String,
+        /// HTTP status code.
+        status: u16,
+        /// The start of the receiver's answer, control characters escaped.
+        message: String,
+    },
     /// A range query for one series returned several.
     #[error("query `{query}` returned {count} series where one was expected: {labels}")]
     AmbiguousResult {

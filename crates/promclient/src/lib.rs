@@ -14,6 +14,14 @@
 //! (Prometheus' per-series limit), runs a few chunks concurrently, drops NaN/Inf samples and
 //! duplicates, and returns strictly increasing timestamps.
 //!
+//! # Fleet
+//! [`FleetQuery`] builds the PromQL that reads the fleet's exported verdicts back (which nodes
+//! are anomalous now, ranked); [`PromClient::fleet_status`] runs it.
+//!
+//! # Remote write
+//! [`RemoteWriter`] pushes series with Prometheus' remote write 1.0 protocol (protobuf,
+//! snappy), in bounded requests, with the same configuration (auth, TLS, timeout, retries).
+//!
 //! # Why `prometheus-http-query` plus raw `reqwest`
 //! Requests are built and sent by `prometheus-http-query` 0.9 (URL and parameter handling,
 //! path prefixes, response types). It lacks what robust fetching needs, so this crate adds it
@@ -25,13 +33,22 @@
 
 mod client;
 mod error;
+mod fleet;
 mod metric;
 mod promql;
+mod remote_write;
 
 pub use client::{
-    Auth, ClientConfig, MAX_POINTS_PER_QUERY, Progress, PromClient, Sample, Series, TimeWindow, Tls,
-    plan_chunks,
+    Auth, ClientConfig, InstantSample, MAX_POINTS_PER_QUERY, Progress, PromClient, Sample, Series,
+    TimeWindow, Tls, plan_chunks,
 };
 pub use error::{Error, Result};
+pub use fleet::{
+    ANOMALY_SCORE, FLEET_METRIC_NAMES, FleetNode, FleetQuery, FleetSeries, FleetStatus, INCIDENT_OPEN,
+    INCIDENT_START, MAX_FLEET_LIMIT,
+};
 pub use metric::{METRIC_NAMES, Metric};
 pub use promql::{INSTANCE_PLACEHOLDER, Instance, escape_promql_string, fill_template};
+pub use remote_write::{
+    MAX_LABEL_BYTES, MAX_REQUEST_BYTES, MAX_SAMPLES_PER_REQUEST, RemoteWriter, TimeSeries, Written,
+};

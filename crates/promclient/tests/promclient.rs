@@ -6,7 +6,10 @@ use std::net::TcpListener;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aiops_promclient::{ClientConfig, Error, Instance, Metric, PromClient, Sample, TimeWindow};
+use aiops_promclient::{
+    ClientConfig, Error, FleetNode, FleetQuery, FleetSeries, Instance, Metric, PromClient, RemoteWriter,
+    Sample, TimeSeries, TimeWindow, Written,
+};
 use aiops_testkit::prometheus::{self, Scenario, TestPrometheus};
 
 /// Fetched CPU usage may differ from the generated ground truth by at most this many
@@ -425,4 +428,187 @@ fn nan_and_infinite_samples_are_dropped() {
         .unwrap();
     assert!(!samples.is_empty());
     assert!(samples.iter().all(|s| s.value == 1.0), "only the finite 1/1 points remain");
+}
+
+// --- remote write ------------------------------------------------------------------------------
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn series(name: &str, labels: &[(&str, &str)], samples: Vec<Sample>) -> TimeSeries {
+    TimeSeries {
+        name: name.into(),
+        labels: labels.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect(),
+        samples,
+    }
+}
+
+fn writer_for(url: &str) -> RemoteWriter {
+    RemoteWriter::new(ClientConfig::from_url(url).unwrap()).unwrap()
+}
+
+#[test]
+fn remote_written_samples_read_back_exactly_with_their_labels() {
+    let prometheus = TestPrometheus::require_with_flags(
+        Scenario::recent(1, 0.5, 60),
+        &["--web.enable-remote-write-receiver"],
+    );
+    // After the backfilled data (Prometheus refuses samples older than its newest block), on
+    // the 10 s grid of the range query below.
+    let base = (unix_now() - 60) / 10 * 10;
+    let labels = [("metric", "cpu"), ("job", "aiops-watch"), ("instance", "10.0.0.7:9100")];
+    let at = |offset: i64, value: f64| Sample { timestamp: (base + offset) as f64, value };
+    // 4,500 samples 10 ms apart: three requests of at most 2,000 samples.
+    let many: Vec<Sample> = (0..4_500)
+        .map(|i| Sample { timestamp: (base - 50) as f64 + i as f64 * 0.01, value: i as f64 })
+        .collect();
+    let written = runtime()
+        .block_on(writer_for(&format!("{}/api/v1/write", prometheus.url())).write(&[
+            series("aiops_test_batch", &[("instance", "10.0.0.7:9100")], many),
+            series("aiops_anomaly_score", &labels, vec![at(0, 0.25), at(10, 1.5), at(20, 3.0)]),
+            series("aiops_incident_open", &labels, vec![at(0, 0.0), at(10, 1.0), at(20, 1.0)]),
+        ]))
+        .unwrap();
+    assert_eq!(written, Written { requests: 3, samples: 4_506 });
+
+    let client = client_for(&prometheus.url());
+    let read = runtime().block_on(client.query("aiops_anomaly_score", base + 20)).unwrap();
+    let [only] = &read[..] else { panic!("one series expected: {read:?}") };
+    let expected_labels: Vec<(&str, &str)> = vec![
+        ("__name__", "aiops_anomaly_score"),
+        ("instance", "10.0.0.7:9100"),
+        ("job", "aiops-watch"),
+        ("metric", "cpu"),
+    ];
+    assert_eq!(
+        only.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>(),
+        expected_labels
+    );
+    assert_eq!(only.sample, Sample { timestamp: (base + 20) as f64, value: 3.0 });
+    let range = runtime()
+        .block_on(client.query_range(
+            r#"aiops_incident_open{instance="10.0.0.7:9100"}"#,
+            base as f64,
+            (base + 20) as f64,
+            STEP,
+            None,
+        ))
+        .unwrap();
+    assert_eq!(range, vec![at(0, 0.0), at(10, 1.0), at(20, 1.0)]);
+    let count =
+        runtime().block_on(client.query("count_over_time(aiops_test_batch[1m]) + 0", base - 5)).unwrap();
+    assert_eq!(count[0].sample.value, 4_500.0, "every batched sample arrived once");
+}
+
+#[test]
+fn a_refused_remote_write_names_the_status_and_the_receivers_reason() {
+    let prometheus = TestPrometheus::require_with_flags(
+        Scenario::recent(1, 0.5, 60),
+        &["--web.enable-remote-write-receiver"],
+    );
+    let writer = writer_for(&format!("{}/api/v1/write", prometheus.url()));
+    // Ten days before the backfilled data: outside what the head accepts.
+    let old = series(
+        "aiops_anomaly_score",
+        &[("instance", "10.0.0.7:9100")],
+        vec![Sample { timestamp: (unix_now() - 10 * 86_400) as f64, value: 1.0 }],
+    );
+    let outcome = runtime().block_on(writer.write(&[old]));
+    match &outcome {
+        Err(error @ Error::RemoteWrite { status: 400, message, .. }) => {
+            assert!(message.contains("out of bounds"), "{message}");
+            assert!(error.to_string().contains("/api/v1/write answered HTTP 400"), "{error}");
+        }
+        other => panic!("expected HTTP 400, got {other:?}"),
+    }
+    let nowhere = writer_for(&format!("{}/api/v1/no-such-receiver", prometheus.url()));
+    let fresh = series("up", &[], vec![Sample { timestamp: unix_now() as f64, value: 1.0 }]);
+    assert!(
+        matches!(runtime().block_on(nowhere.write(&[fresh])), Err(Error::RemoteWrite { status: 404, .. })),
+        "a wrong endpoint is a 404 error"
+    );
+}
+
+#[test]
+fn remote_write_sends_the_protocol_headers_retries_5xx_and_escapes_the_echoed_body() {
+    let fresh = series("up", &[], vec![Sample { timestamp: 1.0e9, value: 1.0 }]);
+    let (url, requests) = canned_server(503, "busy");
+    let mut config = ClientConfig::from_url(&url).unwrap();
+    config.retries = 2;
+    let outcome = runtime().block_on(RemoteWriter::new(config).unwrap().write(std::slice::from_ref(&fresh)));
+    assert!(matches!(outcome, Err(Error::RemoteWrite { status: 503, .. })), "{outcome:?}");
+    let heads = requests.lock().unwrap().clone();
+    assert_eq!(heads.len(), 3, "two retries after 5xx");
+    let head = heads[0].to_ascii_lowercase();
+    for header in [
+        "content-encoding: snappy",
+        "content-type: application/x-protobuf",
+        "x-prometheus-remote-write-version: 0.1.0",
+    ] {
+        assert!(head.contains(header), "{header} missing in {head}");
+    }
+    assert!(head.starts_with("post "), "{head}");
+
+    let (url, requests) = canned_server(400, "bad \u{1b}[31m sample");
+    let outcome = runtime().block_on(writer_for(&url).write(&[fresh]));
+    let Err(Error::RemoteWrite { status: 400, message, .. }) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(message, r"bad \u{1b}[31m sample");
+    assert_eq!(requests.lock().unwrap().len(), 1, "a 4xx is not retried");
+}
+
+// --- fleet status ------------------------------------------------------------------------------
+
+#[test]
+fn fleet_status_ranks_the_anomalous_nodes_with_their_open_incidents() {
+    let prometheus = TestPrometheus::require(Scenario::recent(4, 1.0, 60).with_example_fleet());
+    let end = prometheus.scenario().end as f64;
+    let client = client_for(&prometheus.url());
+    let status = |limit, metric, min_score| {
+        runtime().block_on(client.fleet_status(&FleetQuery::new(limit, metric, min_score).unwrap())).unwrap()
+    };
+    let fleet_series =
+        |metric: &str, score, incident_start| FleetSeries { metric: metric.into(), score, incident_start };
+
+    let all = status(10, None, 1.0);
+    assert_eq!(all.anomalous_nodes, 2);
+    assert_eq!(
+        all.nodes,
+        vec![
+            FleetNode {
+                instance: "10.0.0.1:9100".into(),
+                score: 3.5,
+                // Exported by two pods (a rebalance): listed once.
+                series: vec![
+                    fleet_series("cpu", 3.5, Some(end - 1800.0)),
+                    fleet_series("memory", 1.25, None)
+                ],
+            },
+            FleetNode {
+                instance: "10.0.0.2:9100".into(),
+                score: 2.0,
+                series: vec![fleet_series("disk", 2.0, Some(end - 3600.0))],
+            },
+        ]
+    );
+    assert!((all.evaluated_at - unix_now()).abs() < 60);
+
+    let top = status(1, None, 1.0);
+    assert_eq!(
+        (top.anomalous_nodes, top.nodes.len(), top.nodes[0].instance.as_str()),
+        (2, 1, "10.0.0.1:9100")
+    );
+
+    let memory = status(10, Some("memory"), 1.0);
+    assert_eq!(memory.nodes.len(), 1);
+    assert_eq!(memory.nodes[0].series, vec![fleet_series("memory", 1.25, None)]);
+
+    // A normal node's leftover incident start is not an open incident.
+    let everyone = status(10, None, 0.0);
+    let third =
+        everyone.nodes.iter().find(|n| n.instance == "10.0.0.3:9100").expect("listed with min_score 0");
+    assert_eq!(third.series, vec![fleet_series("cpu", 0.4, None)]);
+
+    let none = status(10, None, 5.0);
+    assert_eq!((none.anomalous_nodes, none.nodes.len()), (0, 0));
 }

@@ -80,6 +80,28 @@ pub struct Scenario {
     pub end: u64,
     /// Seconds between samples.
     pub step: u64,
+    /// Series of the fleet metrics `aiops watch` exports (`aiops_anomaly_score`, ...), if any.
+    pub fleet: Vec<FleetSpec>,
+}
+
+/// One series of the fleet metrics `aiops watch` exports (issue 18), constant over the
+/// scenario: `aiops_anomaly_score`, `aiops_incident_open` and
+/// `aiops_incident_start_timestamp_seconds` (0 while no incident is open), labelled
+/// `job="aiops-watch"`, `pod`, `instance` and `metric`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetSpec {
+    /// The `instance` label.
+    pub instance: String,
+    /// The `metric` label (`cpu`, `memory`, ...).
+    pub metric: String,
+    /// The replica that exports it (`pod` label): the same series from two pods is a rebalance.
+    pub pod: String,
+    /// The anomaly score (0 normal, >= 1 anomalous).
+    pub score: f64,
+    /// Whether an incident is open.
+    pub incident_open: bool,
+    /// The onset of the last incident (unix seconds): the open one, or one that closed.
+    pub incident_start: Option<u64>,
 }
 
 impl Scenario {
@@ -103,7 +125,7 @@ impl Scenario {
                 seed: 42 + i as u64,
             })
             .collect();
-        Self { instances, start: end - span, end, step }
+        Self { instances, start: end - span, end, step, fleet: Vec::new() }
     }
 
     /// The issue's scenario: two instances over the last 24 h at 10 s, with a 30 minute
@@ -119,6 +141,40 @@ impl Scenario {
             .max(self.start);
         self.instances[index].profile.incident = Some(Incident { start, end: start + minutes * 60, usage });
         self
+    }
+
+    /// Adds the fleet verdicts of [`Scenario::example_fleet`] (needs 3 instances or more).
+    #[must_use]
+    pub fn with_example_fleet(mut self) -> Self {
+        self.fleet = self.example_fleet();
+        self
+    }
+
+    /// A fleet of verdicts over the first three instances, the ground truth of the fleet tests:
+    /// instance 1 anomalous on cpu (score 3.5, incident open since 30 minutes before the end,
+    /// exported by two pods as during a rebalance) and memory (1.25, no incident); instance 2
+    /// anomalous on disk (2, incident open since an hour before the end); instance 3 normal
+    /// (0.4 on cpu, an incident start left over from a closed incident).
+    ///
+    /// # Panics
+    /// When the scenario has fewer than three instances.
+    pub fn example_fleet(&self) -> Vec<FleetSpec> {
+        let name = |i: usize| self.instances[i].instance.clone();
+        let spec = |i, metric: &str, pod: &str, score, incident_open, incident_start| FleetSpec {
+            instance: name(i),
+            metric: metric.into(),
+            pod: pod.into(),
+            score,
+            incident_open,
+            incident_start,
+        };
+        vec![
+            spec(0, "cpu", "aiops-watch-0", 3.5, true, Some(self.end - 1800)),
+            spec(0, "cpu", "aiops-watch-1", 3.5, true, Some(self.end - 1800)),
+            spec(0, "memory", "aiops-watch-0", 1.25, false, None),
+            spec(1, "disk", "aiops-watch-1", 2.0, true, Some(self.end - 3600)),
+            spec(2, "cpu", "aiops-watch-2", 0.4, false, Some(self.end - 7200)),
+        ]
     }
 
     /// The sample times, `start..=end` every `step`.
@@ -205,7 +261,34 @@ impl Scenario {
                 out.write_all(line.as_bytes())?;
             }
         }
+        self.write_fleet(out)?;
         out.write_all(b"# EOF\n")
+    }
+
+    /// The fleet metrics' lines.
+    fn write_fleet(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut line = String::with_capacity(160);
+        for spec in &self.fleet {
+            let labels = format!(
+                "instance=\"{}\",job=\"aiops-watch\",metric=\"{}\",pod=\"{}\"",
+                spec.instance, spec.metric, spec.pod
+            );
+            let open = spec.incident_open;
+            let start = spec.incident_start.map_or(0.0, |s| s as f64);
+            let values = [
+                ("aiops_anomaly_score", spec.score),
+                ("aiops_incident_open", if open { 1.0 } else { 0.0 }),
+                ("aiops_incident_start_timestamp_seconds", start),
+            ];
+            for (name, value) in values {
+                for t in self.timestamps() {
+                    line.clear();
+                    let _ = writeln!(line, "{name}{{{labels}}} {value:?} {t}");
+                    out.write_all(line.as_bytes())?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A JSON summary of the ground truth (one line), for [`TestPrometheus`]' binary.
@@ -225,12 +308,24 @@ impl Scenario {
                 )
             })
             .collect();
+        let fleet: Vec<String> = self
+            .fleet
+            .iter()
+            .map(|f| {
+                let start = f.incident_start.map_or_else(|| "null".to_owned(), |s| s.to_string());
+                format!(
+                    r#"{{"instance":"{}","metric":"{}","pod":"{}","score":{:?},"incident_open":{},"incident_start":{start}}}"#,
+                    f.instance, f.metric, f.pod, f.score, f.incident_open
+                )
+            })
+            .collect();
         format!(
-            r#"{{"start":{},"end":{},"step":{},"job":"node","instances":[{}]}}"#,
+            r#"{{"start":{},"end":{},"step":{},"job":"node","instances":[{}],"fleet":[{}]}}"#,
             self.start,
             self.end,
             self.step,
-            instances.join(",")
+            instances.join(","),
+            fleet.join(",")
         )
     }
 }
@@ -319,19 +414,28 @@ impl TestPrometheus {
     /// # Errors
     /// As above.
     pub fn start(scenario: Scenario) -> Result<Self, String> {
+        Self::start_with_flags(scenario, &[])
+    }
+
+    /// [`TestPrometheus::start`] with extra command-line flags for Prometheus, e.g.
+    /// `--web.enable-remote-write-receiver`.
+    ///
+    /// # Errors
+    /// As [`TestPrometheus::start`].
+    pub fn start_with_flags(scenario: Scenario, flags: &[&str]) -> Result<Self, String> {
         let dir = tempfile::Builder::new()
             .prefix("aiops-prometheus-")
             .tempdir()
             .map_err(|e| format!("creating a temporary folder: {e}"))?
             .keep();
-        let result = Self::start_in(&dir, scenario);
+        let result = Self::start_in(&dir, scenario, flags);
         if result.is_err() {
             let _ = std::fs::remove_dir_all(&dir);
         }
         result
     }
 
-    fn start_in(dir: &Path, scenario: Scenario) -> Result<Self, String> {
+    fn start_in(dir: &Path, scenario: Scenario, flags: &[&str]) -> Result<Self, String> {
         let input = dir.join("metrics.om");
         let data = dir.join("data");
         {
@@ -370,6 +474,7 @@ impl TestPrometheus {
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg("--storage.tsdb.retention.time=3650d")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(flags)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -397,10 +502,19 @@ impl TestPrometheus {
     /// installed, and when they are but Prometheus does not start (a bug to fix).
     #[track_caller]
     pub fn require(scenario: Scenario) -> Self {
+        Self::require_with_flags(scenario, &[])
+    }
+
+    /// [`TestPrometheus::require`] with extra flags ([`TestPrometheus::start_with_flags`]).
+    ///
+    /// # Panics
+    /// As [`TestPrometheus::require`].
+    #[track_caller]
+    pub fn require_with_flags(scenario: Scenario, flags: &[&str]) -> Self {
         if !installed() {
             crate::require("Prometheus (`prometheus` and `promtool`, Debian package `prometheus`)");
         }
-        Self::start(scenario).unwrap_or_else(|e| panic!("test Prometheus: {e}"))
+        Self::start_with_flags(scenario, flags).unwrap_or_else(|e| panic!("test Prometheus: {e}"))
     }
 
     /// One Prometheus with [`Scenario::two_nodes_24h`] shared by all tests of a test binary

@@ -1,8 +1,9 @@
-//! `test-prometheus [--hours 24] [--step 10] [--instances 2] [--incident HOURS_BEFORE_END,MINUTES,USAGE | --no-incident]`
+//! `test-prometheus [--hours 24] [--step 10] [--instances 2] [--incident HOURS_BEFORE_END,MINUTES,USAGE | --no-incident] [--fleet]`
 //!
 //! Starts a real Prometheus filled with generated node-exporter metrics (see
 //! `aiops_testkit::prometheus`), prints one line `READY <url> <json ground truth summary>` and
-//! stays up until its standard input closes. Python tests (MCP conformance) use it.
+//! stays up until its standard input closes. Python tests (MCP conformance) use it. `--fleet`
+//! adds the fleet verdicts of `Scenario::example_fleet` (three instances at least).
 
 use std::io::Read;
 
@@ -14,10 +15,12 @@ struct Options {
     step: u64,
     instances: usize,
     incident: Option<(f64, u64, f64)>,
+    fleet: bool,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut options = Options { hours: 24.0, step: 10, instances: 2, incident: Some((4.5, 30, 95.0)) };
+    let mut options =
+        Options { hours: 24.0, step: 10, instances: 2, incident: Some((4.5, 30, 95.0)), fleet: false };
     let mut args = args.peekable();
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -26,6 +29,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--step" => options.step = number(&flag, &value()?)?,
             "--instances" => options.instances = number(&flag, &value()?)?,
             "--no-incident" => options.incident = None,
+            "--fleet" => options.fleet = true,
             "--incident" => {
                 let text = value()?;
                 let parts: Vec<&str> = text.split(',').collect();
@@ -40,6 +44,9 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     }
     if options.instances == 0 || options.step == 0 || options.hours <= 0.0 {
         return Err("--instances, --step and --hours must be positive".into());
+    }
+    if options.fleet && options.instances < 3 {
+        return Err("--fleet needs --instances 3 or more".into());
     }
     Ok(options)
 }
@@ -59,6 +66,9 @@ fn main() -> std::process::ExitCode {
     let mut scenario = Scenario::recent(options.instances, options.hours, options.step);
     if let Some((hours_before_end, minutes, usage)) = options.incident {
         scenario = scenario.with_incident(0, hours_before_end, minutes, usage);
+    }
+    if options.fleet {
+        scenario = scenario.with_example_fleet();
     }
     let prometheus = match TestPrometheus::start(scenario) {
         Ok(prometheus) => prometheus,
