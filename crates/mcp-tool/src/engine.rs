@@ -10,7 +10,7 @@ use aiops_artifacts::model::schema_record;
 use aiops_features::FeatureSchema;
 use aiops_iforest::{IsolationForest, IsolationForestParams, Model};
 use aiops_incidents::{CheckedDetectorParams, IncidentParams, Severity, detect};
-use aiops_promclient::{Instance, Metric, PromClient, Series, TimeWindow};
+use aiops_promclient::{FleetQuery, FleetStatus, Instance, Metric, PromClient, Series, TimeWindow};
 use ndarray::Array2;
 
 use crate::inference::{Inference, Scores, score_in_process};
@@ -19,8 +19,8 @@ use aiops_text::error_chain;
 
 use crate::model_store::ModelStore;
 use crate::report::{
-    AnomalyPeriod, AnomalyReport, Explanation, FeatureContribution, InstanceEntry, InstanceList, MAX_PERIODS,
-    ModelUsed, ScoredPoint, SeverityLevel, ValueSummary, rfc3339,
+    AnomalyPeriod, AnomalyReport, Explanation, FeatureContribution, FleetMetric, FleetNodeEntry, FleetReport,
+    InstanceEntry, InstanceList, MAX_PERIODS, ModelUsed, ScoredPoint, SeverityLevel, ValueSummary, rfc3339,
 };
 
 /// The port appended to a bare IP, as the reference did (node-exporter's).
@@ -326,6 +326,30 @@ impl Engine {
         Ok(InstanceList { job_matcher: self.settings.job_matcher.clone(), count: instances.len(), instances })
     }
 
+    /// The nodes anomalous now, read from the fleet's exported scores: the `limit` highest,
+    /// optionally of one `metric`, with a score of at least `min_score`.
+    ///
+    /// # Errors
+    /// A [`ToolError`] naming a bad argument, or for a failing Prometheus.
+    pub async fn fleet(
+        &self,
+        limit: i64,
+        metric: Option<&str>,
+        min_score: f64,
+    ) -> Result<FleetReport, ToolError> {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let query = FleetQuery::new(limit, metric, min_score).map_err(|e| match e {
+            aiops_promclient::Error::InvalidParameter { field, reason } => ToolError::argument(field, reason),
+            other => ToolError::other(other.to_string()),
+        })?;
+        let span = tracing::info_span!("prometheus.query", fleet = true);
+        let status =
+            tracing::Instrument::instrument(self.observed(self.prometheus.fleet_status(&query)), span)
+                .await
+                .map_err(ToolError::from_prometheus)?;
+        Ok(fleet_report(&query, status))
+    }
+
     /// Explains the CPU sample of `instance_ip` nearest to `unix` with the configured model.
     ///
     /// # Errors
@@ -436,6 +460,45 @@ fn parse_instance(instance_ip: &str) -> Result<Instance, ToolError> {
 }
 
 /// The host part of an `ip:port` instance label.
+/// The tool's answer from promclient's: times as RFC 3339, the ip of each node, the earliest
+/// open incident of each node.
+fn fleet_report(query: &FleetQuery, status: FleetStatus) -> FleetReport {
+    let nodes = status
+        .nodes
+        .into_iter()
+        .map(|node| {
+            let earliest = node.series.iter().filter_map(|s| s.incident_start).min_by(f64::total_cmp);
+            let metrics: Vec<FleetMetric> = node
+                .series
+                .into_iter()
+                .map(|s| FleetMetric {
+                    metric: s.metric,
+                    score: s.score,
+                    incident_open: s.incident_start.is_some(),
+                    incident_start: s.incident_start.map(rfc3339),
+                    incident_start_unix: s.incident_start,
+                })
+                .collect();
+            FleetNodeEntry {
+                ip: host_of(&node.instance).to_owned(),
+                metric: metrics.first().map(|m| m.metric.clone()).unwrap_or_default(),
+                instance: node.instance,
+                score: node.score,
+                incident_start: earliest.map(rfc3339),
+                metrics,
+            }
+        })
+        .collect();
+    FleetReport {
+        evaluated_at: rfc3339(status.evaluated_at as f64),
+        metric: query.metric().map(str::to_owned),
+        min_score: query.min_score(),
+        watched_series: status.watched_series,
+        anomalous_nodes: status.anomalous_nodes,
+        nodes,
+    }
+}
+
 fn host_of(instance: &str) -> &str {
     let host = instance.rsplit_once(':').map_or(instance, |(host, _)| host);
     host.trim_start_matches('[').trim_end_matches(']')

@@ -304,6 +304,95 @@ impl InstanceList {
     }
 }
 
+/// One anomalous metric of a node, in `fleet_status`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct FleetMetric {
+    /// The metric (`cpu`, `memory`, `disk`, `network`).
+    pub metric: String,
+    /// Its anomaly score: 0 normal, 1 or more anomalous.
+    pub score: f64,
+    /// Whether an incident is open on it.
+    pub incident_open: bool,
+    /// When its open incident started, RFC 3339 UTC (absent when none is open).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_start: Option<String>,
+    /// The same in unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_start_unix: Option<f64>,
+}
+
+/// One node anomalous now, in `fleet_status`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct FleetNodeEntry {
+    /// The `instance` label, `ip:port`.
+    pub instance: String,
+    /// The host part, to pass as `instance_ip` to the other tools.
+    pub ip: String,
+    /// Its highest anomaly score.
+    pub score: f64,
+    /// The metric with that score: the one concerned most.
+    pub metric: String,
+    /// When its earliest open incident started, RFC 3339 UTC (absent when none is open).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_start: Option<String>,
+    /// Its anomalous metrics, highest score first.
+    pub metrics: Vec<FleetMetric>,
+}
+
+/// The answer of `fleet_status`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct FleetReport {
+    /// When Prometheus evaluated the queries, RFC 3339 UTC.
+    pub evaluated_at: String,
+    /// The metric asked about (absent: every metric).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// The lowest score listed.
+    pub min_score: f64,
+    /// Series with a score in Prometheus (0: no `aiops watch` is exporting, or none is scraped).
+    pub watched_series: usize,
+    /// Nodes anomalous now, listed or not.
+    pub anomalous_nodes: usize,
+    /// The highest-scoring anomalous nodes, highest first (at most `limit`).
+    pub nodes: Vec<FleetNodeEntry>,
+}
+
+impl FleetReport {
+    /// A short human summary.
+    pub fn text(&self) -> String {
+        let scope = self.metric.as_deref().map_or_else(String::new, |m| format!(" on {m}"));
+        if self.watched_series == 0 {
+            return format!(
+                "No aiops_anomaly_score series{scope} in Prometheus: is `aiops watch` running and scraped?"
+            );
+        }
+        if self.nodes.is_empty() {
+            return format!(
+                "No node anomalous{scope} now (score >= {} over {} watched series).",
+                self.min_score, self.watched_series
+            );
+        }
+        let mut text = format!(
+            "{} node(s) anomalous{scope} now (score >= {}, {} watched series); highest first:",
+            self.anomalous_nodes, self.min_score, self.watched_series
+        );
+        for node in &self.nodes {
+            let since = node
+                .incident_start
+                .as_deref()
+                .map_or_else(String::new, |s| format!(", incident open since {s}"));
+            let _ = write!(
+                text,
+                "\n- {} {} score {}{since}",
+                aiops_text::escape_controls(&node.instance),
+                aiops_text::escape_controls(&node.metric),
+                node.score
+            );
+        }
+        text
+    }
+}
+
 /// Unix seconds as RFC 3339 UTC (seconds precision, `Z`).
 pub fn rfc3339(unix: f64) -> String {
     let seconds = unix.floor();

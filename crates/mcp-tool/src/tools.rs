@@ -22,7 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::engine::{Engine, ProgressFn, ScoredSeries, ToolError};
 use crate::metrics::Outcome;
-use crate::report::{AnomalyReport, Explanation, InstanceList, rfc3339};
+use crate::report::{AnomalyReport, Explanation, FleetReport, InstanceList, rfc3339};
 use crate::schema::{free_form_object, input_schema, output_schema};
 
 /// Chart size in pixels.
@@ -138,6 +138,32 @@ pub struct MetricArgs {
     /// Also return a PNG chart of the series with the anomalies marked.
     #[serde(default)]
     pub chart: bool,
+}
+
+fn default_fleet_limit() -> i64 {
+    10
+}
+
+fn default_min_score() -> f64 {
+    1.0
+}
+
+/// Arguments of `fleet_status`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FleetArgs {
+    /// How many nodes to list at most, highest score first (1 to 100).
+    #[serde(default = "default_fleet_limit", deserialize_with = "whole_number")]
+    #[schemars(with = "i64", range(min = 1, max = 100))]
+    pub limit: i64,
+    /// Only this metric's scores (every metric when absent).
+    #[serde(default)]
+    #[schemars(with = "MetricName")]
+    pub metric: Option<MetricName>,
+    /// The lowest anomaly score listed (0 normal, 1 or more anomalous).
+    #[serde(default = "default_min_score")]
+    #[schemars(range(min = 0.0))]
+    pub min_score: f64,
 }
 
 /// A point in time: RFC 3339 (`2026-11-26T10:15:00Z`) or unix seconds.
@@ -396,6 +422,28 @@ impl AnomalyTools {
         }
     }
 
+    /// The nodes anomalous now across the fleet, from the scores `aiops watch` exports.
+    #[tool(
+        description = "List the nodes of the fleet that are anomalous now, highest anomaly score first, with the metric \
+                       concerned and when their open incident started. Reads the scores every `aiops watch` replica \
+                       exports (aiops_anomaly_score: 0 normal, 1 or more anomalous) from Prometheus, so it covers every \
+                       shard. Optional: `limit` (1 to 100, default 10), `metric` (cpu, memory, disk or network), \
+                       `min_score` (default 1).",
+        input_schema = input_schema::<FleetArgs>(),
+        output_schema = output_schema::<FleetReport>(),
+        annotations(title = "Fleet status", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
+    )]
+    async fn fleet_status(&self, arguments: JsonObject) -> CallToolResult {
+        let outcome = async {
+            let args: FleetArgs = parse_arguments(arguments)?;
+            self.engine.fleet(args.limit, args.metric.map(MetricName::as_str), args.min_score).await
+        };
+        match outcome.await {
+            Ok(report) => structured_result(&report, report.text(), None),
+            Err(e) => error_result(&e),
+        }
+    }
+
     /// The served model's schema, parameters, training summary and age.
     #[tool(
         description = "Describe the served anomaly model: feature schema, Isolation Forest parameters, training summary, \
@@ -421,7 +469,8 @@ impl AnomalyTools {
     instructions = "Anomaly detection for Kubernetes nodes from Prometheus metrics. Start with list_instances if you do not \
                     know the node; predict_anomalies answers 'are there CPU anomalies on <ip> in the last <n> hours'; \
                     explain_anomaly tells why a sample (e.g. a period's peak_time) is anomalous; detect_metric_anomalies \
-                    covers memory, disk and network; model_info describes the model. All tools are read-only."
+                    covers memory, disk and network; fleet_status answers 'which nodes are in trouble now?' across the \
+                    fleet; model_info describes the model. All tools are read-only."
 )]
 impl ServerHandler for AnomalyTools {
     /// Runs the tool and counts the call by tool and outcome, with its latency.

@@ -18,14 +18,15 @@ use aiops_mcp_tool::schema::violations;
 use aiops_mcp_tool::server::{ServeConfig, Server};
 use aiops_mcp_tool::tools::AnomalyTools;
 use aiops_promclient::{ClientConfig, Instance, Metric, PromClient, TimeWindow};
-use aiops_testkit::prometheus::TestPrometheus;
+use aiops_testkit::prometheus::{Scenario, TestPrometheus};
 use ndarray::Array2;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 7] = [
     "detect_metric_anomalies",
     "explain_anomaly",
+    "fleet_status",
     "list_instances",
     "model_info",
     "predict_anomalies",
@@ -152,6 +153,14 @@ fn every_tool_schema_is_in_the_portable_subset() {
     assert_eq!(metric["type"], "string");
     assert_eq!(metric["enum"], json!(["cpu", "memory", "disk", "network"]));
     assert!(metric["description"].as_str().is_some_and(|d| d.contains("memory: Memory usage")), "{metric}");
+    let fleet = &tools[2].input_schema;
+    assert!(fleet.get("required").is_none_or(|r| r == &json!([])), "every fleet_status argument is optional");
+    let properties = &fleet["properties"];
+    assert_eq!((&properties["limit"]["minimum"], &properties["limit"]["maximum"]), (&json!(1), &json!(100)));
+    assert_eq!(
+        (&properties["min_score"]["default"], &properties["metric"]["enum"][0]),
+        (&json!(1.0), &json!("cpu"))
+    );
 }
 
 #[test]
@@ -390,6 +399,69 @@ async fn error_results_are_text_only_and_integral_floats_are_integers() {
     ] {
         assert!(metrics.contains(line), "missing {line:?} in\n{metrics}");
     }
+}
+
+#[tokio::test]
+async fn fleet_status_ranks_the_anomalous_nodes_and_refuses_bad_arguments_by_name() {
+    let prometheus = TestPrometheus::require(Scenario::recent(3, 1.0, 60).with_example_fleet());
+    let end = prometheus.scenario().end as f64;
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut config = valid_config(&write_model(dir.path()));
+    config.prometheus = ClientConfig::from_url(&prometheus.url()).expect("a URL");
+    let server = serve(config).await;
+
+    let answer = server.call("fleet_status", json!({})).await;
+    assert_eq!(answer["isError"], json!(false), "{answer}");
+    let report = &answer["structuredContent"];
+    assert_eq!((report["watched_series"].as_u64(), report["anomalous_nodes"].as_u64()), (Some(4), Some(2)));
+    let nodes = report["nodes"].as_array().expect("nodes");
+    let ranked: Vec<(&str, &str, f64)> = nodes
+        .iter()
+        .map(|n| (n["ip"].as_str().unwrap(), n["metric"].as_str().unwrap(), n["score"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(ranked, [("10.0.0.1", "cpu", 3.5), ("10.0.0.2", "disk", 2.0)]);
+    assert_eq!(nodes[0]["metrics"][0]["incident_start_unix"].as_f64(), Some(end - 1800.0));
+    assert_eq!(nodes[0]["metrics"][1], json!({"metric": "memory", "score": 1.25, "incident_open": false}));
+    assert_eq!(
+        nodes[1]["incident_start"].as_str(),
+        Some(aiops_mcp_tool::report::rfc3339(end - 3600.0).as_str())
+    );
+    assert!(text_of(&answer).starts_with("2 node(s) anomalous now"), "{}", text_of(&answer));
+
+    let memory = server.call("fleet_status", json!({"metric": "memory", "limit": 1.0, "min_score": 1})).await;
+    assert_eq!(memory["structuredContent"]["nodes"][0]["score"], json!(1.25), "{memory}");
+
+    // (arguments, text the message must contain)
+    let table = [
+        (json!({"limit": 0}), "invalid argument `limit`: 0 is not 1 to 100"),
+        (json!({"limit": 101}), "invalid argument `limit`: 101 is not 1 to 100"),
+        (json!({"limit": 2.5}), "invalid argument `limit`: 2.5 is not a whole number"),
+        (json!({"metric": "gpu"}), "invalid argument `metric`: unknown variant `gpu`"),
+        (json!({"min_score": -1}), "invalid argument `min_score`: -1 is not a finite number, 0 or more"),
+        (json!({"min_score": "high"}), "invalid argument `min_score`: invalid type: string"),
+        (json!({"instance": "10.0.0.1"}), "invalid argument `instance`: unknown field"),
+    ];
+    for (arguments, message) in table {
+        let result = server.call("fleet_status", arguments.clone()).await;
+        assert_eq!(result["isError"], json!(true), "{arguments}: {result}");
+        assert!(result.get("structuredContent").is_none(), "{arguments}: {result}");
+        assert!(text_of(&result).contains(message), "{arguments}: {}", text_of(&result));
+    }
+}
+
+#[tokio::test]
+async fn fleet_status_without_exported_scores_says_so_and_a_failing_prometheus_is_an_error() {
+    let prometheus = TestPrometheus::shared();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let model = write_model(dir.path());
+    let quiet = engine(&prometheus.url(), &model).await.fleet(10, None, 1.0).await.expect("an answer");
+    assert_eq!((quiet.watched_series, quiet.nodes.len()), (0, 0));
+    assert!(quiet.text().contains("is `aiops watch` running"), "{}", quiet.text());
+
+    let port = aiops_testkit::free_port();
+    let failing = engine(&format!("http://127.0.0.1:{port}"), &model).await;
+    let error = failing.fleet(10, None, 1.0).await.expect_err("unreachable");
+    assert!(error.text().contains("querying Prometheus failed"), "{}", error.text());
 }
 
 #[tokio::test]

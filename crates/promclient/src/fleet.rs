@@ -116,6 +116,12 @@ impl FleetQuery {
     pub fn count_query(&self) -> String {
         format!("count(max by (instance) ({}))", self.anomalous())
     }
+
+    /// PromQL: how many series have a score at all (anomalous or not); empty when none, e.g.
+    /// when no `aiops watch` is scraped.
+    pub fn watched_query(&self) -> String {
+        format!("count({})", self.per_series(ANOMALY_SCORE))
+    }
 }
 
 /// One anomalous series of a node.
@@ -145,6 +151,8 @@ pub struct FleetNode {
 pub struct FleetStatus {
     /// When the queries were evaluated (unix seconds).
     pub evaluated_at: i64,
+    /// How many series have a score (of the metric asked about): 0 when nothing exports them.
+    pub watched_series: usize,
     /// How many nodes are anomalous in all (`nodes` lists at most the query's limit).
     pub anomalous_nodes: usize,
     /// The highest-scoring anomalous nodes, highest first (ties by instance).
@@ -152,18 +160,20 @@ pub struct FleetStatus {
 }
 
 impl PromClient {
-    /// Answers `query` now: three instant queries evaluated at the same time.
+    /// Answers `query` now: four instant queries evaluated at the same time.
     ///
     /// # Errors
     /// Any request error; [`Error::Decode`] when an answer lacks the `instance` or `metric`
     /// label.
     pub async fn fleet_status(&self, query: &FleetQuery) -> Result<FleetStatus> {
         let now = chrono::Utc::now().timestamp();
-        let queries = [query.scores_query(), query.incidents_query(), query.count_query()];
-        let (scores, incidents, count) = tokio::try_join!(
+        let queries =
+            [query.scores_query(), query.incidents_query(), query.count_query(), query.watched_query()];
+        let (scores, incidents, count, watched) = tokio::try_join!(
             self.query(&queries[0], now),
             self.query(&queries[1], now),
             self.query(&queries[2], now),
+            self.query(&queries[3], now),
         )?;
         let key = |labels: &std::collections::BTreeMap<String, String>| match (
             labels.get("instance"),
@@ -194,8 +204,13 @@ impl PromClient {
         }
         nodes.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.instance.cmp(&b.instance)));
         nodes.truncate(query.limit);
-        let anomalous_nodes = count.first().map_or(0, |c| c.sample.value as usize);
-        Ok(FleetStatus { evaluated_at: now, anomalous_nodes, nodes })
+        let counted = |answer: &[crate::InstantSample]| answer.first().map_or(0, |c| c.sample.value as usize);
+        Ok(FleetStatus {
+            evaluated_at: now,
+            watched_series: counted(&watched),
+            anomalous_nodes: counted(&count),
+            nodes,
+        })
     }
 }
 

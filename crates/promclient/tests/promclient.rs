@@ -571,7 +571,7 @@ fn fleet_status_ranks_the_anomalous_nodes_with_their_open_incidents() {
         |metric: &str, score, incident_start| FleetSeries { metric: metric.into(), score, incident_start };
 
     let all = status(10, None, 1.0);
-    assert_eq!(all.anomalous_nodes, 2);
+    assert_eq!((all.watched_series, all.anomalous_nodes), (4, 2));
     assert_eq!(
         all.nodes,
         vec![
@@ -609,6 +609,8 @@ fn fleet_status_ranks_the_anomalous_nodes_with_their_open_incidents() {
         everyone.nodes.iter().find(|n| n.instance == "10.0.0.3:9100").expect("listed with min_score 0");
     assert_eq!(third.series, vec![fleet_series("cpu", 0.4, None)]);
 
+    let none = status(10, Some("network"), 1.0);
+    assert_eq!((none.watched_series, none.anomalous_nodes, none.nodes.len()), (0, 0, 0));
     let none = status(10, None, 5.0);
-    assert_eq!((none.anomalous_nodes, none.nodes.len()), (0, 0));
+    assert_eq!((none.watched_series, none.anomalous_nodes, none.nodes.len()), (4, 0, 0));
 }
