@@ -21,13 +21,15 @@ TOOLS = {
     "list_instances",
     "detect_metric_anomalies",
     "explain_anomaly",
+    "fleet_status",
     "model_info",
 }
 
 
 class PrometheusProcess:
-    """`test-prometheus` (crates/testkit): a real Prometheus with two node exporters over the last
-    24 h at 10 s; instance 10.0.0.1:9100 has a 30 minute incident at 95 % CPU."""
+    """`test-prometheus` (crates/testkit): a real Prometheus with three node exporters over the last
+    24 h at 10 s; instance 10.0.0.1:9100 has a 30 minute incident at 95 % CPU; with `--fleet`, the
+    fleet verdicts of `aiops watch` replicas too (`truth["fleet"]`)."""
 
     def __init__(self, binary: pathlib.Path, *args: str):
         self.process = subprocess.Popen(
@@ -60,7 +62,7 @@ def prometheus(aiops_bin):
     binary = aiops_bin.with_name("test-prometheus")
     if not binary.exists() or shutil.which("prometheus") is None or shutil.which("promtool") is None:
         require("test-prometheus and Prometheus (cargo build --bins; Debian package prometheus)")
-    server = PrometheusProcess(binary)
+    server = PrometheusProcess(binary, "--instances", "3", "--fleet")
     yield server
     server.stop()
 
@@ -101,6 +103,7 @@ def tool_calls(prometheus: "PrometheusProcess") -> tuple[list, list]:
         ["query_prometheus_and_predict", {"instance_ip": instance, "time_range_hours": 2.0}],
         ["detect_metric_anomalies", {"instance_ip": ip, "metric": "memory", "hours": 2}],
         ["explain_anomaly", {"instance_ip": ip, "timestamp": inside}],
+        ["fleet_status", {"limit": 5, "metric": "cpu"}],
     ]
     invalid = [
         ["predict_anomalies", {"instance_ip": ip, "hours": 0}, "`hours` is 0, it must be an integer from 1 to 168"],
@@ -110,6 +113,7 @@ def tool_calls(prometheus: "PrometheusProcess") -> tuple[list, list]:
         ["explain_anomaly", {"instance_ip": ip, "timestamp": "yesterday"}, "`timestamp`"],
         ["list_instances", {"job": "node"}, "`job`"],
         ["model_info", {"verbose": True}, "`verbose`"],
+        ["fleet_status", {"limit": 0}, "`limit`: 0 is not 1 to 100"],
     ]
     assert {c[0] for c in valid} == TOOLS and {c[0] for c in invalid} == TOOLS
     return valid, invalid

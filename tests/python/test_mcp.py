@@ -133,6 +133,41 @@ def test_every_other_tool_answers(mcp, prometheus):
     assert info.structured_content["inference"] == "in-process"
 
 
+def expected_fleet(truth: dict, metric: str | None = None, min_score: float = 1.0) -> list:
+    """The ranking fleet_status must give, from the ground truth: per node its series (one per
+    metric, however many replicas export it) scoring at least `min_score`, highest node first."""
+    series = {}
+    for s in truth["fleet"]:
+        if metric in (None, s["metric"]) and s["score"] >= min_score:
+            series[(s["instance"], s["metric"])] = s
+    nodes = {}
+    for (instance, _), s in series.items():
+        nodes.setdefault(instance, []).append(s)
+    ranked = sorted(nodes.items(), key=lambda item: (-max(s["score"] for s in item[1]), item[0]))
+    return [(instance, sorted(((s["metric"], s["score"], s["incident_start"] if s["incident_open"] else None)
+                               for s in specs), key=lambda m: (-m[1], m[0])))
+            for instance, specs in ranked]
+
+
+def test_fleet_status_ranks_the_nodes_anomalous_now_across_replicas(mcp, prometheus):
+    url = f"{mcp.url}/mcp"
+    for arguments, expected in [
+        ({}, expected_fleet(prometheus.truth)),
+        ({"metric": "memory"}, expected_fleet(prometheus.truth, "memory")),
+        ({"min_score": 0}, expected_fleet(prometheus.truth, min_score=0)),
+        ({"limit": 1}, expected_fleet(prometheus.truth)[:1]),
+    ]:
+        result = call(url, "fleet_status", arguments)
+        assert not result.is_error, (arguments, result.content)
+        report = result.structured_content
+        found = [(n["instance"], [(m["metric"], m["score"], m.get("incident_start_unix")) for m in n["metrics"]])
+                 for n in report["nodes"]]
+        assert found == expected, arguments
+        assert all(n["metric"] == n["metrics"][0]["metric"] for n in report["nodes"])
+    assert len(expected_fleet(prometheus.truth)) == 2, "the ground truth has two anomalous nodes"
+    assert call(url, "fleet_status", {"limit": 1}).structured_content["anomalous_nodes"] == 2
+
+
 @pytest.mark.parametrize("tool,arguments,argument", [
     ("predict_anomalies", {"instance_ip": '10.0.0.1:9100"} or vector(1) or {a="', "hours": 1}, "instance_ip"),
     ("predict_anomalies", {"instance_ip": "10.0.0.1", "hours": 0}, "hours"),
@@ -146,6 +181,9 @@ def test_every_other_tool_answers(mcp, prometheus):
     ("detect_metric_anomalies", {"instance_ip": "10.0.0.1", "metric": "up{}"}, "metric"),
     ("explain_anomaly", {"instance_ip": "10.0.0.1", "timestamp": "yesterday"}, "timestamp"),
     ("explain_anomaly", {"instance_ip": "10.0.0.1", "timestamp": 0}, "timestamp"),
+    ("fleet_status", {"limit": 101}, "limit"),
+    ("fleet_status", {"metric": 'cpu"} or vector(1)'}, "metric"),
+    ("fleet_status", {"min_score": -0.5}, "min_score"),
 ])
 def test_bad_input_is_an_is_error_text_result_naming_the_argument(mcp, tool, arguments, argument):
     result = call(f"{mcp.url}/mcp", tool, arguments)
