@@ -614,3 +614,31 @@ fn fleet_status_ranks_the_anomalous_nodes_with_their_open_incidents() {
     let none = status(10, None, 5.0);
     assert_eq!((none.watched_series, none.anomalous_nodes, none.nodes.len()), (4, 0, 0));
 }
+
+// --- the synthetic Prometheus-API stand-in of the scale benchmark -------------------------------
+
+#[test]
+fn the_synthetic_stand_in_answers_discovery_and_range_queries_for_thousands_of_instances() {
+    use aiops_testkit::synthetic::{SyntheticMetric, SyntheticPrometheus, instance_name};
+    const INSTANCES: usize = 2_500;
+    let server = SyntheticPrometheus::start(INSTANCES).unwrap();
+    let client = client_for(&server.url());
+    let listed = runtime().block_on(client.list_instances("node")).unwrap();
+    assert_eq!(listed.len(), INSTANCES);
+    let discovered =
+        runtime().block_on(client.query(r#"group by (instance) (up{job="node"})"#, 1_000)).unwrap();
+    assert_eq!(discovered.len(), INSTANCES);
+    assert!(discovered.iter().all(|d| d.labels.len() == 1 && d.sample.value == 1.0));
+
+    let node = instance(&instance_name(1_234));
+    let window = TimeWindow::new(1_800_000_000.0, 1_800_000_600.0).unwrap();
+    let series = runtime().block_on(client.fetch(&node, &Metric::Cpu, window, STEP, None)).unwrap();
+    assert_eq!(series.timestamps.len(), 61);
+    for (&t, &value) in series.timestamps.iter().zip(&series.values) {
+        assert_eq!(value, SyntheticMetric::Cpu.value(1_234, t as i64), "at {t}");
+    }
+    // One range query for the whole fleet: every instance's series in one answer.
+    let fleet = r#"100 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m])) * 100"#;
+    let outcome = runtime().block_on(client.query_range(fleet, window.start, window.end, STEP, None));
+    assert!(matches!(outcome, Err(Error::AmbiguousResult { count: INSTANCES, .. })), "{outcome:?}");
+}

@@ -2,8 +2,12 @@
 //! where the shared data is, how to run a Python oracle, and child processes that are killed when
 //! a test ends. A test that needs something missing fails with a message naming it and how to get
 //! it ([`require`]): it never passes silently, on a laptop or in CI.
+//!
+//! [`prometheus`] runs a real Prometheus with generated data; [`synthetic`] is a synthetic
+//! stand-in for its HTTP API (not Prometheus) for scale benchmarks with 10,000 instances.
 
 pub mod prometheus;
+pub mod synthetic;
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};

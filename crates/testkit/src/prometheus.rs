@@ -376,7 +376,7 @@ impl InstanceSpec {
 }
 
 /// Deterministic noise in [0, 1) from a seed and a time (splitmix64).
-fn unit_noise(seed: u64, t: u64) -> f64 {
+pub(crate) fn unit_noise(seed: u64, t: u64) -> f64 {
     let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(t);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
