@@ -344,6 +344,19 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Calls `tool` with each (arguments, message): an `isError` result with text only, whose
+    /// text contains the message.
+    async fn assert_refused(&self, tool: &str, table: impl IntoIterator<Item = (Value, &str)>) {
+        for (arguments, message) in table {
+            let result = self.call(tool, arguments.clone()).await;
+            assert_eq!(result["isError"], json!(true), "{arguments}: {result}");
+            assert!(result.get("structuredContent").is_none(), "{arguments}: {result}");
+            assert!(text_of(&result).contains(message), "{arguments}: {}", text_of(&result));
+        }
+    }
+}
+
 fn text_of(result: &Value) -> &str {
     result["content"][0]["text"].as_str().unwrap_or_default()
 }
@@ -376,12 +389,7 @@ async fn error_results_are_text_only_and_integral_floats_are_integers() {
         (json!({"instance_ip": "10.0.0.2", "verbose": true}), "invalid argument `verbose`: unknown field"),
         (json!({"instance_ip": "10.9.9.9"}), "Instances with data: 10.0.0.1:9100, 10.0.0.2:9100"),
     ];
-    for (arguments, message) in table {
-        let result = server.call("predict_anomalies", arguments.clone()).await;
-        assert_eq!(result["isError"], json!(true), "{arguments}: {result}");
-        assert!(result.get("structuredContent").is_none(), "{arguments}: {result}");
-        assert!(text_of(&result).contains(message), "{arguments}: {}", text_of(&result));
-    }
+    server.assert_refused("predict_anomalies", table).await;
     let metric =
         server.call("detect_metric_anomalies", json!({"instance_ip": "10.0.0.2", "metric": "up"})).await;
     assert!(text_of(&metric).starts_with("invalid argument `metric`: unknown variant `up`"), "{metric}");
@@ -441,12 +449,7 @@ async fn fleet_status_ranks_the_anomalous_nodes_and_refuses_bad_arguments_by_nam
         (json!({"min_score": "high"}), "invalid argument `min_score`: invalid type: string"),
         (json!({"instance": "10.0.0.1"}), "invalid argument `instance`: unknown field"),
     ];
-    for (arguments, message) in table {
-        let result = server.call("fleet_status", arguments.clone()).await;
-        assert_eq!(result["isError"], json!(true), "{arguments}: {result}");
-        assert!(result.get("structuredContent").is_none(), "{arguments}: {result}");
-        assert!(text_of(&result).contains(message), "{arguments}: {}", text_of(&result));
-    }
+    server.assert_refused("fleet_status", table).await;
 }
 
 #[tokio::test]
