@@ -144,7 +144,7 @@ fn serve_connection(stream: TcpStream, names: &[String]) -> std::io::Result<()> 
         let mut head = String::new();
         loop {
             let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 {
+            if (&mut reader).take(MAX_REQUEST_BYTES as u64).read_line(&mut line)? == 0 {
                 return Ok(());
             }
             if line == "\r\n" || line == "\n" {
