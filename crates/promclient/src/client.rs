@@ -1,16 +1,18 @@
 //! The HTTP side: configuration, retries, chunked range queries and discovery.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_http_query::Selector;
-use prometheus_http_query::response::Data;
+use prometheus_http_query::response::{Data, RangeVector};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::promql::{Instance, escape_promql_string};
+use crate::selector::LabelSelector;
 use crate::{Error, Metric, Result};
 
 /// Prometheus' limit on points per series in one range query.
@@ -308,13 +310,90 @@ impl PromClient {
         step: Duration,
         progress: Progress<'_>,
     ) -> Result<Vec<Sample>> {
+        let mut samples = Vec::new();
+        for chunk in self.range_matrix(query, start, end, step, progress).await? {
+            match chunk.as_slice() {
+                [] => {}
+                [only] => samples.extend(samples_of(only)),
+                several => {
+                    return Err(Error::AmbiguousResult {
+                        query: query.to_owned(),
+                        count: several.len(),
+                        labels: several
+                            .iter()
+                            .take(3)
+                            .map(|s| format!("{:?}", s.metric()))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+            }
+        }
+        Ok(clean(samples))
+    }
+
+    /// Runs a range query that returns one series per `instance` label (a fleet query, see
+    /// [`Metric::fleet_queries`]), chunked like [`PromClient::query_range`]. Each instance's
+    /// samples are cleaned the same way; series without an `instance` label are ignored.
+    ///
+    /// # Errors
+    /// [`Error::AmbiguousResult`] when two series carry the same instance, else as
+    /// [`PromClient::query_range`].
+    pub async fn query_range_by_instance(
+        &self,
+        query: &str,
+        start: f64,
+        end: f64,
+        step: Duration,
+    ) -> Result<BTreeMap<String, Vec<Sample>>> {
+        let mut by_instance: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
+        for chunk in self.range_matrix(query, start, end, step, None).await? {
+            let mut seen = std::collections::HashSet::new();
+            for series in &chunk {
+                let Some(instance) = series.metric().get("instance") else { continue };
+                if !seen.insert(instance.as_str()) {
+                    return Err(Error::AmbiguousResult {
+                        query: query.to_owned(),
+                        count: chunk.len(),
+                        labels: format!("several series of instance {}", aiops_text::bounded(instance)),
+                    });
+                }
+                by_instance.entry(instance.clone()).or_default().extend(samples_of(series));
+            }
+        }
+        Ok(by_instance.into_iter().map(|(instance, samples)| (instance, clean(samples))).collect())
+    }
+
+    /// The `instance` label values of the instant query `selector.discovery_query()` evaluated
+    /// at `time` (unix seconds): the scrape targets the selector matches then, sorted. Values
+    /// come from Prometheus as they are: validate them ([`Instance::parse`]) before use.
+    ///
+    /// # Errors
+    /// Any request error, [`Error::Decode`] when the answer is not an instant vector.
+    pub async fn discover_instances(&self, selector: &LabelSelector, time: f64) -> Result<Vec<String>> {
+        let vector = self.query(&selector.discovery_query(), time.floor() as i64).await?;
+        let mut instances: Vec<String> =
+            vector.into_iter().filter_map(|mut v| v.labels.remove("instance")).collect();
+        instances.sort();
+        instances.dedup();
+        Ok(instances)
+    }
+
+    /// The matrix of every chunk of a range query, chunks fetched concurrently.
+    async fn range_matrix(
+        &self,
+        query: &str,
+        start: f64,
+        end: f64,
+        step: Duration,
+        progress: Progress<'_>,
+    ) -> Result<Vec<Vec<RangeVector>>> {
         let chunks = plan_chunks(TimeWindow::new(start, end)?, step, self.config.max_points_per_query)?;
         let total = chunks.len();
         let step_seconds = step.as_secs_f64();
         let mut pending = chunks.into_iter();
         let mut running = tokio::task::JoinSet::new();
-        let mut samples = Vec::new();
-        let mut done = 0;
+        let mut matrices = Vec::with_capacity(total);
         loop {
             while running.len() < CONCURRENT_CHUNKS {
                 let Some((chunk_start, chunk_end)) = pending.next() else { break };
@@ -326,39 +405,21 @@ impl PromClient {
             let Some(joined) = running.join_next().await else { break };
             let chunk =
                 joined.map_err(|e| Error::Decode { problem: format!("a chunk's task failed: {e}") })??;
-            samples.extend(chunk);
-            done += 1;
+            matrices.push(chunk);
             if let Some(report) = progress {
-                report(done, total);
+                report(matrices.len(), total);
             }
         }
-        Ok(clean(samples))
+        Ok(matrices)
     }
 
     /// One request of a range query.
-    async fn range_chunk(&self, query: &str, start: i64, end: i64, step: f64) -> Result<Vec<Sample>> {
+    async fn range_chunk(&self, query: &str, start: i64, end: i64, step: f64) -> Result<Vec<RangeVector>> {
         let data: Data = self.send(|| self.api.query_range(query, start, end, step).post_raw()).await?;
         let Data::Matrix(series) = data else {
             return Err(Error::Decode { problem: "a range query did not return a matrix".into() });
         };
-        match series.as_slice() {
-            [] => Ok(Vec::new()),
-            [only] => Ok(only
-                .samples()
-                .iter()
-                .map(|s| Sample { timestamp: s.timestamp(), value: s.value() })
-                .collect()),
-            several => Err(Error::AmbiguousResult {
-                query: query.to_owned(),
-                count: several.len(),
-                labels: several
-                    .iter()
-                    .take(3)
-                    .map(|s| format!("{:?}", s.metric()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
+        Ok(series)
     }
 
     /// Runs the instant query `query` at `time` (unix seconds) and returns its vector, one
@@ -635,6 +696,10 @@ pub fn plan_chunks(window: TimeWindow, step: Duration, max_points: usize) -> Res
         .step_by(per_chunk as usize)
         .map(|offset| (first + offset * step, first + ((offset + per_chunk).min(points) - 1) * step))
         .collect())
+}
+
+fn samples_of(series: &RangeVector) -> impl Iterator<Item = Sample> + '_ {
+    series.samples().iter().map(|s| Sample { timestamp: s.timestamp(), value: s.value() })
 }
 
 /// Drops non-finite values, sorts by time and removes duplicate timestamps.

@@ -37,6 +37,7 @@ mod fleet;
 mod metric;
 mod promql;
 mod remote_write;
+mod selector;
 
 pub use client::{
     Auth, ClientConfig, InstantSample, MAX_POINTS_PER_QUERY, Progress, PromClient, Sample, Series,
@@ -51,4 +52,8 @@ pub use metric::{METRIC_NAMES, Metric};
 pub use promql::{INSTANCE_PLACEHOLDER, Instance, escape_promql_string, fill_template};
 pub use remote_write::{
     MAX_LABEL_BYTES, MAX_REQUEST_BYTES, MAX_SAMPLES_PER_REQUEST, RemoteWriter, TimeSeries, Written,
+};
+pub use selector::{
+    InstancesQuery, LabelMatcher, LabelSelector, MAX_INSTANCE_REGEX_BYTES, MAX_MATCHERS, MAX_SELECTOR_BYTES,
+    MatchOp, escape_regex,
 };

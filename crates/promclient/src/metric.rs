@@ -3,6 +3,7 @@
 use prometheus_http_query::Selector;
 
 use crate::promql::{Instance, escape_promql_string, fill_template};
+use crate::selector::{InstancesQuery, LabelSelector, instance_runs};
 use crate::{Error, Result};
 
 /// A metric of one node, as a PromQL query returning one series.
@@ -97,6 +98,77 @@ impl Metric {
             }
             Self::Custom { template, .. } => fill_template(template, instance)?,
         })
+    }
+
+    /// The range queries of this metric for many `instances` at once, one result series per
+    /// instance (grouped `by (instance)`): the catalogue query with the `selector`'s matchers and
+    /// an `instance=~"a|b|..."` matcher, regex- and string-escaped. Usually one query; more only
+    /// when the instances' regex would exceed [`crate::MAX_INSTANCE_REGEX_BYTES`]. Each value
+    /// equals what [`Metric::query`] returns for the instance alone.
+    ///
+    /// ```
+    /// use aiops_promclient::{Instance, LabelSelector, Metric};
+    /// let instances = [Instance::parse("10.0.0.1:9100")?, Instance::parse("10.0.0.2:9100")?];
+    /// let queries = Metric::Network.fleet_queries(Some(&LabelSelector::job("node")?), &instances)?;
+    /// assert_eq!(queries.len(), 1);
+    /// assert_eq!(
+    ///     queries[0].query,
+    ///     r#"sum by (instance) (rate(node_network_receive_bytes_total{job="node",instance=~"10\\.0\\.0\\.1:9100|10\\.0\\.0\\.2:9100",device!="lo"}[5m]))"#
+    /// );
+    /// # Ok::<(), aiops_promclient::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`metric`) for a custom template: it names one instance only.
+    pub fn fleet_queries<'a>(
+        &self,
+        selector: Option<&LabelSelector>,
+        instances: &'a [Instance],
+    ) -> Result<Vec<InstancesQuery<'a>>> {
+        let selector = selector.map(|s| format!("{},", s.promql_matchers())).unwrap_or_default();
+        instance_runs(instances)
+            .into_iter()
+            .map(|(run, regex)| {
+                let s = format!(r#"{selector}instance=~"{}""#, escape_promql_string(&regex));
+                let query = match self {
+                    Self::Cpu => format!(
+                        r#"100 - (avg by (instance) (rate(node_cpu_seconds_total{{mode="idle",{s}}}[5m])) * 100)"#
+                    ),
+                    Self::Memory => format!(
+                        r#"max by (instance) ((1 - node_memory_MemAvailable_bytes{{{s}}} / node_memory_MemTotal_bytes{{{s}}}) * 100)"#
+                    ),
+                    Self::Disk { mountpoint } => {
+                        let m = escape_promql_string(mountpoint);
+                        format!(
+                            r#"max by (instance) ((1 - node_filesystem_avail_bytes{{{s},mountpoint="{m}"}} / node_filesystem_size_bytes{{{s},mountpoint="{m}"}}) * 100)"#
+                        )
+                    }
+                    Self::Network => format!(
+                        r#"sum by (instance) (rate(node_network_receive_bytes_total{{{s},device!="lo"}}[5m]))"#
+                    ),
+                    Self::Custom { .. } => {
+                        return Err(Error::InvalidParameter {
+                            field: "metric",
+                            reason: "a custom template queries one instance; fleets use the catalogue's metrics"
+                                .into(),
+                        });
+                    }
+                };
+                Ok(InstancesQuery { query, instances: run })
+            })
+            .collect()
+    }
+
+    /// The catalogue name ([`Metric::parse`]'s input: `cpu`, `memory`, `disk`, `network`), or
+    /// a custom metric's value column.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Memory => "memory",
+            Self::Disk { .. } => "disk",
+            Self::Network => "network",
+            Self::Custom { value_column, .. } => value_column,
+        }
     }
 
     /// The CSV value column (`cpu_usage`, `memory_usage`, `disk_usage`, `network_rx_bytes`).

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aiops_promclient::{
-    ClientConfig, Error, FleetNode, FleetQuery, FleetSeries, Instance, Metric, PromClient, RemoteWriter,
-    Sample, TimeSeries, TimeWindow, Written,
+    ClientConfig, Error, FleetNode, FleetQuery, FleetSeries, Instance, LabelSelector, Metric, PromClient,
+    RemoteWriter, Sample, TimeSeries, TimeWindow, Written,
 };
 use aiops_testkit::prometheus::{self, Scenario, TestPrometheus};
 
@@ -641,4 +641,69 @@ fn the_synthetic_stand_in_answers_discovery_and_range_queries_for_thousands_of_i
     let fleet = r#"100 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m])) * 100"#;
     let outcome = runtime().block_on(client.query_range(fleet, window.start, window.end, STEP, None));
     assert!(matches!(outcome, Err(Error::AmbiguousResult { count: INSTANCES, .. })), "{outcome:?}");
+}
+
+#[test]
+fn one_fleet_query_per_metric_returns_each_instance_as_its_own_query_would() {
+    let prometheus = TestPrometheus::shared();
+    let scenario = prometheus.scenario();
+    let client = client_for(&prometheus.url());
+    let instances: Vec<Instance> = scenario.instances.iter().map(|s| instance(&s.instance)).collect();
+    let window = TimeWindow::new(scenario.end as f64 - 3600.0, scenario.end as f64).unwrap();
+    let selector = LabelSelector::job("node").unwrap();
+    for metric in ["cpu", "memory", "disk", "network"].map(|m| Metric::parse(m).unwrap()) {
+        let queries = metric.fleet_queries(Some(&selector), &instances).unwrap();
+        assert_eq!(queries.len(), 1, "{metric:?}: one query for both instances");
+        let fleet = runtime()
+            .block_on(client.query_range_by_instance(&queries[0].query, window.start, window.end, STEP))
+            .unwrap();
+        assert_eq!(
+            fleet.keys().collect::<Vec<_>>(),
+            scenario.instances.iter().map(|s| &s.instance).collect::<Vec<_>>()
+        );
+        for one in &instances {
+            let alone = runtime().block_on(client.fetch(one, &metric, window, STEP, None)).unwrap();
+            let fleet = &fleet[one.as_str()];
+            assert_eq!(fleet.iter().map(|s| s.timestamp).collect::<Vec<_>>(), alone.timestamps, "{metric:?}");
+            for (f, a) in fleet.iter().zip(&alone.values) {
+                assert!(
+                    (f.value - a).abs() <= 1e-9 * a.abs().max(1.0),
+                    "{metric:?} {one}: {} vs {a}",
+                    f.value
+                );
+            }
+        }
+    }
+    // A selector that matches no series finds nothing, and neither does another job.
+    let other = LabelSelector::parse(r#"{job="node",instance="10.0.0.1:9100"}"#).unwrap();
+    let queries = Metric::Cpu.fleet_queries(Some(&other), &instances).unwrap();
+    let only_first = runtime()
+        .block_on(client.query_range_by_instance(&queries[0].query, window.start, window.end, STEP))
+        .unwrap();
+    assert_eq!(only_first.keys().collect::<Vec<_>>(), ["10.0.0.1:9100"]);
+}
+
+#[test]
+fn discovery_lists_the_instances_a_selector_matches_at_a_time() {
+    let prometheus = TestPrometheus::shared();
+    let scenario = prometheus.scenario();
+    let client = client_for(&prometheus.url());
+    let at = scenario.end as f64;
+    let discover = |selector: &str| {
+        runtime().block_on(client.discover_instances(&LabelSelector::parse(selector).unwrap(), at)).unwrap()
+    };
+    assert_eq!(discover(r#"{job="node"}"#), ["10.0.0.1:9100", "10.0.0.2:9100"]);
+    assert_eq!(discover(r#"{job="node",instance!="10.0.0.1:9100"}"#), ["10.0.0.2:9100"]);
+    assert!(discover(r#"{job="other"}"#).is_empty());
+    // An escaped job can neither widen nor break the query.
+    let injected = LabelSelector::job(r#"node"} or up{job=~".+"#).unwrap();
+    assert!(runtime().block_on(client.discover_instances(&injected, at)).unwrap().is_empty());
+    // Before the data starts, nobody is there.
+    let before = LabelSelector::job("node").unwrap();
+    assert!(
+        runtime()
+            .block_on(client.discover_instances(&before, scenario.start as f64 - 3600.0))
+            .unwrap()
+            .is_empty()
+    );
 }

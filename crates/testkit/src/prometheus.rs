@@ -1,9 +1,9 @@
 //! A real Prometheus (Debian's `prometheus` 2.42) filled with generated node-exporter metrics.
 //!
 //! [`Scenario`] describes node-exporter instances with a CPU-usage profile each (base usage, a
-//! daily pattern, deterministic noise and an optional incident window) and generates an
-//! OpenMetrics file with `node_cpu_seconds_total` counters plus memory, filesystem and network
-//! series, so that every metric of the promclient catalogue has data. [`TestPrometheus::start`]
+//! daily pattern, deterministic noise, an optional incident window and an optional end) and
+//! generates an OpenMetrics file with `up`, `node_cpu_seconds_total` counters plus memory,
+//! filesystem and network series, so that every metric of the promclient catalogue has data. [`TestPrometheus::start`]
 //! backfills it with `promtool tsdb create-blocks-from openmetrics` into a temporary folder,
 //! starts Prometheus on a free loopback port with a long retention (backfilled blocks older than
 //! the retention would be deleted at start-up) and waits until it is ready.
@@ -67,6 +67,9 @@ pub struct InstanceSpec {
     pub profile: CpuProfile,
     /// Seed of the noise.
     pub seed: u64,
+    /// Last sample time of the instance when it stops being scraped before the scenario ends
+    /// (its series, `up` included, end there); `None` for the whole scenario.
+    pub until: Option<u64>,
 }
 
 /// Generated metrics: instances sampled every `step` seconds from `start` to `end` inclusive.
@@ -123,6 +126,7 @@ impl Scenario {
                     incident: None,
                 },
                 seed: 42 + i as u64,
+                until: None,
             })
             .collect();
         Self { instances, start: end - span, end, step, fleet: Vec::new() }
@@ -177,6 +181,19 @@ impl Scenario {
         ]
     }
 
+    /// Makes instance `index` vanish: its last sample is `hours_before_end` hours before the
+    /// scenario's end (aligned to the step).
+    pub fn with_vanished(mut self, index: usize, hours_before_end: f64) -> Self {
+        let until = self.end.saturating_sub((hours_before_end * 3600.0) as u64) / self.step * self.step;
+        self.instances[index].until = Some(until.max(self.start));
+        self
+    }
+
+    /// The sample times of `spec`: the scenario's, up to the instance's `until`.
+    fn spec_timestamps<'a>(&'a self, spec: &'a InstanceSpec) -> impl Iterator<Item = u64> + 'a {
+        self.timestamps().filter(move |&t| spec.until.is_none_or(|until| t <= until))
+    }
+
     /// The sample times, `start..=end` every `step`.
     pub fn timestamps(&self) -> impl Iterator<Item = u64> + '_ {
         (self.start..=self.end).step_by(self.step as usize)
@@ -197,7 +214,8 @@ impl Scenario {
     /// a sample time or the window reaches before the first sample.
     pub fn expected_cpu(&self, instance: &str, t: u64) -> Option<f64> {
         let spec = self.instance(instance)?;
-        if !t.is_multiple_of(self.step) || t > self.end || t < self.start + RATE_WINDOW_SECONDS {
+        let end = spec.until.unwrap_or(self.end).min(self.end);
+        if !t.is_multiple_of(self.step) || t > end || t < self.start + RATE_WINDOW_SECONDS {
             return None;
         }
         let intervals = RATE_WINDOW_SECONDS / self.step;
@@ -213,10 +231,15 @@ impl Scenario {
         let mut line = String::with_capacity(160);
         for spec in &self.instances {
             let labels = format!("instance=\"{}\",job=\"node\"", spec.instance);
+            for t in self.spec_timestamps(spec) {
+                line.clear();
+                let _ = writeln!(line, "up{{{labels}}} 1 {t}");
+                out.write_all(line.as_bytes())?;
+            }
             for cpu in 0..spec.cpus {
                 for (mode, share) in CPU_MODES {
                     let mut counter = 1000.0 * (cpu + 1) as f64;
-                    for t in self.timestamps() {
+                    for t in self.spec_timestamps(spec) {
                         if t > self.start {
                             let busy = spec.interval_usage(t) / 100.0;
                             let fraction = if mode == "idle" { 1.0 - busy } else { busy * share };
@@ -242,14 +265,14 @@ impl Scenario {
                 }),
             ];
             for (name, extra, value) in gauges {
-                for t in self.timestamps() {
+                for t in self.spec_timestamps(spec) {
                     line.clear();
                     let _ = writeln!(line, "{name}{{{extra}{labels}}} {:?} {t}", value(t));
                     out.write_all(line.as_bytes())?;
                 }
             }
             let mut received = 0.0;
-            for t in self.timestamps() {
+            for t in self.spec_timestamps(spec) {
                 if t > self.start {
                     received += network_rx_rate(t) * self.step as f64;
                 }
