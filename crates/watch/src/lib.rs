@@ -5,12 +5,17 @@
 
 pub mod metrics;
 pub mod server;
+mod shard;
 pub mod state;
 mod watcher;
 
-pub use metrics::{METRIC_NAMES, SeriesLabels, WatchMetrics};
+pub use metrics::{DetectorState, METRIC_NAMES, SeriesLabels, WatchMetrics};
+pub use shard::{MAX_REPLICAS, Shard, owner};
 pub use state::{Scoring, SeriesState, Verdict, WINDOW_SECONDS};
-pub use watcher::{Round, WatchConfig, WatchParams, Watcher, expected_anomaly_rate, run};
+pub use watcher::{
+    Round, SPATIAL_SCORE, Targets, WatchConfig, WatchParams, Watcher, anomaly_score, expected_anomaly_rate,
+    run,
+};
 
 /// Everything that can go wrong while watching.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +35,14 @@ pub enum Error {
     /// The model does not fit the watched metric, or refused a feature row.
     #[error("the model")]
     Model(#[source] aiops_iforest::Error),
+    /// The model was trained on none of the watched metrics.
+    #[error("the model was trained on `{column}`, which is none of the watched metrics' columns ({watched})")]
+    ModelMetric {
+        /// The model's value column.
+        column: String,
+        /// The watched metrics' value columns.
+        watched: String,
+    },
     /// The model's features are not those of the watched metric.
     #[error("the model's features")]
     ModelFeatures(#[from] aiops_artifacts::Error),

@@ -1,5 +1,25 @@
 //! The Prometheus metrics `aiops watch` exports (OpenMetrics text on `/metrics`). The
-//! PrometheusRule and the Grafana dashboard in `infra/k8s` query exactly these names.
+//! PrometheusRule and the Grafana dashboards in `infra/k8s` query exactly these names.
+//!
+//! Per series (labels `instance`, `metric`), from the streaming detector of every series:
+//! - `aiops_anomaly_score`: vmanomaly's scale, 0 normal and above 1 anomalous: the detector's
+//!   surprise (`-log10` of the tail probability of the recent raw scores) divided by its
+//!   threshold, so `> 1` exactly when the detector calls the point anomalous; a value leaving
+//!   the range seen so far (a spatial anomaly) scores at least 2; 0 while the detector learns.
+//! - `aiops_incident_open`: 1 while a confirmed incident is open, else 0.
+//! - `aiops_incident_start_timestamp_seconds`: the onset of the open incident; the series exists
+//!   only while an incident is open (absent, not 0, otherwise).
+//! - `aiops_watch_points_total`, `aiops_watch_fetch_errors_total`,
+//!   `aiops_watch_last_point_timestamp_seconds`, `aiops_watch_incident_open`,
+//!   `aiops_watch_incidents_total`.
+//!
+//! Per series scored by a trained forest (`--model`, its metric only): `aiops_watch_anomaly_score`,
+//! `aiops_watch_decision_score`, `aiops_watch_anomaly`, `aiops_watch_anomalies_last_hour`,
+//! `aiops_watch_points_last_hour`, `aiops_watch_anomaly_rate`, and `aiops_watch_model_contamination`.
+//!
+//! Per replica: `aiops_watch_series`, `aiops_watch_instances`, `aiops_watch_shard`,
+//! `aiops_watch_replicas`, `aiops_watch_queries_total`, `aiops_watch_discovery_errors_total`.
+//! The series of an instance that vanished are removed once its grace period is over.
 
 use std::sync::atomic::AtomicU64;
 
@@ -13,7 +33,10 @@ use crate::state::{SeriesState, Verdict};
 
 /// Every exported metric name, for the cross-checks of dashboards and alerts. Counters carry
 /// the `_total` suffix the OpenMetrics encoder adds.
-pub const METRIC_NAMES: [&str; 12] = [
+pub const METRIC_NAMES: [&str; 21] = [
+    "aiops_anomaly_score",
+    "aiops_incident_open",
+    "aiops_incident_start_timestamp_seconds",
     "aiops_watch_anomaly_score",
     "aiops_watch_decision_score",
     "aiops_watch_anomaly",
@@ -26,6 +49,12 @@ pub const METRIC_NAMES: [&str; 12] = [
     "aiops_watch_model_contamination",
     "aiops_watch_incident_open",
     "aiops_watch_incidents_total",
+    "aiops_watch_series",
+    "aiops_watch_instances",
+    "aiops_watch_shard",
+    "aiops_watch_replicas",
+    "aiops_watch_queries_total",
+    "aiops_watch_discovery_errors_total",
 ];
 
 /// Labels of every per-series metric.
@@ -43,6 +72,9 @@ type FloatGauge = Gauge<f64, AtomicU64>;
 #[derive(Debug)]
 pub struct WatchMetrics {
     registry: Registry,
+    score: Family<SeriesLabels, FloatGauge>,
+    open: Family<SeriesLabels, Gauge>,
+    start: Family<SeriesLabels, FloatGauge>,
     anomaly_score: Family<SeriesLabels, FloatGauge>,
     decision_score: Family<SeriesLabels, FloatGauge>,
     anomaly: Family<SeriesLabels, Gauge>,
@@ -54,21 +86,50 @@ pub struct WatchMetrics {
     fetch_errors: Family<SeriesLabels, Counter>,
     incident_open: Family<SeriesLabels, Gauge>,
     incidents: Family<SeriesLabels, Counter>,
+    series: Gauge,
+    instances: Gauge,
+    queries: Counter,
+    discovery_errors: Counter,
+}
+
+/// What the streaming detector made of a series' newest point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectorState {
+    /// [`crate::anomaly_score`] of the newest point.
+    pub score: f64,
+    /// The onset (unix seconds) of the confirmed incident in progress.
+    pub incident_onset: Option<f64>,
+    /// Unix time of the newest point.
+    pub last_timestamp: f64,
 }
 
 impl WatchMetrics {
-    /// Registers the metrics; `contamination` is the model's trained contamination, exported
-    /// beside the observed anomaly rate so drift can be alerted on.
-    pub fn new(contamination: f64) -> Self {
+    /// Registers the metrics of shard `shard` of `replicas`; `contamination` is the trained
+    /// contamination of the model, if any, exported beside the observed anomaly rate so drift
+    /// can be alerted on.
+    pub fn new(contamination: Option<f64>, shard: u32, replicas: u32) -> Self {
         let mut registry = Registry::default();
-        let contamination_gauge = FloatGauge::default();
-        contamination_gauge.set(contamination);
-        registry.register(
-            "aiops_watch_model_contamination",
-            "Contamination the model was trained with: the anomaly rate it is expected to flag",
-            contamination_gauge,
-        );
+        if let Some(contamination) = contamination {
+            let gauge = FloatGauge::default();
+            gauge.set(contamination);
+            registry.register(
+                "aiops_watch_model_contamination",
+                "Contamination the model was trained with: the anomaly rate it is expected to flag",
+                gauge,
+            );
+        }
+        for (name, help, value) in [
+            ("aiops_watch_shard", "This replica's shard index (0-based)", shard),
+            ("aiops_watch_replicas", "Number of shards the fleet is split into", replicas),
+        ] {
+            let gauge = Gauge::<i64>::default();
+            gauge.set(i64::from(value));
+            registry.register(name, help, gauge);
+        }
         let metrics = Self {
+            score: Family::default(),
+            open: Family::default(),
+            start: Family::default(),
             anomaly_score: Family::default(),
             decision_score: Family::default(),
             anomaly: Family::default(),
@@ -80,49 +141,34 @@ impl WatchMetrics {
             fetch_errors: Family::default(),
             incident_open: Family::default(),
             incidents: Family::default(),
+            series: Gauge::default(),
+            instances: Gauge::default(),
+            queries: Counter::default(),
+            discovery_errors: Counter::default(),
             registry,
         };
-        metrics.register_series_families()
+        metrics.register_detector_families().register_forest_families().register_fleet_metrics()
     }
 
-    fn register_series_families(mut self) -> Self {
+    fn register_detector_families(mut self) -> Self {
         let r = &mut self.registry;
         r.register(
-            "aiops_watch_anomaly_score",
-            "Anomaly score of the newest point (scikit-learn's -score_samples, in (0, 1], higher is more abnormal)",
-            self.anomaly_score.clone(),
+            "aiops_anomaly_score",
+            "Anomaly score of the newest point on vmanomaly's scale: 0 normal, above 1 anomalous (detector surprise / threshold)",
+            self.score.clone(),
         );
+        r.register("aiops_incident_open", "1 while a confirmed incident is open, else 0", self.open.clone());
         r.register(
-            "aiops_watch_decision_score",
-            "Decision function of the newest point (score_samples - offset; negative means anomalous)",
-            self.decision_score.clone(),
-        );
-        r.register(
-            "aiops_watch_anomaly",
-            "1 when the newest point is anomalous, else 0",
-            self.anomaly.clone(),
-        );
-        r.register(
-            "aiops_watch_anomalies_last_hour",
-            "Anomalous points within the hour before the newest point",
-            self.anomalies_last_hour.clone(),
-        );
-        r.register(
-            "aiops_watch_points_last_hour",
-            "Scored points within the hour before the newest point",
-            self.points_last_hour.clone(),
-        );
-        r.register(
-            "aiops_watch_anomaly_rate",
-            "Fraction of the last hour's points flagged anomalous (compare with aiops_watch_model_contamination)",
-            self.anomaly_rate.clone(),
+            "aiops_incident_start_timestamp_seconds",
+            "Unix time of the onset of the open incident (absent when none is open)",
+            self.start.clone(),
         );
         r.register(
             "aiops_watch_last_point_timestamp_seconds",
-            "Unix time of the newest scored point",
+            "Unix time of the newest point taken in",
             self.last_point_timestamp.clone(),
         );
-        r.register("aiops_watch_points", "Points scored since start", self.points.clone());
+        r.register("aiops_watch_points", "Points taken in since start", self.points.clone());
         r.register(
             "aiops_watch_fetch_errors",
             "Failed Prometheus queries since start",
@@ -137,28 +183,128 @@ impl WatchMetrics {
         self
     }
 
-    /// Publishes the state of one series after `scored` new points were taken in.
-    pub fn record(&self, labels: &SeriesLabels, state: &SeriesState, scored: u64) {
-        self.points.get_or_create(labels).inc_by(scored);
-        let Some(Verdict { timestamp, scoring, .. }) = state.latest() else { return };
+    fn register_forest_families(mut self) -> Self {
+        let r = &mut self.registry;
+        r.register(
+            "aiops_watch_anomaly_score",
+            "Forest anomaly score of the newest point (scikit-learn's -score_samples, in (0, 1], higher is more abnormal)",
+            self.anomaly_score.clone(),
+        );
+        r.register(
+            "aiops_watch_decision_score",
+            "Decision function of the newest point (score_samples - offset; negative means anomalous)",
+            self.decision_score.clone(),
+        );
+        r.register(
+            "aiops_watch_anomaly",
+            "1 when the forest finds the newest point anomalous, else 0",
+            self.anomaly.clone(),
+        );
+        r.register(
+            "aiops_watch_anomalies_last_hour",
+            "Points the forest flagged within the hour before the newest point",
+            self.anomalies_last_hour.clone(),
+        );
+        r.register(
+            "aiops_watch_points_last_hour",
+            "Points the forest scored within the hour before the newest point",
+            self.points_last_hour.clone(),
+        );
+        r.register(
+            "aiops_watch_anomaly_rate",
+            "Fraction of the last hour's points flagged anomalous (compare with aiops_watch_model_contamination)",
+            self.anomaly_rate.clone(),
+        );
+        self
+    }
+
+    fn register_fleet_metrics(mut self) -> Self {
+        let r = &mut self.registry;
+        r.register(
+            "aiops_watch_series",
+            "Series (instance, metric) this replica watches",
+            self.series.clone(),
+        );
+        r.register("aiops_watch_instances", "Instances this replica watches", self.instances.clone());
+        r.register("aiops_watch_queries", "Prometheus range queries sent since start", self.queries.clone());
+        r.register(
+            "aiops_watch_discovery_errors",
+            "Failed discovery queries since start",
+            self.discovery_errors.clone(),
+        );
+        self
+    }
+
+    /// Publishes the detector's view of a series after `taken` new points, `confirmed` of which
+    /// confirmed an incident.
+    pub fn record_detector(&self, labels: &SeriesLabels, state: &DetectorState, taken: u64, confirmed: u64) {
+        self.points.get_or_create(labels).inc_by(taken);
+        self.incidents.get_or_create(labels).inc_by(confirmed);
+        self.score.get_or_create(labels).set(state.score);
+        self.last_point_timestamp.get_or_create(labels).set(state.last_timestamp);
+        let open = i64::from(state.incident_onset.is_some());
+        self.open.get_or_create(labels).set(open);
+        self.incident_open.get_or_create(labels).set(open);
+        if let Some(onset) = state.incident_onset {
+            self.start.get_or_create(labels).set(onset);
+        } else {
+            self.start.remove(labels);
+        }
+    }
+
+    /// Publishes the forest's view of a series.
+    pub fn record_forest(&self, labels: &SeriesLabels, state: &SeriesState) {
+        let Some(Verdict { scoring, .. }) = state.latest() else { return };
         self.anomaly_score.get_or_create(labels).set(-scoring.score);
         self.decision_score.get_or_create(labels).set(scoring.decision);
         self.anomaly.get_or_create(labels).set(i64::from(scoring.is_anomalous()));
         self.anomalies_last_hour.get_or_create(labels).set(count(state.anomalies_last_hour()));
         self.points_last_hour.get_or_create(labels).set(count(state.points_last_hour()));
         self.anomaly_rate.get_or_create(labels).set(state.anomaly_rate().unwrap_or(0.0));
-        self.last_point_timestamp.get_or_create(labels).set(timestamp);
-    }
-
-    /// Publishes whether an incident is open, counting it when it has just been confirmed.
-    pub fn record_incident(&self, labels: &SeriesLabels, open: bool, confirmed: u64) {
-        self.incident_open.get_or_create(labels).set(i64::from(open));
-        self.incidents.get_or_create(labels).inc_by(confirmed);
     }
 
     /// Counts a failed Prometheus query for the series.
     pub fn record_fetch_error(&self, labels: &SeriesLabels) {
         self.fetch_errors.get_or_create(labels).inc();
+    }
+
+    /// Counts range queries sent.
+    pub fn record_queries(&self, queries: u64) {
+        self.queries.inc_by(queries);
+    }
+
+    /// Counts a failed discovery query.
+    pub fn record_discovery_error(&self) {
+        self.discovery_errors.inc();
+    }
+
+    /// Publishes how many instances and series this replica watches.
+    pub fn record_fleet(&self, instances: usize, series: usize) {
+        self.instances.set(count(instances));
+        self.series.set(count(series));
+    }
+
+    /// Removes every series of `labels` (an instance that vanished).
+    pub fn forget(&self, labels: &SeriesLabels) {
+        for family in
+            [&self.score, &self.start, &self.anomaly_score, &self.decision_score, &self.anomaly_rate]
+                .into_iter()
+                .chain([&self.last_point_timestamp])
+        {
+            family.remove(labels);
+        }
+        for family in [
+            &self.open,
+            &self.anomaly,
+            &self.anomalies_last_hour,
+            &self.points_last_hour,
+            &self.incident_open,
+        ] {
+            family.remove(labels);
+        }
+        for family in [&self.points, &self.fetch_errors, &self.incidents] {
+            family.remove(labels);
+        }
     }
 
     /// The OpenMetrics text exposition of every metric.

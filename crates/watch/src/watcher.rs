@@ -1,5 +1,8 @@
-//! The watch loop: every interval, fetch each series' new points, score them, publish.
+//! The watch loop: every interval, discover the fleet's instances (with a selector), fetch each
+//! metric's new points for all instances of the shard in one range query, push them through
+//! each series' streaming detector (and the forest of the model's metric), publish.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,32 +11,48 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aiops_artifacts::model::LoadedModel;
 use aiops_features::FeatureSchema;
 use aiops_iforest::{Contamination, Model};
-use aiops_incidents::{CheckedDetectorParams, StreamingDetector};
-use aiops_promclient::{ClientConfig, Instance, Metric, PromClient};
+use aiops_incidents::{CheckedDetectorParams, PointOutcome, StreamingDetector};
+use aiops_promclient::{ClientConfig, Instance, LabelSelector, Metric, PromClient, Sample};
 use tracing::Instrument;
 
-use crate::metrics::{SeriesLabels, WatchMetrics};
+use crate::metrics::{DetectorState, SeriesLabels, WatchMetrics};
+use crate::shard::Shard;
 use crate::state::{Scoring, SeriesState};
 use crate::{Error, Result};
+
+/// Which instances to watch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets {
+    /// Fixed instances (`--instance`), never dropped.
+    Instances(Vec<Instance>),
+    /// Every instance whose `up` series the selector matches (`--job`, `--selector`),
+    /// discovered every round; an instance no longer found is dropped after the grace period.
+    Selector(LabelSelector),
+}
 
 /// What to watch and how often, unchecked; [`WatchParams::check`] validates it.
 #[derive(Debug, Clone)]
 pub struct WatchParams {
     /// How to reach Prometheus (URL, credentials, TLS, timeout, retries).
     pub prometheus: ClientConfig,
-    /// The node-exporter instances (`IP:PORT`) to score.
-    pub instances: Vec<Instance>,
-    /// The metric of every instance.
-    pub metric: Metric,
-    /// Time between two rounds of fetching and scoring.
+    /// The node-exporter instances, fixed or discovered.
+    pub targets: Targets,
+    /// The metrics of every instance (each (instance, metric) pair is a series with its own
+    /// detector).
+    pub metrics: Vec<Metric>,
+    /// Time between two rounds of discovery, fetching and scoring.
     pub interval: Duration,
-    /// Query resolution: the spacing of the scored points (the model was trained at one).
+    /// Query resolution: the spacing of the points (a model is trained at one).
     pub step: Duration,
-    /// History fetched and scored at start-up (fills the last-hour window and the features).
+    /// History fetched at start-up and for a new instance (warms the detector up).
     pub lookback: Duration,
-    /// How far behind wall-clock time scoring stays, so that every scored point's range
-    /// window (`rate(...[5m])`) holds scraped samples rather than an extrapolated edge.
+    /// How far behind wall-clock time scoring stays, so that every point's range window
+    /// (`rate(...[5m])`) holds scraped samples rather than an extrapolated edge.
     pub delay: Duration,
+    /// How long a discovered instance stays watched after discovery last found it.
+    pub grace: Duration,
+    /// This replica's part of the fleet.
+    pub shard: Shard,
 }
 
 /// [`WatchParams`] that passed [`WatchParams::check`].
@@ -42,20 +61,42 @@ pub struct WatchConfig {
     params: WatchParams,
 }
 
+impl WatchConfig {
+    /// The parameters, to change and check again.
+    pub fn into_params(self) -> WatchParams {
+        self.params
+    }
+}
+
 impl WatchParams {
     /// Validates every field, naming the first bad one.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for no or duplicate instances, a zero or sub-second interval or
-    /// step, or a lookback shorter than a step.
+    /// [`Error::InvalidParameter`] for no or duplicate instances, no, duplicate or custom
+    /// metrics, a zero or sub-second interval or step, a lookback shorter than a step, or a
+    /// grace period shorter than the interval.
     pub fn check(self) -> Result<WatchConfig> {
         let invalid = |field, reason: String| Err(Error::InvalidParameter { field, reason });
-        if self.instances.is_empty() {
-            return invalid("instances", "at least one instance is needed".into());
+        if let Targets::Instances(instances) = &self.targets {
+            if instances.is_empty() {
+                return invalid("instances", "at least one instance is needed".into());
+            }
+            if let Some(twice) = instances.iter().enumerate().find(|(i, x)| instances[..*i].contains(x)) {
+                return invalid("instances", format!("{} is listed twice", twice.1));
+            }
         }
-        for (i, instance) in self.instances.iter().enumerate() {
-            if self.instances[..i].contains(instance) {
-                return invalid("instances", format!("{instance} is listed twice"));
+        if self.metrics.is_empty() {
+            return invalid("metrics", "at least one metric is needed".into());
+        }
+        for (i, metric) in self.metrics.iter().enumerate() {
+            if self.metrics[..i].iter().any(|m| m.name() == metric.name()) {
+                return invalid("metrics", format!("{} is listed twice", metric.name()));
+            }
+            if matches!(metric, Metric::Custom { .. }) {
+                return invalid(
+                    "metrics",
+                    "custom templates cannot be watched: use cpu, memory, disk, network".into(),
+                );
             }
         }
         for (field, value) in [("interval", self.interval), ("step", self.step)] {
@@ -69,75 +110,122 @@ impl WatchParams {
                 format!("{:?} is shorter than the step {:?}", self.lookback, self.step),
             );
         }
+        if self.grace < self.interval {
+            return invalid(
+                "grace",
+                format!("{:?} is shorter than the interval {:?}", self.grace, self.interval),
+            );
+        }
         Ok(WatchConfig { params: self })
     }
 }
 
-/// One watched series and its streaming state.
+/// The trained forest and the metric it scores.
 #[derive(Debug)]
-struct WatchedSeries {
-    instance: Instance,
-    labels: SeriesLabels,
-    state: SeriesState,
-    incidents: StreamingDetector,
-    /// Start of the next fetch: one step after the newest point, or the lookback while the
-    /// series has no point yet.
-    next_start: Option<f64>,
+struct Forest {
+    model: Model,
+    /// For each model column, its position in the feature row.
+    positions: Vec<usize>,
+    schema: FeatureSchema,
+    /// Index of the metric in [`WatchParams::metrics`].
+    metric: usize,
+}
+
+impl Forest {
+    fn score(&self, row: &[f64; 5]) -> Result<Scoring> {
+        let _span = tracing::debug_span!("model.score").entered();
+        let input: Vec<f64> = self.positions.iter().map(|&p| row[p]).collect();
+        let score = self.model.forest.score_row(&input).map_err(Error::Model)?;
+        Ok(Scoring { score, decision: score - self.model.forest.offset() })
+    }
+}
+
+/// One watched series and its streaming state.
+#[derive(Debug, Clone)]
+pub(crate) struct WatchedSeries {
+    pub(crate) labels: SeriesLabels,
+    pub(crate) detector: StreamingDetector,
+    /// The forest's state, for the model's metric.
+    forest: Option<SeriesState>,
+    /// The newest point taken in: the next fetch starts one step later.
+    pub(crate) last_timestamp: Option<f64>,
+    /// [`anomaly_score`] of the newest point.
+    pub(crate) score: f64,
+}
+
+/// One watched instance: a series per metric.
+#[derive(Debug, Clone)]
+pub(crate) struct WatchedInstance {
+    pub(crate) instance: Instance,
+    /// When discovery last found it (data time); infinite for a fixed instance.
+    pub(crate) last_seen: f64,
+    pub(crate) series: Vec<WatchedSeries>,
 }
 
 /// What one round did, for logs and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Round {
-    /// New points scored, over all series.
+    /// New points taken in, over all series.
     pub scored: u64,
     /// Series whose fetch failed.
     pub failed: usize,
+    /// Range queries sent.
+    pub queries: usize,
+    /// Instances discovery added.
+    pub joined: usize,
+    /// Instances dropped after their grace period.
+    pub left: usize,
+    /// Whether discovery failed (nothing was added or dropped then).
+    pub discovery_failed: bool,
 }
 
-/// Scores the configured series with one model and keeps their metrics up to date.
+/// Watches a fleet: one streaming detector per series, optionally a forest for one metric,
+/// and their metrics kept up to date.
 #[derive(Debug)]
 pub struct Watcher {
-    model: Model,
-    /// For each model column, its position in the feature row.
-    positions: Vec<usize>,
+    forest: Option<Forest>,
     client: PromClient,
-    config: WatchParams,
-    series: Vec<WatchedSeries>,
+    pub(crate) config: WatchParams,
+    pub(crate) detector: CheckedDetectorParams,
+    pub(crate) instances: BTreeMap<String, WatchedInstance>,
     metrics: Arc<WatchMetrics>,
 }
 
 impl Watcher {
-    /// A watcher for `config` scoring with `model`.
+    /// A watcher for `config`, scoring the model's metric with `model` when given.
+    ///
+    /// A model scores exactly one metric: the one whose value column it was trained on (its
+    /// recorded feature schema, else its first feature column), which must be among the watched
+    /// metrics; the other metrics have the detector only.
     ///
     /// # Errors
-    /// [`Error::ModelFeatures`] when the model was trained on features other than those of the watched
-    /// metric (another schema, window or value column); [`Error::Prometheus`] for an unusable
-    /// client configuration.
-    pub fn new(config: WatchConfig, loaded: LoadedModel) -> Result<Self> {
-        let schema = loaded
-            .schema
-            .clone()
-            .unwrap_or_else(FeatureSchema::reference)
-            .with_value_column(config.params.metric.value_column())?;
-        loaded.check_features(&schema)?;
-        let model = loaded.model;
-        let positions = model.column_positions(&schema.columns).map_err(Error::Model)?;
-        let metric_name = metric_label(&config.params.metric);
-        let series = config
-            .params
-            .instances
-            .iter()
-            .map(|instance| WatchedSeries {
-                instance: instance.clone(),
-                labels: SeriesLabels { instance: instance.to_string(), metric: metric_name.clone() },
-                state: SeriesState::new(schema.streaming()),
-                incidents: StreamingDetector::new(&CheckedDetectorParams::default()),
-                next_start: None,
-            })
-            .collect();
-        let metrics = Arc::new(WatchMetrics::new(expected_anomaly_rate(&model)));
-        let client = PromClient::new(config.params.prometheus.clone()).map_err(Error::Prometheus)?;
-        Ok(Self { model, positions, client, config: config.params, series, metrics })
+    /// [`Error::ModelMetric`] when the model was trained on none of the watched metrics,
+    /// [`Error::ModelFeatures`] or [`Error::Model`] when its features are not those of the metric
+    /// (another schema or window), [`Error::Prometheus`] for an unusable client configuration.
+    pub fn new(config: WatchConfig, model: Option<LoadedModel>) -> Result<Self> {
+        let params = config.params;
+        let forest = model.map(|loaded| forest_for(&params.metrics, loaded)).transpose()?;
+        let contamination = forest.as_ref().map(|f| expected_anomaly_rate(&f.model));
+        let metrics = Arc::new(WatchMetrics::new(contamination, params.shard.index(), params.shard.count()));
+        let client = PromClient::new(params.prometheus.clone()).map_err(Error::Prometheus)?;
+        let mut watcher = Self {
+            forest,
+            client,
+            detector: CheckedDetectorParams::default(),
+            instances: BTreeMap::new(),
+            metrics,
+            config: params,
+        };
+        if let Targets::Instances(fixed) = &watcher.config.targets {
+            for instance in fixed.clone() {
+                if watcher.config.shard.owns(instance.as_str()) {
+                    let watched = watcher.fresh_instance(instance, f64::INFINITY);
+                    watcher.instances.insert(watched.instance.to_string(), watched);
+                }
+            }
+        }
+        watcher.metrics.record_fleet(watcher.instances.len(), watcher.series_count());
+        Ok(watcher)
     }
 
     /// The exported metrics (shared with the HTTP server).
@@ -145,89 +233,280 @@ impl Watcher {
         Arc::clone(&self.metrics)
     }
 
-    /// One round at wall-clock time `now` (unix seconds): fetches every series' points newer
-    /// than those already scored, scores them and publishes. A failed fetch is logged and
-    /// counted (`aiops_watch_fetch_errors_total`) and retried next round; it does not stop the
-    /// others.
+    /// The instances this replica watches, sorted.
+    pub fn instances(&self) -> Vec<&str> {
+        self.instances.keys().map(String::as_str).collect()
+    }
+
+    fn series_count(&self) -> usize {
+        self.instances.len() * self.config.metrics.len()
+    }
+
+    /// A newly watched instance: a fresh detector (and forest state) per metric.
+    pub(crate) fn fresh_instance(&self, instance: Instance, last_seen: f64) -> WatchedInstance {
+        let series = self
+            .config
+            .metrics
+            .iter()
+            .enumerate()
+            .map(|(m, metric)| WatchedSeries {
+                labels: SeriesLabels { instance: instance.to_string(), metric: metric.name().to_owned() },
+                detector: StreamingDetector::new(&self.detector),
+                forest: self
+                    .forest
+                    .as_ref()
+                    .filter(|f| f.metric == m)
+                    .map(|f| SeriesState::new(f.schema.streaming())),
+                last_timestamp: None,
+                score: 0.0,
+            })
+            .collect();
+        WatchedInstance { instance, last_seen, series }
+    }
+
+    /// One round at wall-clock time `now` (unix seconds): discovers the instances (with a
+    /// selector), fetches every metric's points newer than those already taken in, pushes them
+    /// through the detectors and publishes. A failed query is logged and counted
+    /// (`aiops_watch_fetch_errors_total` for each of its series) and retried next round; it
+    /// does not stop the others.
     pub async fn round(&mut self, now: f64) -> Round {
         let mut round = Round::default();
         let now = now - self.config.delay.as_secs_f64();
-        let (step, lookback) = (self.config.step, self.config.lookback.as_secs_f64());
-        for series in &mut self.series {
-            let start = series.next_start.map_or(now - lookback, |next| next.max(now - lookback));
-            if start >= now {
-                continue;
-            }
-            let span = tracing::info_span!("watch.series", instance = %series.instance, start, end = now);
-            let query = self.config.metric.query(&series.instance);
-            let fetched = match query {
-                Ok(query) => self.client.query_range(&query, start, now, step, None).instrument(span).await,
-                Err(error) => Err(error),
-            };
-            match fetched {
-                Ok(samples) => {
-                    let (scored, confirmed) = score_samples(&self.model, &self.positions, series, &samples);
-                    self.metrics.record(&series.labels, &series.state, scored);
-                    let open = series.incidents.open_incident().is_some();
-                    self.metrics.record_incident(&series.labels, open, confirmed);
-                    round.scored += scored;
-                    if let Some(last) = samples.last() {
-                        series.next_start = Some(last.timestamp + step.as_secs_f64());
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(instance = %series.instance, error = %error, "fetching from Prometheus failed");
-                    self.metrics.record_fetch_error(&series.labels);
-                    round.failed += 1;
-                }
-            }
+        if let Targets::Selector(selector) = &self.config.targets {
+            let selector = selector.clone();
+            self.discover(&selector, now, &mut round).instrument(tracing::info_span!("watch.discover")).await;
         }
+        for metric in 0..self.config.metrics.len() {
+            self.fetch_metric(metric, now, &mut round).await;
+        }
+        self.metrics.record_queries(round.queries as u64);
+        self.metrics.record_fleet(self.instances.len(), self.series_count());
         round
     }
-}
 
-/// Pushes `samples` through the series' features, the forest and the incident tracker; returns
-/// how many were scored and how many incidents they confirmed. A point the forest refuses is
-/// logged and skipped.
-fn score_samples(
-    model: &Model,
-    positions: &[usize],
-    series: &mut WatchedSeries,
-    samples: &[aiops_promclient::Sample],
-) -> (u64, u64) {
-    let (mut scored, mut confirmed) = (0, 0);
-    for sample in samples {
-        let verdict =
-            series.state.push(sample.timestamp, sample.value, |row| score_row(model, positions, row));
-        match verdict {
-            Ok(Some(verdict)) => {
-                scored += 1;
-                let events = series.incidents.push(verdict.timestamp, verdict.value).events;
-                if let Some(incident) = events.alert {
-                    confirmed += 1;
-                    tracing::warn!(
-                        instance = %series.instance,
-                        onset = incident.onset,
-                        peak_value = incident.peak_value,
-                        severity = ?incident.severity,
-                        "anomalous behaviour confirmed"
-                    );
-                }
-            }
-            Ok(None) => {}
+    /// Adds the shard's instances discovery finds at `now`, drops those it has not found for
+    /// the grace period. A failed discovery changes nothing.
+    async fn discover(&mut self, selector: &LabelSelector, now: f64, round: &mut Round) {
+        let found = match self.client.discover_instances(selector, now).await {
+            Ok(found) => found,
             Err(error) => {
-                tracing::warn!(instance = %series.instance, timestamp = sample.timestamp, error = %error, "point skipped");
+                tracing::warn!(error = %aiops_text::error_chain(&error), "discovering instances failed");
+                self.metrics.record_discovery_error();
+                round.discovery_failed = true;
+                return;
+            }
+        };
+        let mut refused = Vec::new();
+        for label in found {
+            let instance = match Instance::parse(&label) {
+                Ok(instance) => instance,
+                Err(_) => {
+                    refused.push(label);
+                    continue;
+                }
+            };
+            if !self.config.shard.owns(instance.as_str()) {
+                continue;
+            }
+            if let Some(watched) = self.instances.get_mut(&label) {
+                watched.last_seen = now;
+            } else {
+                tracing::info!(%instance, "instance discovered");
+                let watched = self.fresh_instance(instance, now);
+                self.instances.insert(label, watched);
+                round.joined += 1;
+            }
+        }
+        if let Some(first) = refused.first() {
+            tracing::warn!(count = refused.len(), first = %aiops_text::bounded(first), "ignoring instance labels that are not ip:port nor host:port");
+        }
+        let horizon = now - self.config.grace.as_secs_f64();
+        let gone: Vec<String> =
+            self.instances.iter().filter(|(_, w)| w.last_seen < horizon).map(|(k, _)| k.clone()).collect();
+        for key in gone {
+            if let Some(watched) = self.instances.remove(&key) {
+                tracing::info!(instance = %watched.instance, "instance gone for the grace period: no longer watched");
+                watched.series.iter().for_each(|series| self.metrics.forget(&series.labels));
+                round.left += 1;
             }
         }
     }
-    (scored, confirmed)
+
+    /// Fetches metric `m` up to `now` for every instance: one range query for the instances
+    /// that are caught up (their next point is the same), one more for those that are behind
+    /// (new, or without data lately) from their earliest start; each split only when the
+    /// instance regex would be too long.
+    async fn fetch_metric(&mut self, m: usize, now: f64, round: &mut Round) {
+        let step = self.config.step.as_secs_f64();
+        let floor = now - self.config.lookback.as_secs_f64();
+        let start_of =
+            |w: &WatchedInstance| w.series[m].last_timestamp.map_or(floor, |t| (t + step).max(floor));
+        let Some(newest) = self.instances.values().map(start_of).max_by(f64::total_cmp) else { return };
+        let (caught_up, behind): (Vec<&WatchedInstance>, Vec<&WatchedInstance>) =
+            self.instances.values().partition(|w| start_of(w) == newest);
+        let oldest = behind.iter().map(|w| start_of(w)).min_by(f64::total_cmp).unwrap_or(newest);
+        let groups: Vec<(Vec<Instance>, f64)> = [(caught_up, newest), (behind, oldest)]
+            .into_iter()
+            .filter(|(group, start)| !group.is_empty() && *start < now)
+            .map(|(group, start)| (group.iter().map(|w| w.instance.clone()).collect(), start))
+            .collect();
+        let selector = match &self.config.targets {
+            Targets::Selector(selector) => Some(selector.clone()),
+            Targets::Instances(_) => None,
+        };
+        let metric = self.config.metrics[m].clone();
+        for (instances, start) in groups {
+            let queries = match metric.fleet_queries(selector.as_ref(), &instances) {
+                Ok(queries) => queries,
+                Err(error) => {
+                    // Custom metrics are refused by `check`: unreachable, but never a panic.
+                    tracing::error!(error = %error, "cannot build the fleet query");
+                    continue;
+                }
+            };
+            for query in queries {
+                round.queries += 1;
+                let span = tracing::info_span!(
+                    "watch.query",
+                    metric = metric.name(),
+                    instances = query.instances.len(),
+                    start,
+                    end = now
+                );
+                let fetched = self
+                    .client
+                    .query_range_by_instance(&query.query, start, now, self.config.step)
+                    .instrument(span)
+                    .await;
+                self.take_in(m, query.instances, fetched, round);
+            }
+        }
+    }
+
+    /// Pushes a query's result into the series of metric `m` of `instances`.
+    fn take_in(
+        &mut self,
+        m: usize,
+        instances: &[Instance],
+        fetched: aiops_promclient::Result<BTreeMap<String, Vec<Sample>>>,
+        round: &mut Round,
+    ) {
+        let threshold = self.detector.params().threshold;
+        match fetched {
+            Ok(mut by_instance) => {
+                for instance in instances {
+                    let Some(watched) = self.instances.get_mut(instance.as_str()) else { continue };
+                    let samples = by_instance.remove(instance.as_str()).unwrap_or_default();
+                    let series = &mut watched.series[m];
+                    round.scored +=
+                        take_samples(series, self.forest.as_ref(), threshold, &samples, &self.metrics);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(metric = self.config.metrics[m].name(), instances = instances.len(), error = %aiops_text::error_chain(&error), "fetching from Prometheus failed");
+                for instance in instances {
+                    if let Some(watched) = self.instances.get(instance.as_str()) {
+                        self.metrics.record_fetch_error(&watched.series[m].labels);
+                        round.failed += 1;
+                    }
+                }
+            }
+        }
+    }
 }
 
-fn score_row(model: &Model, positions: &[usize], row: &[f64; 5]) -> Result<Scoring> {
-    let _span = tracing::debug_span!("model.score").entered();
-    let input: Vec<f64> = positions.iter().map(|&p| row[p]).collect();
-    let score = model.forest.score_row(&input).map_err(Error::Model)?;
-    Ok(Scoring { score, decision: score - model.forest.offset() })
+/// The forest of `loaded` for the watched metric whose value column it was trained on.
+fn forest_for(metrics: &[Metric], loaded: LoadedModel) -> Result<Forest> {
+    let column = match &loaded.schema {
+        Some(schema) => schema.columns.first(),
+        None => loaded.model.metadata.feature_names.first(),
+    }
+    .cloned()
+    .unwrap_or_default();
+    let Some(metric) = metrics.iter().position(|m| m.value_column() == column) else {
+        return Err(Error::ModelMetric {
+            column,
+            watched: metrics.iter().map(|m| m.value_column().to_owned()).collect::<Vec<_>>().join(", "),
+        });
+    };
+    let schema = loaded
+        .schema
+        .clone()
+        .unwrap_or_else(FeatureSchema::reference)
+        .with_value_column(metrics[metric].value_column())?;
+    loaded.check_features(&schema)?;
+    let model = loaded.model;
+    let positions = model.column_positions(&schema.columns).map_err(Error::Model)?;
+    Ok(Forest { model, positions, schema, metric })
+}
+
+/// Pushes `samples` newer than the series' newest point through its forest (if any) and its
+/// detector, then publishes; returns how many were taken in. A point the forest refuses is
+/// logged and still goes to the detector.
+fn take_samples(
+    series: &mut WatchedSeries,
+    forest: Option<&Forest>,
+    threshold: f64,
+    samples: &[Sample],
+    metrics: &WatchMetrics,
+) -> u64 {
+    let (mut taken, mut confirmed) = (0, 0);
+    for sample in samples {
+        if series.last_timestamp.is_some_and(|last| sample.timestamp <= last) {
+            continue;
+        }
+        if let (Some(state), Some(forest)) = (series.forest.as_mut(), forest)
+            && let Err(error) = state.push(sample.timestamp, sample.value, |row| forest.score(row))
+        {
+            tracing::warn!(series = ?series.labels, timestamp = sample.timestamp, error = %error, "point not scored by the forest");
+        }
+        let outcome = series.detector.push(sample.timestamp, sample.value);
+        series.score = anomaly_score(&outcome, threshold);
+        series.last_timestamp = Some(sample.timestamp);
+        taken += 1;
+        if let Some(incident) = outcome.events.alert {
+            confirmed += 1;
+            tracing::warn!(
+                instance = %series.labels.instance,
+                metric = %series.labels.metric,
+                onset = incident.onset,
+                peak_value = incident.peak_value,
+                severity = ?incident.severity,
+                "anomalous behaviour confirmed"
+            );
+        }
+    }
+    publish(series, metrics, taken, confirmed);
+    taken
+}
+
+/// Publishes a series' state (nothing before its first point).
+pub(crate) fn publish(series: &WatchedSeries, metrics: &WatchMetrics, taken: u64, confirmed: u64) {
+    let Some(last_timestamp) = series.last_timestamp else { return };
+    let state = DetectorState {
+        score: series.score,
+        incident_onset: series.detector.open_incident().map(|incident| incident.onset),
+        last_timestamp,
+    };
+    metrics.record_detector(&series.labels, &state, taken, confirmed);
+    if let Some(forest) = &series.forest {
+        metrics.record_forest(&series.labels, forest);
+    }
+}
+
+/// The score a spatial anomaly (a value leaving the range seen so far) gets at least.
+pub const SPATIAL_SCORE: f64 = 2.0;
+
+/// A point's anomaly score on vmanomaly's scale (0 normal, above 1 anomalous): the detector's
+/// surprise divided by its `threshold`, at least [`SPATIAL_SCORE`] for a spatial anomaly, 0 while
+/// the detector is learning (its decision is NaN then). Above 1 exactly when the detector's
+/// decision is below 0.
+pub fn anomaly_score(outcome: &PointOutcome, threshold: f64) -> f64 {
+    if outcome.decision.is_nan() {
+        return 0.0;
+    }
+    let score = (outcome.surprise / threshold).max(0.0);
+    if outcome.spatial { score.max(SPATIAL_SCORE) } else { score }
 }
 
 /// The anomaly rate the model was trained to flag: its contamination, or for `auto` the share
@@ -237,13 +516,6 @@ pub fn expected_anomaly_rate(model: &Model) -> f64 {
         Contamination::Fraction(fraction) => fraction,
         Contamination::Auto => model.metadata.training.anomalies_percentage / 100.0,
     }
-}
-
-/// The `metric` label of a catalogue metric: its value column without the unit suffix
-/// (`cpu_usage` -> `cpu`), or the custom metric's column.
-fn metric_label(metric: &Metric) -> String {
-    let column = metric.value_column();
-    column.strip_suffix("_usage").unwrap_or(column).to_owned()
 }
 
 /// Runs `watcher` until `shutdown` completes: a round every interval (the first at once) and
@@ -256,7 +528,7 @@ pub async fn run(mut watcher: Watcher, listen: SocketAddr, shutdown: impl Future
         .await
         .map_err(|source| Error::Listen { addr: listen, source })?;
     let bound = listener.local_addr().map_err(|source| Error::Listen { addr: listen, source })?;
-    tracing::info!(%bound, series = watcher.series.len(), "serving metrics on /metrics");
+    tracing::info!(%bound, instances = watcher.instances.len(), shard = %watcher.config.shard, "serving metrics on /metrics");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(crate::server::serve(listener, watcher.metrics(), async {
         let _ = stopped.await;

@@ -1,16 +1,21 @@
 //! `aiops-watch` against a real Prometheus (`aiops-testkit`'s backfilled one): the first round
 //! scores the lookback, later rounds only the new points; the streaming verdicts equal the
 //! batch features scored by the forest; an incident is flagged; fetch failures are counted per
-//! series; bad parameters and a model of another metric are refused by name.
+//! series; bad parameters and a model of another metric are refused by name. Fleet mode:
+//! discovery adds instances within a round and drops vanished ones after the grace period, one
+//! range query per metric serves every instance, each series' detector equals the detector
+//! replayed on the ground truth, and shards cover every instance exactly once, also after a
+//! change of the replica count.
 
 use std::time::Duration;
 
 use aiops_artifacts::model::{LoadedModel, schema_record};
 use aiops_features::FeatureSchema;
 use aiops_iforest::{Contamination, IsolationForest, IsolationForestParams, Model};
-use aiops_promclient::{ClientConfig, Instance, Metric};
+use aiops_incidents::{CheckedDetectorParams, StreamingDetector};
+use aiops_promclient::{ClientConfig, Instance, LabelSelector, Metric};
 use aiops_testkit::prometheus::{Scenario, TestPrometheus};
-use aiops_watch::{Error, Round, WINDOW_SECONDS, WatchParams, Watcher};
+use aiops_watch::{Error, Round, Shard, Targets, WINDOW_SECONDS, WatchParams, Watcher, anomaly_score};
 
 const INCIDENT: &str = "10.0.0.1:9100";
 const NORMAL: &str = "10.0.0.2:9100";
@@ -25,12 +30,16 @@ fn scenario() -> Scenario {
 fn params(prometheus: ClientConfig) -> WatchParams {
     WatchParams {
         prometheus,
-        instances: [INCIDENT, NORMAL].map(|i| Instance::parse(i).expect("instance")).to_vec(),
-        metric: Metric::Cpu,
+        targets: Targets::Instances(
+            [INCIDENT, NORMAL].map(|i| Instance::parse(i).expect("instance")).to_vec(),
+        ),
+        metrics: vec![Metric::Cpu],
         interval: Duration::from_secs(30),
         step: Duration::from_secs(STEP),
         lookback: Duration::from_secs(LOOKBACK),
         delay: Duration::ZERO,
+        grace: Duration::from_secs(600),
+        shard: Shard::default(),
     }
 }
 
@@ -71,15 +80,16 @@ async fn rounds_score_the_lookback_then_only_new_points_as_the_batch_forest_woul
     let model = model(&scenario, &FeatureSchema::reference());
     let prometheus = TestPrometheus::require(scenario.clone());
     let config = params(ClientConfig::from_url(&prometheus.url()).expect("a URL")).check().expect("valid");
-    let mut watcher = Watcher::new(config, model.clone()).expect("watcher");
+    let mut watcher = Watcher::new(config, Some(model.clone())).expect("watcher");
 
     // Ten minutes before the data ends: the lookback is an hour of points per instance.
     let first = scenario.end - 600;
     let points = LOOKBACK / STEP + 1;
-    assert_eq!(watcher.round(first as f64).await, Round { scored: 2 * points, failed: 0 });
+    let rounds = |scored| Round { scored, queries: 1, ..Round::default() };
+    assert_eq!(watcher.round(first as f64).await, rounds(2 * points), "one query for both instances");
     assert_eq!(watcher.round(first as f64).await, Round::default(), "nothing new at the same time");
     let second = first + 300;
-    assert_eq!(watcher.round(second as f64).await, Round { scored: 2 * 5, failed: 0 });
+    assert_eq!(watcher.round(second as f64).await, rounds(2 * 5));
 
     let exposition = watcher.metrics().encode();
     for instance in [INCIDENT, NORMAL] {
@@ -120,9 +130,11 @@ async fn an_unreachable_prometheus_is_counted_per_series_and_scores_nothing() {
     let url = format!("http://127.0.0.1:{}", aiops_testkit::free_port());
     let client = ClientConfig { retries: 0, ..ClientConfig::from_url(&url).expect("a URL") };
     let config = params(client).check().expect("valid");
-    let mut watcher = Watcher::new(config, model(&scenario, &FeatureSchema::reference())).expect("watcher");
-    assert_eq!(watcher.round(scenario.end as f64).await, Round { scored: 0, failed: 2 });
-    assert_eq!(watcher.round(scenario.end as f64).await, Round { scored: 0, failed: 2 });
+    let mut watcher =
+        Watcher::new(config, Some(model(&scenario, &FeatureSchema::reference()))).expect("watcher");
+    let failed = Round { failed: 2, queries: 1, ..Round::default() };
+    assert_eq!(watcher.round(scenario.end as f64).await, failed);
+    assert_eq!(watcher.round(scenario.end as f64).await, failed);
     let exposition = watcher.metrics().encode();
     for instance in [INCIDENT, NORMAL] {
         assert_eq!(sample(&exposition, "aiops_watch_fetch_errors_total", instance), 2.0);
@@ -135,9 +147,18 @@ fn check_refuses_each_bad_parameter_by_name() {
     let client = ClientConfig::from_url("http://127.0.0.1:9090").expect("a URL");
     type Change = fn(&mut WatchParams);
     // (the parameter that is wrong, how it is made wrong)
-    let table: [(&str, Change); 6] = [
-        ("instances", |p| p.instances.clear()),
-        ("instances", |p| p.instances.push(p.instances[0].clone())),
+    let table: [(&str, Change); 10] = [
+        ("instances", |p| p.targets = Targets::Instances(Vec::new())),
+        ("instances", |p| {
+            let twice = [INCIDENT, INCIDENT].map(|i| Instance::parse(i).expect("instance")).to_vec();
+            p.targets = Targets::Instances(twice);
+        }),
+        ("metrics", |p| p.metrics.clear()),
+        ("metrics", |p| p.metrics.push(Metric::Cpu)),
+        ("metrics", |p| {
+            p.metrics = vec![Metric::custom(r#"up{instance="{instance}"}"#, "up").expect("custom")];
+        }),
+        ("grace", |p| p.grace = Duration::from_secs(29)),
         ("interval", |p| p.interval = Duration::ZERO),
         ("step", |p| p.step = Duration::from_millis(1500)),
         ("step", |p| p.step = Duration::from_millis(500)),
@@ -160,9 +181,197 @@ fn a_model_of_another_metric_is_refused() {
     let memory = FeatureSchema::reference().with_value_column("memory_usage").expect("schema");
     let config =
         params(ClientConfig::from_url("http://127.0.0.1:9090").expect("a URL")).check().expect("valid");
-    match Watcher::new(config, model(&scenario, &memory)) {
-        // Refused by the recorded schema or by the missing columns, whichever is checked first.
-        Err(Error::ModelFeatures(_) | Error::Model(_)) => {}
-        other => panic!("a memory model must not score cpu, got {other:?}"),
+    match Watcher::new(config.clone(), Some(model(&scenario, &memory))) {
+        Err(Error::ModelMetric { column, watched }) => {
+            assert_eq!((column.as_str(), watched.as_str()), ("memory_usage", "cpu_usage"));
+        }
+        Err(other) => panic!("a memory model must not score cpu, got {other:?}"),
+        Ok(_) => panic!("a memory model must not score cpu"),
     }
+    // With memory watched too, the memory model scores memory.
+    let both = WatchParams { metrics: vec![Metric::Cpu, Metric::Memory], ..config.into_params() };
+    let watcher = Watcher::new(both.check().expect("valid"), Some(model(&scenario, &memory)));
+    assert!(watcher.is_ok(), "the model's metric is among the watched ones");
+}
+
+const FLEET_METRICS: [&str; 4] = ["cpu", "memory", "disk", "network"];
+/// History a new instance is warmed up with: 300 points.
+const FLEET_LOOKBACK: u64 = 5 * 3600;
+
+fn fleet_params(prometheus: &TestPrometheus, shard: Shard) -> WatchParams {
+    WatchParams {
+        targets: Targets::Selector(LabelSelector::parse(r#"{job="node"}"#).expect("selector")),
+        metrics: FLEET_METRICS.map(|m| Metric::parse(m).expect("metric")).to_vec(),
+        lookback: Duration::from_secs(FLEET_LOOKBACK),
+        shard,
+        ..params(ClientConfig::from_url(&prometheus.url()).expect("a URL"))
+    }
+}
+
+/// The value of `name{instance="..",metric=".."}` in an exposition, if present.
+fn series_value(exposition: &str, name: &str, instance: &str, metric: &str) -> Option<f64> {
+    let prefix = format!("{name}{{instance=\"{instance}\",metric=\"{metric}\"}} ");
+    exposition.lines().find_map(|line| line.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_adds_instances_within_a_round_drops_vanished_ones_after_the_grace_and_one_query_per_metric_serves_all()
+ {
+    // Three instances over 8 h; the first at 95 % for 30 minutes from 1 h before the end; the
+    // third stops being scraped 2 h before the end.
+    let scenario = Scenario::recent(3, 8.0, STEP).with_incident(0, 1.0, 30, 95.0).with_vanished(2, 2.0);
+    let prometheus = TestPrometheus::require(scenario.clone());
+    let config = fleet_params(&prometheus, Shard::default()).check().expect("valid");
+    let mut watcher = Watcher::new(config, None).expect("watcher");
+    let all: Vec<&str> = scenario.instances.iter().map(|s| s.instance.as_str()).collect();
+
+    // Before the data starts discovery finds nobody; then everyone joins within one round,
+    // fetched with one range query per metric.
+    let before = watcher.round((scenario.start - 3600) as f64).await;
+    assert_eq!((before.joined, before.queries, watcher.instances().len()), (0, 0, 0));
+    let (incident_start, vanished_at) = {
+        let (_, incident) = scenario.incident().expect("an incident");
+        (incident.start, scenario.instances[2].until.expect("vanishes"))
+    };
+    let first = vanished_at - 600;
+    let round = watcher.round(first as f64).await;
+    assert_eq!((round.joined, round.queries, round.failed), (3, FLEET_METRICS.len(), 0), "{round:?}");
+    assert_eq!(watcher.instances(), all);
+    let exposition = watcher.metrics().encode();
+    assert!(exposition.contains("aiops_watch_series 12"), "{exposition}");
+    for instance in &all {
+        for metric in FLEET_METRICS {
+            let score = series_value(&exposition, "aiops_anomaly_score", instance, metric);
+            assert!(score.is_some_and(|s| s >= 0.0), "{instance} {metric}: {exposition}");
+            assert!(series_value(&exposition, "aiops_incident_open", instance, metric).is_some());
+        }
+    }
+    assert!(!exposition.contains("aiops_watch_anomaly_score{"), "no forest without a model");
+
+    // The vanished instance stays for the grace period (10 min) after discovery last found it
+    // (Prometheus still returns its `up` for 5 minutes after the last sample), then its series go.
+    let third = "10.0.0.3:9100";
+    let last_found = vanished_at + 200;
+    let round = watcher.round(last_found as f64).await;
+    assert_eq!((round.left, watcher.instances().len()), (0, 3), "{round:?}");
+    let within_grace = vanished_at + 700;
+    let round = watcher.round(within_grace as f64).await;
+    assert_eq!((round.left, watcher.instances().len()), (0, 3), "{round:?}");
+    let after_grace = last_found + 601;
+    let round = watcher.round(after_grace as f64).await;
+    assert_eq!((round.left, watcher.instances()), (1, vec![INCIDENT, NORMAL]), "{round:?}");
+    let exposition = watcher.metrics().encode();
+    assert!(!exposition.contains(third), "the vanished instance's series are removed:\n{exposition}");
+    assert!(exposition.contains("aiops_watch_series 8"), "{exposition}");
+
+    // Just after the incident started: the detector of the incident instance's cpu has an open
+    // incident, and its score and onset are those of the detector replayed on the ground truth.
+    let during = incident_start + 300;
+    let round = watcher.round(during as f64).await;
+    assert_eq!(
+        round.queries,
+        FLEET_METRICS.len(),
+        "caught-up instances share one query per metric: {round:?}"
+    );
+    let exposition = watcher.metrics().encode();
+    let replay = replay_cpu(&scenario, INCIDENT, first - FLEET_LOOKBACK, during);
+    assert_eq!(series_value(&exposition, "aiops_incident_open", INCIDENT, "cpu"), Some(1.0), "{exposition}");
+    let onset = series_value(&exposition, "aiops_incident_start_timestamp_seconds", INCIDENT, "cpu");
+    assert_eq!(onset, replay.0, "{exposition}");
+    assert!(onset.is_some_and(|t| t > incident_start as f64 && t <= during as f64));
+    let score = series_value(&exposition, "aiops_anomaly_score", INCIDENT, "cpu").expect("a score");
+    assert!((score - replay.1).abs() <= 1e-6, "streamed {score}, replayed {}", replay.1);
+    // The open incident's start is exported only while it is open.
+    assert_eq!(series_value(&exposition, "aiops_incident_start_timestamp_seconds", NORMAL, "memory"), None);
+}
+
+/// The incident onset and the score of the newest point that the default detector reports when
+/// replayed on the ground-truth CPU of `instance` from `start` to `end`.
+fn replay_cpu(scenario: &Scenario, instance: &str, start: u64, end: u64) -> (Option<f64>, f64) {
+    let params = CheckedDetectorParams::default();
+    let mut detector = StreamingDetector::new(&params);
+    let (timestamps, values) =
+        cpu(scenario, instance, (start.div_ceil(STEP) * STEP..=end).step_by(STEP as usize));
+    let mut score = 0.0;
+    for (t, v) in timestamps.iter().zip(&values) {
+        score = anomaly_score(&detector.push(*t, *v), params.params().threshold);
+    }
+    (detector.open_incident().map(|i| i.onset), score)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_shards_watch_every_instance_exactly_once_and_two_shards_rebalance() {
+    let scenario = Scenario::recent(12, 2.0, STEP);
+    let prometheus = TestPrometheus::require(scenario.clone());
+    let mut all: Vec<String> = scenario.instances.iter().map(|s| s.instance.clone()).collect();
+    all.sort();
+    let mut owners_by_count = Vec::new();
+    for count in [3, 2] {
+        let mut owner = std::collections::BTreeMap::new();
+        for index in 0..count {
+            let shard = Shard::new(index, count).expect("shard");
+            let config = fleet_params(&prometheus, shard).check().expect("valid");
+            let mut watcher = Watcher::new(config, None).expect("watcher");
+            let round = watcher.round(scenario.end as f64).await;
+            assert_eq!(round.failed, 0);
+            let exposition = watcher.metrics().encode();
+            assert!(exposition.contains(&format!("aiops_watch_shard {index}")), "{exposition}");
+            assert!(exposition.contains(&format!("aiops_watch_replicas {count}")), "{exposition}");
+            for instance in watcher.instances() {
+                assert!(
+                    series_value(&exposition, "aiops_anomaly_score", instance, "cpu").is_some(),
+                    "{instance} is scored by its shard"
+                );
+                assert_eq!(owner.insert(instance.to_owned(), index), None, "{instance} watched twice");
+            }
+        }
+        assert_eq!(
+            owner.keys().cloned().collect::<Vec<_>>(),
+            all,
+            "every instance watched with {count} shards"
+        );
+        assert!(
+            owner.values().collect::<std::collections::BTreeSet<_>>().len() as u32 == count,
+            "no empty shard: {owner:?}"
+        );
+        owners_by_count.push(owner);
+    }
+    // From 3 to 2 shards only the instances of the shard that left move.
+    let (three, two) = (&owners_by_count[0], &owners_by_count[1]);
+    assert!(all.iter().all(|i| three[i] == 2 || three[i] == two[i]), "{three:?} -> {two:?}");
+}
+
+#[test]
+fn the_score_is_above_one_exactly_when_the_detector_calls_a_point_anomalous() {
+    let params = CheckedDetectorParams::default();
+    let threshold = params.params().threshold;
+    let mut detector = StreamingDetector::new(&params);
+    let (mut anomalous, mut spatial) = (0, 0);
+    for i in 0..3000u32 {
+        let x = f64::from(i);
+        let shift = if (1500..1520).contains(&i) {
+            8.0
+        } else if i == 2500 {
+            40.0
+        } else {
+            0.0
+        };
+        let value = 10.0 + (x * std::f64::consts::TAU / 288.0).sin() + 0.1 * (x * 1.3).sin() + shift;
+        let outcome = detector.push(1.4e9 + 300.0 * x, value);
+        let score = anomaly_score(&outcome, threshold);
+        assert!(score >= 0.0 && score.is_finite(), "row {i}: {score}");
+        if outcome.decision.is_nan() {
+            assert_eq!(score, 0.0, "row {i}: nothing is scored while learning");
+            continue;
+        }
+        assert_eq!(
+            score > 1.0,
+            outcome.decision < 0.0,
+            "row {i}: score {score}, decision {}",
+            outcome.decision
+        );
+        anomalous += usize::from(outcome.decision < 0.0);
+        spatial += usize::from(outcome.spatial);
+    }
+    assert!(anomalous > 0 && spatial > 0, "the series has anomalies of both kinds: {anomalous}, {spatial}");
 }

@@ -38,6 +38,13 @@ pub(crate) const INTERVAL: DurationLimit = DurationLimit { range: SECOND..=DAY, 
 pub(crate) const LOOKBACK: DurationLimit =
     DurationLimit { range: SECOND..=Duration::from_secs(7 * 86_400), whole_seconds: true };
 
+/// `watch --grace`: how long a vanished instance stays watched.
+pub(crate) const GRACE: DurationLimit =
+    DurationLimit { range: SECOND..=Duration::from_secs(7 * 86_400), whole_seconds: true };
+
+/// `watch --replicas` (and `AIOPS_REPLICAS`): shards of a fleet.
+pub(crate) const REPLICAS: RangeInclusive<u64> = 1..=1024;
+
 /// `watch --delay`: how far behind now scoring stays.
 pub(crate) const DELAY: DurationLimit = DurationLimit { range: Duration::ZERO..=HOUR, whole_seconds: false };
 

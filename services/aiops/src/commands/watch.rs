@@ -1,36 +1,55 @@
-//! `aiops watch --prometheus-url URL --model PATH --instance IP:PORT [--instance ...] [--metric cpu]
-//! [--interval 30s] [--listen 127.0.0.1:9464]`
+//! `aiops watch --prometheus-url URL (--instance IP:PORT ... | --job NAME | --selector '{...}')
+//! [--metric cpu,memory,disk,network] [--model PATH] [--shard i/N | --shard auto --replicas N]
+//! [--interval 30s] [--grace 10m] [--listen 127.0.0.1:9464]`
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aiops_promclient::{Instance, Metric};
-use aiops_watch::{WatchParams, Watcher};
+use aiops_promclient::{Instance, LabelSelector, Metric};
+use aiops_watch::{Shard, Targets, WatchParams, Watcher};
 use anyhow::Context;
 
 use crate::args::{ListenArgs, PrometheusArgs, limits, values};
 
 /// Arguments of `aiops watch`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("targets").required(true).args(["instances", "job", "selector"])))]
 pub(crate) struct Args {
     #[command(flatten)]
     prometheus: PrometheusArgs,
-    /// The model file (`aiops train` output, `model.iforest`).
+    /// A trained forest (`aiops train` output, `model.iforest`), optional: it scores the one
+    /// watched metric it was trained on, besides the streaming detector every series has.
     #[arg(long)]
-    model: PathBuf,
-    /// A node-exporter instance (`IP:PORT`) to score; repeat for more.
-    #[arg(long = "instance", required = true)]
+    model: Option<PathBuf>,
+    /// A node-exporter instance (`IP:PORT`) to watch; repeat for more.
+    #[arg(long = "instance")]
     instances: Vec<Instance>,
-    /// The metric of every instance: cpu, memory, disk or network (the model must be trained on it).
-    #[arg(long, default_value = "cpu", value_parser = parse_metric)]
-    metric: Metric,
-    /// Time between two rounds of fetching and scoring (`30s`, `1m`).
+    /// Watch every instance of this scrape job (`--selector '{job="NAME"}'`), discovered every interval.
+    #[arg(long, value_name = "NAME")]
+    job: Option<String>,
+    /// Watch every instance whose `up` series these label matchers select, e.g. `{job="node",env="prod"}`.
+    #[arg(long, value_name = "MATCHERS", value_parser = parse_selector)]
+    selector: Option<LabelSelector>,
+    /// The metrics of every instance: cpu, memory, disk, network (comma-separated or repeated).
+    #[arg(long = "metric", default_value = "cpu", value_delimiter = ',', value_parser = parse_metric)]
+    metrics: Vec<Metric>,
+    /// This replica's shard: `i/N` (0-based), or `auto` (i from the StatefulSet pod name in
+    /// HOSTNAME, N from --replicas).
+    #[arg(long, default_value = "0/1", value_name = "i/N|auto", value_parser = parse_shard)]
+    shard: ShardArg,
+    /// Number of replicas, for `--shard auto`.
+    #[arg(long, env = "AIOPS_REPLICAS", value_name = "N", value_parser = |text: &str| values::count(text, &limits::REPLICAS))]
+    replicas: Option<usize>,
+    /// Time between two rounds of discovery, fetching and scoring (`30s`, `1m`).
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::INTERVAL))]
     interval: Duration,
-    /// Query resolution: the spacing of the scored points; use the step the model was trained at.
+    /// How long an instance discovery no longer finds stays watched (its state and series kept).
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::GRACE))]
+    grace: Duration,
+    /// Query resolution: the spacing of the points; with --model, the step it was trained at.
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::STEP))]
     step: Duration,
-    /// History scored at start-up, filling the features' window and the last-hour counts.
+    /// History fetched at start-up and for a new instance, warming up its detectors.
     #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::LOOKBACK))]
     lookback: Duration,
     /// How far behind now scoring stays, so each point's range window holds scraped samples.
@@ -41,21 +60,62 @@ pub(crate) struct Args {
     listen: ListenArgs<9464>,
 }
 
+/// `--shard`: fixed, or from the pod name at start.
+#[derive(Debug, Clone, Copy)]
+enum ShardArg {
+    Auto,
+    Fixed(Shard),
+}
+
+fn parse_shard(text: &str) -> Result<ShardArg, String> {
+    if text == "auto" {
+        return Ok(ShardArg::Auto);
+    }
+    Shard::parse(text).map(ShardArg::Fixed).map_err(|e| e.to_string())
+}
+
 fn parse_metric(name: &str) -> Result<Metric, String> {
-    Metric::parse(name).map_err(|e| e.to_string())
+    Metric::parse(name.trim()).map_err(|e| e.to_string())
+}
+
+fn parse_selector(text: &str) -> Result<LabelSelector, String> {
+    LabelSelector::parse(text).map_err(|e| e.to_string())
+}
+
+impl Args {
+    fn targets(&self) -> anyhow::Result<Targets> {
+        Ok(match (&self.job, &self.selector) {
+            (Some(job), _) => Targets::Selector(LabelSelector::job(job)?),
+            (None, Some(selector)) => Targets::Selector(selector.clone()),
+            (None, None) => Targets::Instances(self.instances.clone()),
+        })
+    }
+
+    /// `--shard`: `i/N`, or `auto` from HOSTNAME and `--replicas`.
+    fn shard(&self) -> anyhow::Result<Shard> {
+        if let ShardArg::Fixed(shard) = self.shard {
+            return Ok(shard);
+        }
+        let replicas = self.replicas.context("--shard auto needs --replicas (or AIOPS_REPLICAS)")?;
+        let pod =
+            std::env::var("HOSTNAME").context("--shard auto needs HOSTNAME (the StatefulSet pod name)")?;
+        Ok(Shard::from_pod_name(&pod, u32::try_from(replicas)?)?)
+    }
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     // The one model loader: a file or a folder, every limit checked, the feature schema read.
-    let model = aiops_artifacts::model::load(&args.model)?;
+    let model = args.model.as_deref().map(aiops_artifacts::model::load).transpose()?;
     let config = WatchParams {
         prometheus: args.prometheus.client_config()?,
-        instances: args.instances.clone(),
-        metric: args.metric.clone(),
+        targets: args.targets()?,
+        metrics: args.metrics.clone(),
         interval: args.interval,
         step: args.step,
         lookback: args.lookback,
         delay: args.delay,
+        grace: args.grace,
+        shard: args.shard()?,
     }
     .check()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

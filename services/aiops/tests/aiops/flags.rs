@@ -21,6 +21,8 @@ fn out_of_range_flags_are_refused_before_any_work_naming_the_flag() {
     let train = ["train", "--features", "f.csv", "--model-out", "m", "--metrics-out", "m.json"];
     let serve_mcp = ["serve-mcp", "--prometheus-url", PROMETHEUS, "--model", "m"];
     let watch = ["watch", "--prometheus-url", PROMETHEUS, "--model", "m", "--instance", "10.0.0.1:9100"];
+    let watch_base = ["watch", "--prometheus-url", PROMETHEUS];
+    let fleet = ["watch", "--prometheus-url", PROMETHEUS, "--job", "node"];
     let serve_model = ["serve-model", "--model-dir", "m", "--model-name", "m"];
     let deploy = ["deploy", "--storage-uri", "s3://models/m", "--no-wait"];
     // (command, bad flag and value, how the message names the flag, what else it must say)
@@ -50,6 +52,17 @@ fn out_of_range_flags_are_refused_before_any_work_naming_the_flag() {
         (&watch, &["--interval", "0s"], "--interval", "at least 1s"),
         (&watch, &["--lookback", "30d"], "--lookback", "at most 7days"),
         (&watch, &["--delay", "2h"], "--delay", "at most 1h"),
+        (&watch_base, &[], "--instance", "required"),
+        (&watch_base, &["--selector", r#"up{job="node"}"#], "--selector", "braces"),
+        (&watch_base, &["--selector", r#"{job="x"} or vector(1)"#], "--selector", "braces"),
+        (&fleet, &["--instance", "10.0.0.1:9100"], "--instance", "cannot be used with"),
+        (&fleet, &["--shard", "3/3"], "--shard", "below the count"),
+        (&fleet, &["--shard", "auto"], "--shard auto", "--replicas"),
+        (&fleet, &["--replicas", "0"], "--replicas", "between 1 and 1024"),
+        (&fleet, &["--grace", "30d"], "--grace", "at most 7days"),
+        (&fleet, &["--grace", "10s"], "grace", "shorter than the interval"),
+        (&fleet, &["--metric", "cpu,gpu"], "--metric", "unknown metric `gpu`"),
+        (&fleet, &["--metric", "cpu", "--metric", "cpu"], "metrics", "cpu is listed twice"),
         (&serve_model, &["--workers", "100000"], "--workers", "between 1 and 256"),
         (&serve_model, &["--reload-interval", "1e30"], "--reload-interval", "at most 1day"),
         (&deploy, &["--timeout", "1e30"], "--timeout", "at most 1day"),
