@@ -162,7 +162,7 @@ pub struct PointOutcome {
 }
 
 /// An exponentially weighted mean and variance (West's update), O(1).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 struct Ewm {
     mean: f64,
     var: f64,
@@ -199,7 +199,10 @@ const MEAN_ABS_CHANGE: f64 = std::f64::consts::FRAC_2_SQRT_PI;
 
 /// The causal detector: sees points in row order only and reports for each what it makes of it;
 /// nothing it reports for a point depends on a later point.
-#[derive(Debug, Clone)]
+///
+/// Its state serialises (serde) so that a live stream can be checkpointed and resumed exactly; a
+/// deserialised detector must pass [`StreamingDetector::is_consistent`] before use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StreamingDetector {
     params: DetectorParams,
     previous: Option<f64>,
@@ -230,6 +233,21 @@ impl StreamingDetector {
             range: None,
             tracker: IncidentTracker::new(&params.incidents),
         }
+    }
+
+    /// The parameters it runs with.
+    pub fn params(&self) -> &DetectorParams {
+        &self.params
+    }
+
+    /// Whether this state is one a detector can reach: valid parameters, at most `averaging`
+    /// recent raw scores, and incident indices before the next row. A state read from a file
+    /// must pass this before [`StreamingDetector::push`] (which may panic on a forged state).
+    pub fn is_consistent(&self) -> bool {
+        self.params.check().is_ok()
+            && self.params.incidents == *self.tracker.params()
+            && self.raw.len() <= self.params.averaging
+            && self.tracker.is_consistent()
     }
 
     /// Bytes of state held per series (the struct and its buffer).

@@ -162,7 +162,7 @@ pub struct TrackerEvents {
 ///
 /// A decision below 0 is anomalous; NaN (an unscored point, e.g. during training) counts as
 /// normal. Incidents that never reach `min_points` anomalous points are dropped silently.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentTracker {
     params: IncidentParams,
     next_index: usize,
@@ -184,6 +184,28 @@ impl IncidentTracker {
     /// Whether no point has been pushed yet.
     pub fn is_empty(&self) -> bool {
         self.next_index == 0
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &IncidentParams {
+        &self.params
+    }
+
+    /// Whether the indices are those of a tracker that has seen [`IncidentTracker::len`] points:
+    /// the open incident's onset, peak, alert and end rows and the last alert come before the
+    /// next row, in order (a state read from a file must pass this before use).
+    pub fn is_consistent(&self) -> bool {
+        let next = self.next_index;
+        let open_ok = self.open.as_ref().is_none_or(|i| {
+            i.onset_index <= i.peak_index
+                && i.peak_index <= i.end_index
+                && i.onset_index <= i.alert_index
+                && i.alert_index <= i.end_index
+                && i.end_index < next
+                && i.points == i.end_index - i.onset_index + 1
+                && i.anomalous_points <= i.points
+        });
+        open_ok && self.last_alert.is_none_or(|last| last < next) && self.params.check().is_ok()
     }
 
     /// The incident being built, confirmed or not, if any.

@@ -3,6 +3,7 @@
 //! point) and the trained forest, and export the verdicts as Prometheus metrics (latest score,
 //! anomaly flag, anomalies in the last hour, anomaly rate against the model's contamination).
 
+pub mod checkpoint;
 pub mod metrics;
 pub mod server;
 mod shard;
@@ -13,8 +14,8 @@ pub use metrics::{DetectorState, METRIC_NAMES, SeriesLabels, WatchMetrics};
 pub use shard::{MAX_REPLICAS, Shard, owner};
 pub use state::{Scoring, SeriesState, Verdict, WINDOW_SECONDS};
 pub use watcher::{
-    Round, SPATIAL_SCORE, Targets, WatchConfig, WatchParams, Watcher, anomaly_score, expected_anomaly_rate,
-    run,
+    Checkpoints, Round, SPATIAL_SCORE, Targets, WatchConfig, WatchParams, Watcher, anomaly_score,
+    expected_anomaly_rate, run,
 };
 
 /// Everything that can go wrong while watching.
@@ -49,6 +50,17 @@ pub enum Error {
     /// Talking to Prometheus failed, or its configuration is invalid.
     #[error("Prometheus")]
     Prometheus(#[source] aiops_promclient::Error),
+    /// The state file cannot be used (unreadable, too large, corrupt, incompatible).
+    #[error("the state file {path} cannot be used: {reason}")]
+    State {
+        /// The state file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Writing the state file failed.
+    #[error("writing the state file")]
+    StateWrite(#[source] aiops_artifacts::Error),
     /// The metrics address cannot be bound.
     #[error("cannot listen on {addr}")]
     Listen {

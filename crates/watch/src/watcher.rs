@@ -518,12 +518,31 @@ pub fn expected_anomaly_rate(model: &Model) -> f64 {
     }
 }
 
-/// Runs `watcher` until `shutdown` completes: a round every interval (the first at once) and
-/// the metrics on `http://<listen>/metrics`.
+/// Where and how often the state is checkpointed (`--state-file`, `--checkpoint-interval`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoints {
+    /// The state file.
+    pub path: std::path::PathBuf,
+    /// Time between two checkpoints (one more is written at shutdown).
+    pub interval: Duration,
+}
+
+/// Runs `watcher` until `shutdown` completes: the state restored from the checkpoint file if
+/// there is one (an unusable file is logged and the watcher starts fresh), a round every
+/// interval (the first at once), the metrics on `http://<listen>/metrics`, and the state
+/// checkpointed every checkpoint interval and at shutdown.
 ///
 /// # Errors
 /// [`Error::Listen`] when `listen` cannot be bound, [`Error::Serve`] when the server fails.
-pub async fn run(mut watcher: Watcher, listen: SocketAddr, shutdown: impl Future<Output = ()>) -> Result<()> {
+pub async fn run(
+    mut watcher: Watcher,
+    listen: SocketAddr,
+    checkpoints: Option<Checkpoints>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    if let Some(checkpoints) = &checkpoints {
+        restore(&mut watcher, &checkpoints.path);
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| Error::Listen { addr: listen, source })?;
@@ -535,18 +554,46 @@ pub async fn run(mut watcher: Watcher, listen: SocketAddr, shutdown: impl Future
     }));
     let mut ticks = tokio::time::interval(watcher.config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let every = checkpoints.as_ref().map_or(Duration::from_secs(86_400), |c| c.interval);
+    let mut saves = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    saves.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             _ = ticks.tick() => {
                 let round = watcher.round(unix_now()).instrument(tracing::info_span!("watch.round")).await;
-                tracing::debug!(scored = round.scored, failed = round.failed, "round done");
+                tracing::debug!(scored = round.scored, failed = round.failed, queries = round.queries, "round done");
             }
+            _ = saves.tick(), if checkpoints.is_some() => checkpoint(&watcher, checkpoints.as_ref()),
         }
     }
+    checkpoint(&watcher, checkpoints.as_ref());
     let _ = stop.send(());
     server.await.map_err(Error::ServerTask)?
+}
+
+/// Restores the state file, if any; an unusable one is logged and the watcher starts fresh.
+fn restore(watcher: &mut Watcher, path: &std::path::Path) {
+    if !path.exists() {
+        tracing::info!(path = %path.display(), "no state file yet: starting fresh");
+        return;
+    }
+    match watcher.restore_state(path) {
+        Ok(series) => tracing::info!(path = %path.display(), series, "state restored"),
+        Err(error) => tracing::warn!(error = %error, "starting fresh; the next checkpoint replaces the file"),
+    }
+}
+
+fn checkpoint(watcher: &Watcher, checkpoints: Option<&Checkpoints>) {
+    let Some(checkpoints) = checkpoints else { return };
+    let _span = tracing::info_span!("watch.checkpoint").entered();
+    let path = checkpoints.path.display();
+    if let Err(error) = watcher.save_state(&checkpoints.path) {
+        tracing::error!(%path, error = %aiops_text::error_chain(&error), "checkpointing the state failed");
+    } else {
+        tracing::debug!(%path, "state checkpointed");
+    }
 }
 
 fn unix_now() -> f64 {

@@ -375,3 +375,127 @@ fn the_score_is_above_one_exactly_when_the_detector_calls_a_point_anomalous() {
     }
     assert!(anomalous > 0 && spatial > 0, "the series has anomalies of both kinds: {anomalous}, {spatial}");
 }
+
+/// The lines of the fleet gauges of every series, sorted, for comparing two watchers.
+fn fleet_lines(exposition: &str) -> Vec<&str> {
+    let names = ["aiops_anomaly_score{", "aiops_incident_open{", "aiops_incident_start_timestamp_seconds{"];
+    let names = names.iter().chain(&["aiops_watch_last_point_timestamp_seconds{"]);
+    let names: Vec<&str> = names.copied().collect();
+    let mut lines: Vec<&str> =
+        exposition.lines().filter(|line| names.iter().any(|n| line.starts_with(n))).collect();
+    lines.sort_unstable();
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_restarted_from_its_checkpoint_continues_exactly_as_an_uninterrupted_one() {
+    let scenario = Scenario::recent(2, 9.0, STEP).with_incident(0, 1.0, 30, 95.0);
+    let prometheus = TestPrometheus::require(scenario.clone());
+    let config = || {
+        let params = WatchParams {
+            metrics: vec![Metric::Cpu, Metric::Memory],
+            ..fleet_params(&prometheus, Shard::default())
+        };
+        params.check().expect("valid")
+    };
+    let incident_start = scenario.incident().expect("an incident").1.start;
+    let times = [incident_start + 180, incident_start + 600, incident_start + 1200].map(|t| t as f64);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let file = dir.path().join("state").join("watch.json");
+
+    let mut uninterrupted = Watcher::new(config(), None).expect("watcher");
+    uninterrupted.round(times[0]).await;
+    // The crashed one: checkpointed after its first round, then gone without shutdown.
+    let mut crashed = Watcher::new(config(), None).expect("watcher");
+    crashed.round(times[0]).await;
+    crashed.save_state(&file).expect("checkpoint");
+    let at_checkpoint = crashed.metrics().encode();
+    drop(crashed);
+    assert_eq!(
+        series_value(&at_checkpoint, "aiops_incident_open", INCIDENT, "cpu"),
+        Some(1.0),
+        "{at_checkpoint}"
+    );
+
+    let mut restarted = Watcher::new(config(), None).expect("watcher");
+    assert_eq!(restarted.restore_state(&file).expect("restored"), 4);
+    assert_eq!(fleet_lines(&restarted.metrics().encode()), fleet_lines(&at_checkpoint), "published at once");
+    for &now in &times[1..] {
+        let (expected, got) = (uninterrupted.round(now).await, restarted.round(now).await);
+        assert_eq!(got, expected, "the same points are fetched and taken in");
+        let (expected, got) = (uninterrupted.metrics().encode(), restarted.metrics().encode());
+        assert_eq!(fleet_lines(&got), fleet_lines(&expected));
+    }
+    // No alert is repeated: the restarted watcher confirmed exactly the incidents the
+    // uninterrupted one confirmed after the checkpoint; and the detectors' states are identical.
+    let total = |exposition: &str| series_value(exposition, "aiops_watch_incidents_total", INCIDENT, "cpu");
+    let before = total(&at_checkpoint).expect("counted");
+    let after = total(&uninterrupted.metrics().encode()).expect("counted");
+    assert_eq!(total(&restarted.metrics().encode()), Some(after - before));
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    uninterrupted.save_state(&a).expect("save");
+    restarted.save_state(&b).expect("save");
+    assert!(std::fs::read(&a).expect("a") == std::fs::read(&b).expect("b"), "identical detector states");
+}
+
+#[tokio::test]
+async fn an_unusable_state_file_is_refused_naming_why_and_changes_nothing() {
+    let scenario = Scenario::recent(2, 9.0, STEP).with_incident(0, 1.0, 30, 95.0);
+    let prometheus = TestPrometheus::require(scenario.clone());
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let good = dir.path().join("good.json");
+    let mut watcher = Watcher::new(fleet_params(&prometheus, Shard::default()).check().expect("valid"), None)
+        .expect("watcher");
+    watcher.round((scenario.incident().expect("incident").1.start + 180) as f64).await;
+    watcher.save_state(&good).expect("save");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&good).expect("read")).expect("json");
+
+    let forged = |change: fn(&mut serde_json::Value)| {
+        let mut value = json.clone();
+        change(&mut value);
+        serde_json::to_vec(&value).expect("json")
+    };
+    // (what is wrong, the file's bytes, what the error says)
+    let cases: [(&str, Vec<u8>, &str); 5] = [
+        ("garbage", b"{\"format\": 1".to_vec(), "not a state file"),
+        ("version", forged(|v| v["version"] = 99.into()), "version 99"),
+        ("step", forged(|v| v["step_seconds"] = 10.into()), "step of 10 s"),
+        (
+            "forged indices",
+            forged(|v| v["instances"][0]["series"][0]["detector"]["tracker"]["next_index"] = 0.into()),
+            "inconsistent",
+        ),
+        (
+            "other parameters",
+            forged(|v| v["instances"][0]["series"][0]["detector"]["params"]["threshold"] = 9.0.into()),
+            "inconsistent",
+        ),
+    ];
+    for (what, bytes, expected) in cases {
+        let path = dir.path().join(format!("{what}.json"));
+        std::fs::write(&path, bytes).expect("write");
+        let mut fresh =
+            Watcher::new(fleet_params(&prometheus, Shard::default()).check().expect("valid"), None)
+                .expect("watcher");
+        match fresh.restore_state(&path) {
+            Err(error @ Error::State { .. }) => {
+                assert!(error.to_string().contains(expected), "{what}: {error}");
+            }
+            Err(other) => panic!("{what}: unexpected {other}"),
+            Ok(n) => panic!("{what}: {n} series restored from an unusable file"),
+        }
+        assert!(fresh.instances().is_empty(), "{what}: nothing restored");
+    }
+    // Too large: refused before it is read (a sparse file takes no disk).
+    let huge = dir.path().join("huge.json");
+    std::fs::File::create(&huge)
+        .expect("create")
+        .set_len(aiops_watch::checkpoint::MAX_STATE_BYTES + 1)
+        .expect("size");
+    let mut fresh = Watcher::new(fleet_params(&prometheus, Shard::default()).check().expect("valid"), None)
+        .expect("watcher");
+    let error = fresh.restore_state(&huge).expect_err("too large");
+    assert!(error.to_string().contains("larger than 256 MiB"), "{error}");
+    // The good file restores the 8 series.
+    assert_eq!(fresh.restore_state(&good).expect("restored"), 8);
+}

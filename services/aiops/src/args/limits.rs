@@ -42,6 +42,10 @@ pub(crate) const LOOKBACK: DurationLimit =
 pub(crate) const GRACE: DurationLimit =
     DurationLimit { range: SECOND..=Duration::from_secs(7 * 86_400), whole_seconds: true };
 
+/// `watch --checkpoint-interval`: time between two state checkpoints.
+pub(crate) const CHECKPOINT_INTERVAL: DurationLimit =
+    DurationLimit { range: SECOND..=DAY, whole_seconds: false };
+
 /// `watch --replicas` (and `AIOPS_REPLICAS`): shards of a fleet.
 pub(crate) const REPLICAS: RangeInclusive<u64> = 1..=1024;
 

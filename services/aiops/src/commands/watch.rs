@@ -1,12 +1,13 @@
 //! `aiops watch --prometheus-url URL (--instance IP:PORT ... | --job NAME | --selector '{...}')
 //! [--metric cpu,memory,disk,network] [--model PATH] [--shard i/N | --shard auto --replicas N]
-//! [--interval 30s] [--grace 10m] [--listen 127.0.0.1:9464]`
+//! [--interval 30s] [--grace 10m] [--state-file PATH [--checkpoint-interval 5m]]
+//! [--listen 127.0.0.1:9464]`
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use aiops_promclient::{Instance, LabelSelector, Metric};
-use aiops_watch::{Shard, Targets, WatchParams, Watcher};
+use aiops_watch::{Checkpoints, Shard, Targets, WatchParams, Watcher};
 use anyhow::Context;
 
 use crate::args::{ListenArgs, PrometheusArgs, limits, values};
@@ -55,6 +56,13 @@ pub(crate) struct Args {
     /// How far behind now scoring stays, so each point's range window holds scraped samples.
     #[arg(long, default_value = "2m", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::DELAY))]
     delay: Duration,
+    /// Where the detectors' state is checkpointed and restored from at start, so that a restart
+    /// continues where the last checkpoint left it (a local file, written atomically).
+    #[arg(long, value_name = "PATH")]
+    state_file: Option<PathBuf>,
+    /// Time between two checkpoints of the state file (one more is written at shutdown).
+    #[arg(long, default_value = "5m", value_name = "DURATION", requires = "state_file", value_parser = |text: &str| values::duration(text, &limits::CHECKPOINT_INTERVAL))]
+    checkpoint_interval: Duration,
     /// Where /metrics is served.
     #[command(flatten)]
     listen: ListenArgs<9464>,
@@ -121,7 +129,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let watcher = Watcher::new(config, model).context("preparing the watcher")?;
-        aiops_watch::run(watcher, args.listen.address(), aiops_serve::shutdown_signal())
+        let checkpoints =
+            args.state_file.clone().map(|path| Checkpoints { path, interval: args.checkpoint_interval });
+        aiops_watch::run(watcher, args.listen.address(), checkpoints, aiops_serve::shutdown_signal())
             .await
             .context("watching")
     })

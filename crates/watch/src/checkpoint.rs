@@ -1,0 +1,188 @@
+//! The state file (`--state-file`): every series' detector state, newest point and score, so
+//! that a restarted watcher (after a crash, `kill -9`, a rescheduled pod) continues exactly
+//! where the last checkpoint left it: it fetches the points after the checkpoint and its
+//! detectors make the decisions an uninterrupted watcher makes.
+//!
+//! The file is JSON (`format`, `version`, the detector parameters, the step and the series),
+//! written atomically (`aiops_artifacts::atomic`), at most [`MAX_STATE_BYTES`]. Floats are
+//! written in their shortest round-trip form and read back exactly. The forest's rolling
+//! features are not saved: after a restart the forest's window refills from the new points.
+//!
+//! A file that cannot be used (unreadable, too large, not JSON, another format or version,
+//! other detector parameters or step, or a forged state) is an [`Error::State`]: `run` then
+//! logs a warning and starts fresh, and the next checkpoint replaces the file.
+
+use std::path::Path;
+
+use aiops_incidents::{DetectorParams, StreamingDetector};
+use aiops_promclient::Instance;
+use serde::{Deserialize, Serialize};
+
+use crate::watcher::{Targets, WatchedInstance, Watcher, publish};
+use crate::{Error, Result};
+
+/// The `format` field of a state file.
+pub const STATE_FORMAT: &str = "aiops-watch-state";
+
+/// The `version` of the state files this build writes and reads.
+pub const STATE_VERSION: u32 = 1;
+
+/// Largest state file read (about 60,000 series).
+pub const MAX_STATE_BYTES: u64 = 256 << 20;
+
+#[derive(Serialize, Deserialize)]
+struct StateFile {
+    format: String,
+    version: u32,
+    detector: DetectorParams,
+    step_seconds: u64,
+    instances: Vec<SavedInstance>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedInstance {
+    instance: String,
+    /// When discovery last found it; `None` for a fixed instance.
+    last_seen: Option<f64>,
+    series: Vec<SavedSeries>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedSeries {
+    metric: String,
+    last_timestamp: Option<f64>,
+    score: f64,
+    detector: StreamingDetector,
+}
+
+impl Watcher {
+    /// Writes the state of every series to `path`, atomically.
+    ///
+    /// # Errors
+    /// [`Error::StateWrite`] when the file cannot be written.
+    pub fn save_state(&self, path: &Path) -> Result<()> {
+        let file = StateFile {
+            format: STATE_FORMAT.into(),
+            version: STATE_VERSION,
+            detector: *self.detector.params(),
+            step_seconds: self.config.step.as_secs(),
+            instances: self
+                .instances
+                .values()
+                .map(|w| SavedInstance {
+                    instance: w.instance.to_string(),
+                    last_seen: w.last_seen.is_finite().then_some(w.last_seen),
+                    series: w
+                        .series
+                        .iter()
+                        .map(|s| SavedSeries {
+                            metric: s.labels.metric.clone(),
+                            last_timestamp: s.last_timestamp,
+                            score: s.score,
+                            detector: s.detector.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        aiops_artifacts::write_atomically(path, |out| {
+            serde_json::to_writer(out, &file).map_err(std::io::Error::other)
+        })
+        .map_err(Error::StateWrite)
+    }
+
+    /// Restores the series of this shard and these metrics from the state file at `path` and
+    /// publishes them; returns how many series were restored. All or nothing: on an error the
+    /// watcher is unchanged. Series of other metrics or instances of other shards are left out
+    /// (a rebalanced instance starts fresh on its new shard); with fixed instances, only those
+    /// still listed are restored.
+    ///
+    /// # Errors
+    /// [`Error::State`] saying why the file cannot be used.
+    pub fn restore_state(&mut self, path: &Path) -> Result<usize> {
+        let invalid = |reason: String| Error::State { path: path.to_owned(), reason };
+        let file = read_bounded(path).map_err(|e| invalid(e.to_string()))?;
+        let file: StateFile =
+            serde_json::from_slice(&file).map_err(|e| invalid(format!("not a state file: {e}")))?;
+        if file.format != STATE_FORMAT || file.version != STATE_VERSION {
+            return Err(invalid(format!(
+                "format `{}` version {}, expected `{STATE_FORMAT}` version {STATE_VERSION}",
+                aiops_text::bounded(&file.format),
+                file.version
+            )));
+        }
+        if file.detector != *self.detector.params() {
+            return Err(invalid("written with other detector parameters".into()));
+        }
+        if file.step_seconds != self.config.step.as_secs() {
+            return Err(invalid(format!("written at a step of {} s", file.step_seconds)));
+        }
+        let mut restored = Vec::new();
+        for saved in file.instances {
+            if let Some(watched) = self.restored_instance(saved).map_err(invalid)? {
+                restored.push(watched);
+            }
+        }
+        let series = restored.iter().map(|w| w.series.len()).sum();
+        for watched in restored {
+            for series in &watched.series {
+                publish(series, &self.metrics(), 0, 0);
+            }
+            self.instances.insert(watched.instance.to_string(), watched);
+        }
+        self.metrics().record_fleet(self.instances.len(), self.instances.len() * self.config.metrics.len());
+        Ok(series)
+    }
+
+    /// The watched instance a saved one becomes (`None` when it is not this watcher's), its
+    /// series checked.
+    fn restored_instance(&self, saved: SavedInstance) -> Result<Option<WatchedInstance>, String> {
+        let instance = Instance::parse(&saved.instance).map_err(|e| e.to_string())?;
+        let fixed = matches!(&self.config.targets, Targets::Instances(_));
+        if !self.config.shard.owns(instance.as_str())
+            || (fixed && !self.instances.contains_key(&saved.instance))
+        {
+            return Ok(None);
+        }
+        let last_seen = match (fixed, saved.last_seen) {
+            (true, _) => f64::INFINITY,
+            (false, Some(t)) if t.is_finite() => t,
+            (false, _) => return Err(format!("{instance} has no time it was last seen")),
+        };
+        let mut watched = self.fresh_instance(instance, last_seen);
+        for series in saved.series {
+            let Some(target) = watched.series.iter_mut().find(|s| s.labels.metric == series.metric) else {
+                continue;
+            };
+            let timestamp_ok = series.last_timestamp.is_none_or(f64::is_finite);
+            let same_params = series.detector.params() == self.detector.params();
+            if !(same_params
+                && series.detector.is_consistent()
+                && timestamp_ok
+                && series.score.is_finite()
+                && series.score >= 0.0)
+            {
+                return Err(format!(
+                    "the {} state of {} is inconsistent",
+                    target.labels.metric, target.labels.instance
+                ));
+            }
+            target.detector = series.detector;
+            target.last_timestamp = series.last_timestamp;
+            target.score = series.score;
+        }
+        Ok(Some(watched))
+    }
+}
+
+/// The file's bytes, refusing one larger than [`MAX_STATE_BYTES`] before reading it.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_STATE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_STATE_BYTES {
+        return Err(std::io::Error::other(format!("larger than {} MiB", MAX_STATE_BYTES >> 20)));
+    }
+    Ok(bytes)
+}
