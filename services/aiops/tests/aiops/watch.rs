@@ -163,3 +163,84 @@ fn watch_flags_the_incident_instance_and_a_real_prometheus_scrapes_the_verdicts(
         }
     }
 }
+
+/// The instances whose `aiops_anomaly_score` of `metric` an exposition carries, sorted.
+fn scored_instances(exposition: &str, metric: &str) -> Vec<String> {
+    let suffix = format!("\",metric=\"{metric}\"}}");
+    let mut instances: Vec<String> = exposition
+        .lines()
+        .filter_map(|line| line.strip_prefix("aiops_anomaly_score{instance=\""))
+        .filter_map(|rest| rest.split_once(' ').map(|(labels, _)| labels))
+        .filter_map(|labels| labels.strip_suffix(&suffix))
+        .map(str::to_owned)
+        .collect();
+    instances.sort();
+    instances
+}
+
+/// `aiops watch --job node` as shard `shard` of 3, checkpointing to `state` every second.
+fn fleet_watch(source: &TestPrometheus, shard: u32, port: u16, state: &Path, log: &Path) -> ChildGuard {
+    let child = Command::new(env!("CARGO_BIN_EXE_aiops"))
+        .args(["--log-format", "json", "watch", "--prometheus-url", &source.url(), "--job", "node"])
+        .args(["--metric", "cpu,memory"])
+        .args(["--shard", &format!("{shard}/3"), "--interval", "1s", "--lookback", "2h", "--delay", "3m"])
+        .arg("--state-file")
+        .arg(state)
+        .args(["--checkpoint-interval", "1s", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("aiops watch starts");
+    wait_for_port(port, Duration::from_secs(30));
+    ChildGuard(child)
+}
+
+#[test]
+fn three_fleet_processes_watch_every_instance_once_and_one_resumes_from_its_state_after_kill_9() {
+    let scenario = Scenario::recent(6, 3.0, 60);
+    let all: std::collections::BTreeSet<String> =
+        scenario.instances.iter().map(|s| s.instance.clone()).collect();
+    let source = TestPrometheus::require(scenario);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let ports = [free_port(), free_port(), free_port()];
+    let state = |i: usize| dir.path().join(format!("state-{i}.json"));
+    let log = |i: usize, run: usize| dir.path().join(format!("watch-{i}-{run}.log"));
+    let mut watchers: Vec<ChildGuard> =
+        (0..3).map(|i| fleet_watch(&source, i as u32, ports[i], &state(i), &log(i, 0))).collect();
+
+    // Each shard scores its own instances (cpu and memory) and together they cover the fleet once.
+    let owned: Vec<Vec<String>> = ports
+        .iter()
+        .map(|&port| {
+            eventually("a shard's first round", Duration::from_secs(30), || {
+                let text = http_get(port, "/metrics")?;
+                let cpu = scored_instances(&text, "cpu");
+                let instances = text.lines().find_map(|l| l.strip_prefix("aiops_watch_instances "))?;
+                (instances.trim().parse::<usize>().ok()? == cpu.len()
+                    && scored_instances(&text, "memory") == cpu)
+                    .then_some(cpu)
+            })
+        })
+        .collect();
+    let mut union = std::collections::BTreeSet::new();
+    for instance in owned.iter().flatten() {
+        assert!(union.insert(instance.clone()), "{instance} is watched twice: {owned:?}");
+    }
+    assert_eq!(union, all, "{owned:?}");
+
+    // kill -9 after a checkpoint; the restarted process restores every series of its shard.
+    eventually("a checkpoint", Duration::from_secs(30), || state(0).exists().then_some(()));
+    watchers[0].0.kill().expect("SIGKILL");
+    watchers[0].0.wait().expect("reaped");
+    watchers[0] = fleet_watch(&source, 0, ports[0], &state(0), &log(0, 1));
+    let restored = format!("\"series\":{}", 2 * owned[0].len());
+    eventually("the state restored", Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(log(0, 1)).ok()?;
+        text.lines().any(|l| l.contains("state restored") && l.contains(&restored)).then_some(())
+    });
+    let again = eventually("the restarted shard's round", Duration::from_secs(30), || {
+        let cpu = scored_instances(&http_get(ports[0], "/metrics")?, "cpu");
+        (cpu.len() == owned[0].len()).then_some(cpu)
+    });
+    assert_eq!(again, owned[0]);
+}
