@@ -118,14 +118,11 @@ impl WatchMetrics {
                 gauge,
             );
         }
-        for (name, help, value) in [
-            ("aiops_watch_shard", "This replica's shard index (0-based)", shard),
-            ("aiops_watch_replicas", "Number of shards the fleet is split into", replicas),
-        ] {
-            let gauge = Gauge::<i64>::default();
-            gauge.set(i64::from(value));
-            registry.register(name, help, gauge);
-        }
+        let (shard_gauge, replicas_gauge) = (Gauge::<i64>::default(), Gauge::<i64>::default());
+        shard_gauge.set(i64::from(shard));
+        replicas_gauge.set(i64::from(replicas));
+        registry.register("aiops_watch_shard", "This replica's shard index (0-based)", shard_gauge);
+        registry.register("aiops_watch_replicas", "Number of shards the fleet is split into", replicas_gauge);
         let metrics = Self {
             score: Family::default(),
             open: Family::default(),
