@@ -1,7 +1,23 @@
-//! Continuous detection for `aiops watch`: every interval, fetch only the new points of each
-//! watched series from Prometheus, push them through the shared streaming features (O(1) per
-//! point) and the trained forest, and export the verdicts as Prometheus metrics (latest score,
-//! anomaly flag, anomalies in the last hour, anomaly rate against the model's contamination).
+//! Continuous detection for `aiops watch`, from a few nodes to a fleet.
+//!
+//! - **What is watched** ([`Targets`]): fixed instances, or every instance whose `up` series a
+//!   label selector matches (`--job`, `--selector`), discovered every round: a new instance is
+//!   watched from the next round, one no longer found is dropped after the grace period (its
+//!   series leave `/metrics` then).
+//! - **Series**: each (instance, metric) pair has its own [`aiops_incidents::StreamingDetector`]
+//!   (the project's one detector, default parameters) learning online; a trained forest is
+//!   optional and scores the one watched metric it was trained on (the streaming features, O(1)
+//!   per point), see [`Watcher::new`].
+//! - **Few queries**: per round, one range query per metric for all caught-up instances of the
+//!   shard (grouped `by (instance)`, see `aiops_promclient::Metric::fleet_queries`), plus one for
+//!   instances that are behind (new, or without data lately); more only when the instance regex
+//!   would be too long.
+//! - **Outputs** ([`metrics`]): `aiops_anomaly_score` (0 normal, above 1 anomalous, see
+//!   [`anomaly_score`]), `aiops_incident_open`, `aiops_incident_start_timestamp_seconds`, fleet
+//!   gauges, and the forest's `aiops_watch_*` series.
+//! - **Shards** ([`Shard`]): replicas split the fleet by rendezvous hashing of the instance.
+//! - **Restarts** ([`checkpoint`]): the detectors' state is checkpointed to a file and restored
+//!   at start, so a restarted watcher continues exactly.
 
 pub mod checkpoint;
 pub mod metrics;
