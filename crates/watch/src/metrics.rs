@@ -316,3 +316,33 @@ impl WatchMetrics {
 fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Scoring;
+
+    #[test]
+    fn metric_names_lists_exactly_the_registered_metrics() {
+        let metrics = WatchMetrics::new(Some(0.01), 0, 1);
+        let labels = SeriesLabels { instance: "10.0.0.1:9100".into(), metric: "cpu".into() };
+        let state = DetectorState { score: 2.0, incident_onset: Some(60.0), last_timestamp: 120.0 };
+        metrics.record_detector(&labels, &state, 1, 1);
+        metrics.record_fetch_error(&labels);
+        let mut forest = SeriesState::new(aiops_features::FeatureSchema::reference().streaming());
+        let scoring = Scoring { score: -0.5, decision: 0.1 };
+        forest.push(120.0, 1.0, |_| Ok::<_, aiops_features::Error>(scoring)).expect("a point");
+        metrics.record_forest(&labels, &forest);
+        let exposition = metrics.encode();
+        let mut registered: Vec<String> = exposition
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|rest| rest.split_once(' '))
+            .map(|(name, kind)| if kind == "counter" { format!("{name}_total") } else { name.to_owned() })
+            .collect();
+        registered.sort();
+        let mut listed: Vec<String> = METRIC_NAMES.iter().map(|n| (*n).to_owned()).collect();
+        listed.sort();
+        assert_eq!(registered, listed);
+    }
+}
