@@ -26,8 +26,8 @@ pub(crate) struct Args {
     #[arg(long = "instance")]
     instances: Vec<Instance>,
     /// Watch every instance of this scrape job (`--selector '{job="NAME"}'`), discovered every interval.
-    #[arg(long, value_name = "NAME")]
-    job: Option<String>,
+    #[arg(long, value_name = "NAME", value_parser = parse_job)]
+    job: Option<LabelSelector>,
     /// Watch every instance whose `up` series these label matchers select, e.g. `{job="node",env="prod"}`.
     #[arg(long, value_name = "MATCHERS", value_parser = parse_selector)]
     selector: Option<LabelSelector>,
@@ -86,17 +86,20 @@ fn parse_metric(name: &str) -> Result<Metric, String> {
     Metric::parse(name.trim()).map_err(|e| e.to_string())
 }
 
+fn parse_job(name: &str) -> Result<LabelSelector, String> {
+    LabelSelector::job(name).map_err(|e| e.to_string())
+}
+
 fn parse_selector(text: &str) -> Result<LabelSelector, String> {
     LabelSelector::parse(text).map_err(|e| e.to_string())
 }
 
 impl Args {
-    fn targets(&self) -> anyhow::Result<Targets> {
-        Ok(match (&self.job, &self.selector) {
-            (Some(job), _) => Targets::Selector(LabelSelector::job(job)?),
-            (None, Some(selector)) => Targets::Selector(selector.clone()),
-            (None, None) => Targets::Instances(self.instances.clone()),
-        })
+    fn targets(&self) -> Targets {
+        match self.job.as_ref().or(self.selector.as_ref()) {
+            Some(selector) => Targets::Selector(selector.clone()),
+            None => Targets::Instances(self.instances.clone()),
+        }
     }
 
     /// `--shard`: `i/N`, or `auto` from HOSTNAME and `--replicas`.
@@ -116,7 +119,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let model = args.model.as_deref().map(aiops_artifacts::model::load).transpose()?;
     let config = WatchParams {
         prometheus: args.prometheus.client_config()?,
-        targets: args.targets()?,
+        targets: args.targets(),
         metrics: args.metrics.clone(),
         interval: args.interval,
         step: args.step,

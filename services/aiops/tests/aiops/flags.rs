@@ -53,6 +53,7 @@ fn out_of_range_flags_are_refused_before_any_work_naming_the_flag() {
         (&watch, &["--lookback", "30d"], "--lookback", "at most 7days"),
         (&watch, &["--delay", "2h"], "--delay", "at most 1h"),
         (&watch_base, &[], "--instance", "required"),
+        (&watch_base, &["--job", ""], "--job", "1 to 4096 bytes"),
         (&watch_base, &["--selector", r#"up{job="node"}"#], "--selector", "braces"),
         (&watch_base, &["--selector", r#"{job="x"} or vector(1)"#], "--selector", "braces"),
         (&fleet, &["--instance", "10.0.0.1:9100"], "--instance", "cannot be used with"),
