@@ -129,34 +129,59 @@ impl Metric {
         instance_runs(instances)
             .into_iter()
             .map(|(run, regex)| {
-                let s = format!(r#"{selector}instance=~"{}""#, escape_promql_string(&regex));
-                let query = match self {
-                    Self::Cpu => format!(
-                        r#"100 - (avg by (instance) (rate(node_cpu_seconds_total{{mode="idle",{s}}}[5m])) * 100)"#
-                    ),
-                    Self::Memory => format!(
-                        r#"max by (instance) ((1 - node_memory_MemAvailable_bytes{{{s}}} / node_memory_MemTotal_bytes{{{s}}}) * 100)"#
-                    ),
-                    Self::Disk { mountpoint } => {
-                        let m = escape_promql_string(mountpoint);
-                        format!(
-                            r#"max by (instance) ((1 - node_filesystem_avail_bytes{{{s},mountpoint="{m}"}} / node_filesystem_size_bytes{{{s},mountpoint="{m}"}}) * 100)"#
-                        )
-                    }
-                    Self::Network => format!(
-                        r#"sum by (instance) (rate(node_network_receive_bytes_total{{{s},device!="lo"}}[5m]))"#
-                    ),
-                    Self::Custom { .. } => {
-                        return Err(Error::InvalidParameter {
-                            field: "metric",
-                            reason: "a custom template queries one instance; fleets use the catalogue's metrics"
-                                .into(),
-                        });
-                    }
-                };
-                Ok(InstancesQuery { query, instances: run })
+                let matchers = format!(r#"{selector}instance=~"{}""#, escape_promql_string(&regex));
+                Ok(InstancesQuery { query: self.grouped_query(&matchers)?, instances: run })
             })
             .collect()
+    }
+
+    /// The range query of this metric for every instance `selector` matches, one result series
+    /// per instance, with no instance matcher: for a watcher that takes the whole fleet.
+    ///
+    /// ```
+    /// use aiops_promclient::{LabelSelector, Metric};
+    /// assert_eq!(
+    ///     Metric::Memory.selector_query(&LabelSelector::job("node")?)?,
+    ///     r#"max by (instance) ((1 - node_memory_MemAvailable_bytes{job="node"} / node_memory_MemTotal_bytes{job="node"}) * 100)"#
+    /// );
+    /// # Ok::<(), aiops_promclient::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`metric`) for a custom template: it names one instance only.
+    pub fn selector_query(&self, selector: &LabelSelector) -> Result<String> {
+        self.grouped_query(&selector.promql_matchers())
+    }
+
+    /// The catalogue query grouped `by (instance)`, its series selected by `s` (label matchers,
+    /// already escaped).
+    fn grouped_query(&self, s: &str) -> Result<String> {
+        Ok(match self {
+            Self::Cpu => format!(
+                r#"100 - (avg by (instance) (rate(node_cpu_seconds_total{{mode="idle",{s}}}[5m])) * 100)"#
+            ),
+            Self::Memory => format!(
+                r#"max by (instance) ((1 - node_memory_MemAvailable_bytes{{{s}}} / node_memory_MemTotal_bytes{{{s}}}) * 100)"#
+            ),
+            Self::Disk { mountpoint } => {
+                let m = escape_promql_string(mountpoint);
+                format!(
+                    r#"max by (instance) ((1 - node_filesystem_avail_bytes{{{s},mountpoint="{m}"}} / node_filesystem_size_bytes{{{s},mountpoint="{m}"}}) * 100)"#
+                )
+            }
+            Self::Network => {
+                format!(
+                    r#"sum by (instance) (rate(node_network_receive_bytes_total{{{s},device!="lo"}}[5m]))"#
+                )
+            }
+            Self::Custom { .. } => {
+                return Err(Error::InvalidParameter {
+                    field: "metric",
+                    reason: "a custom template queries one instance; fleets use the catalogue's metrics"
+                        .into(),
+                });
+            }
+        })
     }
 
     /// The catalogue name ([`Metric::parse`]'s input: `cpu`, `memory`, `disk`, `network`), or

@@ -344,5 +344,9 @@ mod tests {
         let mut listed: Vec<String> = METRIC_NAMES.iter().map(|n| (*n).to_owned()).collect();
         listed.sort();
         assert_eq!(registered, listed);
+        // The names the fleet's readers (fleet_status, rules, dashboard) query.
+        for name in aiops_promclient::FLEET_METRIC_NAMES {
+            assert!(METRIC_NAMES.contains(&name), "{name}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use aiops_artifacts::model::LoadedModel;
 use aiops_features::FeatureSchema;
 use aiops_iforest::{Contamination, Model};
 use aiops_incidents::{CheckedDetectorParams, PointOutcome, StreamingDetector};
-use aiops_promclient::{ClientConfig, Instance, LabelSelector, Metric, PromClient, Sample};
+use aiops_promclient::{ClientConfig, Instance, InstancesQuery, LabelSelector, Metric, PromClient, Sample};
 use tracing::Instrument;
 
 use crate::metrics::{DetectorState, SeriesLabels, WatchMetrics};
@@ -53,6 +53,9 @@ pub struct WatchParams {
     pub grace: Duration,
     /// This replica's part of the fleet.
     pub shard: Shard,
+    /// Most samples (instances times points) one range query asks for
+    /// ([`SAMPLES_PER_QUERY`] unless testing).
+    pub samples_per_query: usize,
 }
 
 /// [`WatchParams`] that passed [`WatchParams::check`].
@@ -109,6 +112,9 @@ impl WatchParams {
                 "lookback",
                 format!("{:?} is shorter than the step {:?}", self.lookback, self.step),
             );
+        }
+        if self.samples_per_query == 0 {
+            return invalid("samples_per_query", "must be at least 1".into());
         }
         if self.grace < self.interval {
             return invalid(
@@ -334,8 +340,9 @@ impl Watcher {
 
     /// Fetches metric `m` up to `now` for every instance: one range query for the instances
     /// that are caught up (their next point is the same), one more for those that are behind
-    /// (new, or without data lately) from their earliest start; each split only when the
-    /// instance regex would be too long.
+    /// (new, or without data lately) from their earliest start. The instances go in an
+    /// `instance=~` matcher (split only when the regex would be too long), except for the
+    /// caught-up ones of a single shard watching a selector, which the selector alone picks.
     async fn fetch_metric(&mut self, m: usize, now: f64, round: &mut Round) {
         let step = self.config.step.as_secs_f64();
         let floor = now - self.config.lookback.as_secs_f64();
@@ -355,8 +362,17 @@ impl Watcher {
             Targets::Instances(_) => None,
         };
         let metric = self.config.metrics[m].clone();
-        for (instances, start) in groups {
-            let queries = match metric.fleet_queries(selector.as_ref(), &instances) {
+        // A single shard watching a selector's whole fleet needs no instance matcher for the
+        // caught-up instances: the selector picks them (extra series are ignored).
+        let whole_fleet = self.config.shard.count() == 1 && selector.is_some();
+        for (i, (instances, start)) in groups.iter().enumerate() {
+            let built = match &selector {
+                Some(selector) if whole_fleet && i == 0 => metric
+                    .selector_query(selector)
+                    .map(|query| vec![InstancesQuery { query, instances: instances.as_slice() }]),
+                _ => metric.fleet_queries(selector.as_ref(), instances),
+            };
+            let queries = match built {
                 Ok(queries) => queries,
                 Err(error) => {
                     // Custom metrics are refused by `check`: unreachable, but never a panic.
@@ -365,32 +381,59 @@ impl Watcher {
                 }
             };
             for query in queries {
-                round.queries += 1;
-                let span = tracing::info_span!(
-                    "watch.query",
-                    metric = metric.name(),
-                    instances = query.instances.len(),
-                    start,
-                    end = now
-                );
-                let fetched = self
-                    .client
-                    .query_range_by_instance(&query.query, start, now, self.config.step)
-                    .instrument(span)
-                    .await;
-                self.take_in(m, query.instances, fetched, round);
+                self.fetch_in_pieces(m, &query, *start, now, round).await;
             }
         }
     }
 
-    /// Pushes a query's result into the series of metric `m` of `instances`.
+    /// Runs `query` over `[start, now]` in consecutive windows of at most
+    /// [`WatchParams::samples_per_query`] samples over all its instances (a new fleet's lookback would
+    /// otherwise arrive as one huge answer), taking each in before asking for the next. Stops at
+    /// the first failure: the next round resumes after the last point taken in.
+    async fn fetch_in_pieces(
+        &mut self,
+        m: usize,
+        query: &InstancesQuery<'_>,
+        start: f64,
+        now: f64,
+        round: &mut Round,
+    ) {
+        let step = self.config.step.as_secs_f64();
+        let points = (self.config.samples_per_query / query.instances.len().max(1)).max(1) as f64;
+        let mut from = (start / step).ceil() * step;
+        while from <= now {
+            let to = (from + (points - 1.0) * step).min(now);
+            round.queries += 1;
+            let metric = self.config.metrics[m].name();
+            let span = tracing::info_span!(
+                "watch.query",
+                metric,
+                instances = query.instances.len(),
+                start = from,
+                end = to
+            );
+            let fetched = self
+                .client
+                // A window needs two ends; half a second holds no other step (whole seconds).
+                .query_range_by_instance(&query.query, from, to.max(from + 0.5), self.config.step)
+                .instrument(span)
+                .await;
+            if !self.take_in(m, query.instances, fetched, round) {
+                return;
+            }
+            from = to + step;
+        }
+    }
+
+    /// Pushes a query's result into the series of metric `m` of `instances`; false when the
+    /// query failed (counted for each series).
     fn take_in(
         &mut self,
         m: usize,
         instances: &[Instance],
         fetched: aiops_promclient::Result<BTreeMap<String, Vec<Sample>>>,
         round: &mut Round,
-    ) {
+    ) -> bool {
         let threshold = self.detector.params().threshold;
         match fetched {
             Ok(mut by_instance) => {
@@ -401,6 +444,7 @@ impl Watcher {
                     round.scored +=
                         take_samples(series, self.forest.as_ref(), threshold, &samples, &self.metrics);
                 }
+                true
             }
             Err(error) => {
                 tracing::warn!(metric = self.config.metrics[m].name(), instances = instances.len(), error = %aiops_text::error_chain(&error), "fetching from Prometheus failed");
@@ -410,6 +454,7 @@ impl Watcher {
                         round.failed += 1;
                     }
                 }
+                false
             }
         }
     }
@@ -493,6 +538,10 @@ pub(crate) fn publish(series: &WatchedSeries, metrics: &WatchMetrics, taken: u64
         metrics.record_forest(&series.labels, forest);
     }
 }
+
+/// Most samples (instances times points) one range query asks for: a 10,000-instance shard's
+/// hour of history at 10 s comes in 8 answers of about 15 MB instead of one of 400 MB.
+pub const SAMPLES_PER_QUERY: usize = 500_000;
 
 /// The score a spatial anomaly (a value leaving the range seen so far) gets at least.
 pub const SPATIAL_SCORE: f64 = 2.0;

@@ -40,6 +40,7 @@ fn params(prometheus: ClientConfig) -> WatchParams {
         delay: Duration::ZERO,
         grace: Duration::from_secs(600),
         shard: Shard::default(),
+        samples_per_query: aiops_watch::SAMPLES_PER_QUERY,
     }
 }
 
@@ -147,7 +148,7 @@ fn check_refuses_each_bad_parameter_by_name() {
     let client = ClientConfig::from_url("http://127.0.0.1:9090").expect("a URL");
     type Change = fn(&mut WatchParams);
     // (the parameter that is wrong, how it is made wrong)
-    let table: [(&str, Change); 10] = [
+    let table: [(&str, Change); 11] = [
         ("instances", |p| p.targets = Targets::Instances(Vec::new())),
         ("instances", |p| {
             let twice = [INCIDENT, INCIDENT].map(|i| Instance::parse(i).expect("instance")).to_vec();
@@ -163,6 +164,7 @@ fn check_refuses_each_bad_parameter_by_name() {
         ("step", |p| p.step = Duration::from_millis(1500)),
         ("step", |p| p.step = Duration::from_millis(500)),
         ("lookback", |p| p.lookback = Duration::from_secs(STEP - 1)),
+        ("samples_per_query", |p| p.samples_per_query = 0),
     ];
     for (parameter, make_wrong) in table {
         let mut wrong = params(client.clone());
@@ -221,8 +223,9 @@ async fn discovery_adds_instances_within_a_round_drops_vanished_ones_after_the_g
     // third stops being scraped 2 h before the end.
     let scenario = Scenario::recent(3, 8.0, STEP).with_incident(0, 1.0, 30, 95.0).with_vanished(2, 2.0);
     let prometheus = TestPrometheus::require(scenario.clone());
-    let config = fleet_params(&prometheus, Shard::default()).check().expect("valid");
-    let mut watcher = Watcher::new(config, None).expect("watcher");
+    // 100 points a query for the 3 instances: the 301 points of the lookback come in 4 pieces.
+    let params = WatchParams { samples_per_query: 300, ..fleet_params(&prometheus, Shard::default()) };
+    let mut watcher = Watcher::new(params.check().expect("valid"), None).expect("watcher");
     let all: Vec<&str> = scenario.instances.iter().map(|s| s.instance.as_str()).collect();
 
     // Before the data starts discovery finds nobody; then everyone joins within one round,
@@ -235,7 +238,8 @@ async fn discovery_adds_instances_within_a_round_drops_vanished_ones_after_the_g
     };
     let first = vanished_at - 600;
     let round = watcher.round(first as f64).await;
-    assert_eq!((round.joined, round.queries, round.failed), (3, FLEET_METRICS.len(), 0), "{round:?}");
+    assert_eq!((round.joined, round.queries, round.failed), (3, 4 * FLEET_METRICS.len(), 0), "{round:?}");
+    assert_eq!(round.scored, 3 * 4 * (FLEET_LOOKBACK / STEP + 1), "every point of the lookback, once");
     assert_eq!(watcher.instances(), all);
     let exposition = watcher.metrics().encode();
     assert!(exposition.contains("aiops_watch_series 12"), "{exposition}");

@@ -127,6 +127,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         delay: args.delay,
         grace: args.grace,
         shard: args.shard()?,
+        samples_per_query: aiops_watch::SAMPLES_PER_QUERY,
     }
     .check()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
