@@ -23,6 +23,24 @@ pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    remove_on_interruption();
+    write_through_temp(path, write)
+}
+
+/// [`write_atomically`] for a long-running server that handles SIGINT and SIGTERM itself (and
+/// writes once more on them, e.g. a last checkpoint): it does not install the handler that
+/// exits on those signals, so an interrupted write may leave a `.aiops-*.tmp` file behind.
+///
+/// # Errors
+/// As [`write_atomically`].
+pub fn write_atomically_keeping_signals(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    write_through_temp(path, write)
+}
+
+fn write_through_temp(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let io_error = |source| Error::Io { path: path.to_owned(), source };
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -31,7 +49,6 @@ pub fn write_atomically(
     // A missing output folder is created (like `out/` in the quick start); only the file itself
     // is all-or-nothing.
     std::fs::create_dir_all(folder).map_err(io_error)?;
-    remove_on_interruption();
     let mut temp = temp_builder().tempfile_in(folder).map_err(io_error)?;
     let _pending = Pending::new(temp.path());
     {

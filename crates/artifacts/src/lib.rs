@@ -13,7 +13,7 @@ pub mod model;
 pub mod series;
 pub mod table;
 
-pub use atomic::write_atomically;
+pub use atomic::{write_atomically, write_atomically_keeping_signals};
 
 use std::path::PathBuf;
 

@@ -4,7 +4,8 @@
 //! detectors make the decisions an uninterrupted watcher makes.
 //!
 //! The file is JSON (`format`, `version`, the detector parameters, the step and the series),
-//! written atomically (`aiops_artifacts::atomic`), at most [`MAX_STATE_BYTES`]. Floats are
+//! written atomically (`aiops_artifacts::write_atomically_keeping_signals`: SIGTERM must reach
+//! the watcher's own shutdown, which writes the last checkpoint), at most [`MAX_STATE_BYTES`]. Floats are
 //! written in their shortest round-trip form and read back exactly. The forest's rolling
 //! features are not saved: after a restart the forest's window refills from the new points.
 //!
@@ -85,7 +86,7 @@ impl Watcher {
                 })
                 .collect(),
         };
-        aiops_artifacts::write_atomically(path, |out| {
+        aiops_artifacts::write_atomically_keeping_signals(path, |out| {
             serde_json::to_writer(out, &file).map_err(std::io::Error::other)
         })
         .map_err(Error::StateWrite)

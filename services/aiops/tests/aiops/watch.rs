@@ -178,15 +178,22 @@ fn scored_instances(exposition: &str, metric: &str) -> Vec<String> {
     instances
 }
 
-/// `aiops watch --job node` as shard `shard` of 3, checkpointing to `state` every second.
-fn fleet_watch(source: &TestPrometheus, shard: u32, port: u16, state: &Path, log: &Path) -> ChildGuard {
+/// `aiops watch --job node` as shard `shard` of 3, checkpointing to `state` every `every`.
+fn fleet_watch(
+    source: &TestPrometheus,
+    shard: u32,
+    port: u16,
+    state: &Path,
+    every: &str,
+    log: &Path,
+) -> ChildGuard {
     let child = Command::new(env!("CARGO_BIN_EXE_aiops"))
         .args(["--log-format", "json", "watch", "--prometheus-url", &source.url(), "--job", "node"])
         .args(["--metric", "cpu,memory"])
         .args(["--shard", &format!("{shard}/3"), "--interval", "1s", "--lookback", "2h", "--delay", "3m"])
         .arg("--state-file")
         .arg(state)
-        .args(["--checkpoint-interval", "1s", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--checkpoint-interval", every, "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).expect("log file"))
         .spawn()
@@ -196,7 +203,8 @@ fn fleet_watch(source: &TestPrometheus, shard: u32, port: u16, state: &Path, log
 }
 
 #[test]
-fn three_fleet_processes_watch_every_instance_once_and_one_resumes_from_its_state_after_kill_9() {
+fn three_fleet_processes_watch_every_instance_once_and_one_resumes_from_its_state_after_kill_9_and_checkpoints_at_sigterm()
+ {
     let scenario = Scenario::recent(6, 3.0, 60);
     let all: std::collections::BTreeSet<String> =
         scenario.instances.iter().map(|s| s.instance.clone()).collect();
@@ -206,7 +214,7 @@ fn three_fleet_processes_watch_every_instance_once_and_one_resumes_from_its_stat
     let state = |i: usize| dir.path().join(format!("state-{i}.json"));
     let log = |i: usize, run: usize| dir.path().join(format!("watch-{i}-{run}.log"));
     let mut watchers: Vec<ChildGuard> =
-        (0..3).map(|i| fleet_watch(&source, i as u32, ports[i], &state(i), &log(i, 0))).collect();
+        (0..3).map(|i| fleet_watch(&source, i as u32, ports[i], &state(i), "1s", &log(i, 0))).collect();
 
     // Each shard scores its own instances (cpu and memory) and together they cover the fleet once.
     let owned: Vec<Vec<String>> = ports
@@ -232,7 +240,7 @@ fn three_fleet_processes_watch_every_instance_once_and_one_resumes_from_its_stat
     eventually("a checkpoint", Duration::from_secs(30), || state(0).exists().then_some(()));
     watchers[0].0.kill().expect("SIGKILL");
     watchers[0].0.wait().expect("reaped");
-    watchers[0] = fleet_watch(&source, 0, ports[0], &state(0), &log(0, 1));
+    watchers[0] = fleet_watch(&source, 0, ports[0], &state(0), "1h", &log(0, 1));
     let restored = format!("\"series\":{}", 2 * owned[0].len());
     eventually("the state restored", Duration::from_secs(30), || {
         let text = std::fs::read_to_string(log(0, 1)).ok()?;
@@ -243,4 +251,18 @@ fn three_fleet_processes_watch_every_instance_once_and_one_resumes_from_its_stat
         (cpu.len() == owned[0].len()).then_some(cpu)
     });
     assert_eq!(again, owned[0]);
+
+    // SIGTERM: each watcher shuts down cleanly (exit status 0, not killed by the signal) and
+    // writes a last checkpoint: the restarted one (no periodic checkpoint yet) and one that
+    // has checkpointed every second.
+    std::fs::remove_file(state(0)).expect("the restored file");
+    for i in [0, 1] {
+        let pid = watchers[i].0.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+        let status =
+            eventually("the shutdown", Duration::from_secs(30), || watchers[i].0.try_wait().ok().flatten());
+        assert!(status.success(), "shard {i}: {status:?}");
+        let last = std::fs::read_to_string(state(i)).expect("a checkpoint written at shutdown");
+        assert!(owned[i].iter().all(|instance| last.contains(instance.as_str())), "{last}");
+    }
 }
