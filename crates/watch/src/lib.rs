@@ -14,7 +14,8 @@
 //!   would be too long.
 //! - **Outputs** ([`metrics`]): `aiops_anomaly_score` (0 normal, above 1 anomalous, see
 //!   [`anomaly_score`]), `aiops_incident_open`, `aiops_incident_start_timestamp_seconds`, fleet
-//!   gauges, and the forest's `aiops_watch_*` series.
+//!   gauges, and the forest's `aiops_watch_*` series; optionally the first three pushed each
+//!   round with Prometheus' remote write ([`WatchParams::remote_write`]).
 //! - **Shards** ([`Shard`]): replicas split the fleet by rendezvous hashing of the instance.
 //! - **Restarts** ([`checkpoint`]): the detectors' state is checkpointed to a file and restored
 //!   at start, so a restarted watcher continues exactly.

@@ -18,7 +18,8 @@
 //! `aiops_watch_points_last_hour`, `aiops_watch_anomaly_rate`, and `aiops_watch_model_contamination`.
 //!
 //! Per replica: `aiops_watch_series`, `aiops_watch_instances`, `aiops_watch_shard`,
-//! `aiops_watch_replicas`, `aiops_watch_queries_total`, `aiops_watch_discovery_errors_total`.
+//! `aiops_watch_replicas`, `aiops_watch_queries_total`, `aiops_watch_discovery_errors_total`,
+//! `aiops_watch_remote_write_errors_total`.
 //! The series of an instance that vanished are removed once its grace period is over.
 
 use std::sync::atomic::AtomicU64;
@@ -33,7 +34,7 @@ use crate::state::{SeriesState, Verdict};
 
 /// Every exported metric name, for the cross-checks of dashboards and alerts. Counters carry
 /// the `_total` suffix the OpenMetrics encoder adds.
-pub const METRIC_NAMES: [&str; 21] = [
+pub const METRIC_NAMES: [&str; 22] = [
     "aiops_anomaly_score",
     "aiops_incident_open",
     "aiops_incident_start_timestamp_seconds",
@@ -55,6 +56,7 @@ pub const METRIC_NAMES: [&str; 21] = [
     "aiops_watch_replicas",
     "aiops_watch_queries_total",
     "aiops_watch_discovery_errors_total",
+    "aiops_watch_remote_write_errors_total",
 ];
 
 /// Labels of every per-series metric.
@@ -90,6 +92,7 @@ pub struct WatchMetrics {
     instances: Gauge,
     queries: Counter,
     discovery_errors: Counter,
+    remote_write_errors: Counter,
 }
 
 /// What the streaming detector made of a series' newest point.
@@ -142,6 +145,7 @@ impl WatchMetrics {
             instances: Gauge::default(),
             queries: Counter::default(),
             discovery_errors: Counter::default(),
+            remote_write_errors: Counter::default(),
             registry,
         };
         metrics.register_detector_families().register_forest_families().register_fleet_metrics()
@@ -229,6 +233,11 @@ impl WatchMetrics {
             "Failed discovery queries since start",
             self.discovery_errors.clone(),
         );
+        r.register(
+            "aiops_watch_remote_write_errors",
+            "Failed remote writes since start",
+            self.remote_write_errors.clone(),
+        );
         self
     }
 
@@ -273,6 +282,11 @@ impl WatchMetrics {
     /// Counts a failed discovery query.
     pub fn record_discovery_error(&self) {
         self.discovery_errors.inc();
+    }
+
+    /// Counts a failed remote write.
+    pub fn record_remote_write_error(&self) {
+        self.remote_write_errors.inc();
     }
 
     /// Publishes how many instances and series this replica watches.

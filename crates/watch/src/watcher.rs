@@ -12,7 +12,10 @@ use aiops_artifacts::model::LoadedModel;
 use aiops_features::FeatureSchema;
 use aiops_iforest::{Contamination, Model};
 use aiops_incidents::{CheckedDetectorParams, PointOutcome, StreamingDetector};
-use aiops_promclient::{ClientConfig, Instance, InstancesQuery, LabelSelector, Metric, PromClient, Sample};
+use aiops_promclient::{
+    ClientConfig, Instance, InstancesQuery, LabelSelector, Metric, PromClient, RemoteWriter, Sample,
+    TimeSeries,
+};
 use tracing::Instrument;
 
 use crate::metrics::{DetectorState, SeriesLabels, WatchMetrics};
@@ -56,6 +59,9 @@ pub struct WatchParams {
     /// Most samples (instances times points) one range query asks for
     /// ([`SAMPLES_PER_QUERY`] unless testing).
     pub samples_per_query: usize,
+    /// A remote-write receiver (`.../api/v1/write`) the fleet gauges of each round's new points
+    /// are pushed to, besides `/metrics`.
+    pub remote_write: Option<ClientConfig>,
 }
 
 /// [`WatchParams`] that passed [`WatchParams::check`].
@@ -183,6 +189,8 @@ pub struct Round {
     pub left: usize,
     /// Whether discovery failed (nothing was added or dropped then).
     pub discovery_failed: bool,
+    /// Samples pushed by remote write.
+    pub pushed: usize,
 }
 
 /// Watches a fleet: one streaming detector per series, optionally a forest for one metric,
@@ -195,6 +203,9 @@ pub struct Watcher {
     pub(crate) detector: CheckedDetectorParams,
     pub(crate) instances: BTreeMap<String, WatchedInstance>,
     metrics: Arc<WatchMetrics>,
+    writer: Option<RemoteWriter>,
+    /// The series (instance, metric index) that took points in during this round.
+    fresh: Vec<(String, usize)>,
 }
 
 impl Watcher {
@@ -214,7 +225,11 @@ impl Watcher {
         let contamination = forest.as_ref().map(|f| expected_anomaly_rate(&f.model));
         let metrics = Arc::new(WatchMetrics::new(contamination, params.shard.index(), params.shard.count()));
         let client = PromClient::new(params.prometheus.clone()).map_err(Error::Prometheus)?;
+        let writer =
+            params.remote_write.clone().map(RemoteWriter::new).transpose().map_err(Error::Prometheus)?;
         let mut watcher = Self {
+            writer,
+            fresh: Vec::new(),
             forest,
             client,
             detector: CheckedDetectorParams::default(),
@@ -277,6 +292,7 @@ impl Watcher {
     /// does not stop the others.
     pub async fn round(&mut self, now: f64) -> Round {
         let mut round = Round::default();
+        let wall_clock = now;
         let now = now - self.config.delay.as_secs_f64();
         if let Targets::Selector(selector) = &self.config.targets {
             let selector = selector.clone();
@@ -285,6 +301,7 @@ impl Watcher {
         for metric in 0..self.config.metrics.len() {
             self.fetch_metric(metric, now, &mut round).await;
         }
+        self.push(wall_clock, &mut round).await;
         self.metrics.record_queries(round.queries as u64);
         self.metrics.record_fleet(self.instances.len(), self.series_count());
         round
@@ -425,6 +442,29 @@ impl Watcher {
         }
     }
 
+    /// Pushes the fleet gauges of the series that took points in this round to the remote-write
+    /// receiver, if any, stamped with the round's wall-clock time `at` (as a scrape of
+    /// `/metrics` would be). A failure is logged and counted.
+    async fn push(&mut self, at: f64, round: &mut Round) {
+        let fresh = std::mem::take(&mut self.fresh);
+        let Some(writer) = &self.writer else { return };
+        let mut series = Vec::with_capacity(3 * fresh.len());
+        for (key, m) in fresh {
+            let Some(watched) = self.instances.get(&key) else { continue };
+            series.extend(remote_series(&watched.series[m], at));
+        }
+        if series.is_empty() {
+            return;
+        }
+        match writer.write(&series).instrument(tracing::info_span!("watch.remote_write")).await {
+            Ok(written) => round.pushed += written.samples,
+            Err(error) => {
+                tracing::warn!(error = %aiops_text::error_chain(&error), "remote write failed");
+                self.metrics.record_remote_write_error();
+            }
+        }
+    }
+
     /// Pushes a query's result into the series of metric `m` of `instances`; false when the
     /// query failed (counted for each series).
     fn take_in(
@@ -441,8 +481,12 @@ impl Watcher {
                     let Some(watched) = self.instances.get_mut(instance.as_str()) else { continue };
                     let samples = by_instance.remove(instance.as_str()).unwrap_or_default();
                     let series = &mut watched.series[m];
-                    round.scored +=
+                    let taken =
                         take_samples(series, self.forest.as_ref(), threshold, &samples, &self.metrics);
+                    if taken > 0 {
+                        self.fresh.push((instance.to_string(), m));
+                    }
+                    round.scored += taken;
                 }
                 true
             }
@@ -523,6 +567,32 @@ fn take_samples(
     }
     publish(series, metrics, taken, confirmed);
     taken
+}
+
+/// The remote-write series of a series' newest point: `aiops_anomaly_score`,
+/// `aiops_incident_open` and, while an incident is open, `aiops_incident_start_timestamp_seconds`,
+/// labelled `job="aiops-watch"`, `instance` and `metric`, at `timestamp`.
+fn remote_series(series: &WatchedSeries, timestamp: f64) -> Vec<TimeSeries> {
+    let onset = series.detector.open_incident().map(|incident| incident.onset);
+    let gauges = [
+        ("aiops_anomaly_score", Some(series.score)),
+        ("aiops_incident_open", Some(if onset.is_some() { 1.0 } else { 0.0 })),
+        ("aiops_incident_start_timestamp_seconds", onset),
+    ];
+    gauges
+        .into_iter()
+        .filter_map(|(name, value)| {
+            value.map(|value| TimeSeries {
+                name: name.to_owned(),
+                labels: vec![
+                    ("instance".to_owned(), series.labels.instance.clone()),
+                    ("job".to_owned(), "aiops-watch".to_owned()),
+                    ("metric".to_owned(), series.labels.metric.clone()),
+                ],
+                samples: vec![Sample { timestamp, value }],
+            })
+        })
+        .collect()
 }
 
 /// Publishes a series' state (nothing before its first point).

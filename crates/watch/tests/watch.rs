@@ -41,6 +41,7 @@ fn params(prometheus: ClientConfig) -> WatchParams {
         grace: Duration::from_secs(600),
         shard: Shard::default(),
         samples_per_query: aiops_watch::SAMPLES_PER_QUERY,
+        remote_write: None,
     }
 }
 
@@ -502,4 +503,36 @@ async fn an_unusable_state_file_is_refused_naming_why_and_changes_nothing() {
     assert!(error.to_string().contains("larger than 256 MiB"), "{error}");
     // The good file restores the 8 series.
     assert_eq!(fresh.restore_state(&good).expect("restored"), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_gauges_pushed_by_remote_write_read_back_as_exported() {
+    let scenario = Scenario::recent(2, 9.0, STEP).with_incident(0, 1.0, 30, 95.0);
+    let prometheus =
+        TestPrometheus::require_with_flags(scenario.clone(), &["--web.enable-remote-write-receiver"]);
+    let write = ClientConfig::from_url(&format!("{}/api/v1/write", prometheus.url())).expect("a URL");
+    let params = WatchParams { remote_write: Some(write), ..fleet_params(&prometheus, Shard::default()) };
+    let mut watcher = Watcher::new(params.check().expect("valid"), None).expect("watcher");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs();
+    let round = watcher.round(now as f64).await;
+    // 2 instances x 4 metrics: a score and an open flag each, and the incident's start.
+    assert!(round.pushed >= 16, "{round:?}");
+    let exposition = watcher.metrics().encode();
+    let client = aiops_promclient::PromClient::new(ClientConfig::from_url(&prometheus.url()).expect("a URL"))
+        .expect("client");
+    for name in ["aiops_anomaly_score", "aiops_incident_open", "aiops_incident_start_timestamp_seconds"] {
+        let read =
+            client.query(&format!(r#"{name}{{job="aiops-watch"}}"#), now as i64 + 1).await.expect("query");
+        let exported: Vec<&str> =
+            exposition.lines().filter(|l| l.starts_with(&format!("{name}{{"))).collect();
+        assert_eq!(read.len(), exported.len(), "{name}: {read:?}");
+        for sample in read {
+            let (instance, metric) = (&sample.labels["instance"], &sample.labels["metric"]);
+            assert_eq!(
+                Some(sample.sample.value),
+                series_value(&exposition, name, instance, metric),
+                "{name} {instance} {metric}"
+            );
+        }
+    }
 }

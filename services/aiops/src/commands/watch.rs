@@ -1,12 +1,12 @@
 //! `aiops watch --prometheus-url URL (--instance IP:PORT ... | --job NAME | --selector '{...}')
 //! [--metric cpu,memory,disk,network] [--model PATH] [--shard i/N | --shard auto --replicas N]
 //! [--interval 30s] [--grace 10m] [--state-file PATH [--checkpoint-interval 5m]]
-//! [--listen 127.0.0.1:9464]`
+//! [--remote-write-url URL] [--listen 127.0.0.1:9464]`
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aiops_promclient::{Instance, LabelSelector, Metric};
+use aiops_promclient::{ClientConfig, Instance, LabelSelector, Metric};
 use aiops_watch::{Checkpoints, Shard, Targets, WatchParams, Watcher};
 use anyhow::Context;
 
@@ -63,6 +63,11 @@ pub(crate) struct Args {
     /// Time between two checkpoints of the state file (one more is written at shutdown).
     #[arg(long, default_value = "5m", value_name = "DURATION", requires = "state_file", value_parser = |text: &str| values::duration(text, &limits::CHECKPOINT_INTERVAL))]
     checkpoint_interval: Duration,
+    /// Also push each round's fleet gauges (aiops_anomaly_score, aiops_incident_open,
+    /// aiops_incident_start_timestamp_seconds) to this remote-write endpoint, e.g.
+    /// `http://prometheus:9090/api/v1/write` (credentials in the URL are sent as basic auth).
+    #[arg(long, value_name = "URL")]
+    remote_write_url: Option<String>,
     /// Where /metrics is served.
     #[command(flatten)]
     listen: ListenArgs<9464>,
@@ -128,6 +133,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         grace: args.grace,
         shard: args.shard()?,
         samples_per_query: aiops_watch::SAMPLES_PER_QUERY,
+        remote_write: args.remote_write_url.as_deref().map(ClientConfig::from_url).transpose()?,
     }
     .check()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
