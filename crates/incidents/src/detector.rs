@@ -20,7 +20,10 @@
 //!    Gaussian upper-tail probability. It adapts to each series' own noise, so one threshold
 //!    serves every series.
 //! 3. **Spatial anomaly** (also from HTM): a value beyond the range seen so far by more than
-//!    [`DetectorParams::spatial_tolerance`] of that range is anomalous whatever its surprise.
+//!    [`DetectorParams::spatial_tolerance`] of that range is anomalous whatever its surprise, if
+//!    it got there suddenly: by a change of at least [`DetectorParams::spatial_jump`] times the
+//!    running mean absolute change. A slow drift out of the range (a daily wave on a series
+//!    watched for a few hours) is left to the likelihood.
 //! 4. **Decision** `threshold - surprise` (below 0 anomalous; nothing is anomalous during the
 //!    first [`DetectorParams::learning`] rows), fed to an [`IncidentTracker`] whose cooldown
 //!    suppresses alerts for a while after each alert.
@@ -54,6 +57,9 @@ pub struct DetectorParams {
     /// Fraction of the range seen so far by which a value must leave it to be a spatial anomaly
     /// (HTM: 0.05).
     pub spatial_tolerance: f64,
+    /// How many mean absolute changes the step out of the range must be, at least, for a
+    /// spatial anomaly (0: any step).
+    pub spatial_jump: f64,
     /// How anomalous points become incidents and alerts (the cooldown suppresses alerts).
     pub incidents: IncidentParams,
 }
@@ -70,6 +76,7 @@ impl Default for DetectorParams {
             learning: 100,
             threshold: 3.5,
             spatial_tolerance: 0.05,
+            spatial_jump: 3.0,
             incidents: IncidentParams { max_gap: 0, min_points: 1, cooldown: 300, long_incident: 12 },
         }
     }
@@ -135,8 +142,12 @@ impl DetectorParams {
                 return invalid(field, "must be finite and above 0");
             }
         }
-        if !(self.spatial_tolerance.is_finite() && self.spatial_tolerance >= 0.0) {
-            return invalid("spatial_tolerance", "must be finite and at least 0");
+        for (field, value) in
+            [("spatial_tolerance", self.spatial_tolerance), ("spatial_jump", self.spatial_jump)]
+        {
+            if !(value.is_finite() && value >= 0.0) {
+                return invalid(field, "must be finite and at least 0");
+            }
         }
         let incidents = self.incidents.check()?;
         Ok(CheckedDetectorParams { params: self, incidents })
@@ -273,9 +284,10 @@ impl StreamingDetector {
         let hour =
             if timestamp.is_finite() { (timestamp.rem_euclid(86_400.0) / 3600.0) as usize % 24 } else { 0 };
         let raw = self.raw_score(value, hour);
+        let step = self.previous.map_or(f64::INFINITY, |previous| (value - previous).abs());
         self.learn(value, hour);
         let surprise = self.surprise(raw);
-        let spatial = self.leaves_range(value);
+        let spatial = self.leaves_range(value, step);
         let decision = if index < params.learning {
             f64::NAN
         } else if spatial {
@@ -341,14 +353,17 @@ impl StreamingDetector {
         surprise
     }
 
-    /// Whether `value` leaves the range seen so far by more than the tolerance; then widens it.
-    fn leaves_range(&mut self, value: f64) -> bool {
+    /// Whether `value` leaves the range seen so far by more than the tolerance, by a step of
+    /// `step` (its change from the previous value) that is large for the series; then widens the
+    /// range.
+    fn leaves_range(&mut self, value: f64, step: f64) -> bool {
         let Some((low, high)) = self.range else {
             self.range = Some((value, value));
             return false;
         };
         let margin = (high - low) * self.params.spatial_tolerance;
-        let spatial = high > low && (value > high + margin || value < low - margin);
+        let sudden = step >= self.params.spatial_jump * self.change.mean;
+        let spatial = high > low && (value > high + margin || value < low - margin) && sudden;
         self.range = Some((low.min(value), high.max(value)));
         spatial
     }
@@ -452,6 +467,7 @@ mod tests {
         assert_eq!(field(DetectorParams { sharpness: 0.0, ..base }), "sharpness");
         assert_eq!(field(DetectorParams { threshold: f64::NAN, ..base }), "threshold");
         assert_eq!(field(DetectorParams { spatial_tolerance: -0.1, ..base }), "spatial_tolerance");
+        assert_eq!(field(DetectorParams { spatial_jump: f64::INFINITY, ..base }), "spatial_jump");
         let incidents = IncidentParams { min_points: 0, ..base.incidents };
         assert_eq!(field(DetectorParams { incidents, ..base }), "min_points");
     }
@@ -528,10 +544,29 @@ mod tests {
     fn a_value_outside_the_range_seen_is_a_spatial_anomaly() {
         let timestamps: Vec<f64> = (0..400).map(f64::from).collect();
         let mut values: Vec<f64> = (0..400).map(|i| f64::from(i % 7)).collect();
-        values[350] = 6.5; // beyond 6 by more than 5 % of the range 0..6
+        // below 0 by more than 5 % of the range 0..6, in one step of 6.5 from row 349's 6 (the
+        // mean absolute change is 12/7)
+        values[350] = -0.5;
         let detection = detect(&params(), &timestamps, &values).unwrap();
         assert_eq!(detection.decisions[350], SPATIAL_DECISION);
         assert!(detection.alerts.contains(&350), "{:?}", detection.alerts);
+    }
+
+    /// Regression: a series watched for a few hours drifted out of the range seen so far with
+    /// its daily wave, and every step out of it was a spatial alert (most of a fresh fleet
+    /// alerted in its first minutes).
+    #[test]
+    fn a_slow_drift_out_of_the_range_is_not_a_spatial_anomaly() {
+        let timestamps: Vec<f64> = (0..400).map(f64::from).collect();
+        let values: Vec<f64> = (0..400)
+            .map(|i| if i < 300 { f64::from(i % 7) } else { 6.0 + 0.5 * f64::from(i - 299) })
+            .collect();
+        let detection = detect(&params(), &timestamps, &values).unwrap();
+        assert!(
+            detection.decisions[300..].iter().all(|&d| d != SPATIAL_DECISION),
+            "{:?}",
+            &detection.decisions[300..]
+        );
     }
 
     #[test]

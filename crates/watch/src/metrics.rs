@@ -5,7 +5,8 @@
 //! - `aiops_anomaly_score`: vmanomaly's scale, 0 normal and above 1 anomalous: the detector's
 //!   surprise (`-log10` of the tail probability of the recent raw scores) divided by its
 //!   threshold, so `> 1` exactly when the detector calls the point anomalous; a value leaving
-//!   the range seen so far (a spatial anomaly) scores at least 2; 0 while the detector learns.
+//!   the range seen so far in one sudden step (a spatial anomaly) scores at least 2; 0 while the
+//!   detector learns.
 //! - `aiops_incident_open`: 1 while a confirmed incident is open, else 0.
 //! - `aiops_incident_start_timestamp_seconds`: the onset of the open incident; the series exists
 //!   only while an incident is open (absent, not 0, otherwise).
