@@ -31,8 +31,8 @@ pub use metrics::{DetectorState, METRIC_NAMES, SeriesLabels, WatchMetrics};
 pub use shard::{MAX_REPLICAS, Shard, owner};
 pub use state::{Scoring, SeriesState, Verdict, WINDOW_SECONDS};
 pub use watcher::{
-    Checkpoints, Round, SAMPLES_PER_QUERY, SPATIAL_SCORE, Targets, WatchConfig, WatchParams, Watcher,
-    anomaly_score, expected_anomaly_rate, run,
+    Checkpoints, MAX_INSTANCES, Round, SAMPLES_PER_QUERY, SPATIAL_SCORE, Targets, WatchConfig, WatchParams,
+    Watcher, anomaly_score, expected_anomaly_rate, run,
 };
 
 /// Everything that can go wrong while watching.

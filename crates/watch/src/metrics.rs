@@ -20,7 +20,7 @@
 //!
 //! Per replica: `aiops_watch_series`, `aiops_watch_instances`, `aiops_watch_shard`,
 //! `aiops_watch_replicas`, `aiops_watch_queries_total`, `aiops_watch_discovery_errors_total`,
-//! `aiops_watch_remote_write_errors_total`.
+//! `aiops_watch_remote_write_errors_total`, `aiops_watch_instances_over_capacity`.
 //! The series of an instance that vanished are removed once its grace period is over.
 
 use std::sync::atomic::AtomicU64;
@@ -35,7 +35,7 @@ use crate::state::{SeriesState, Verdict};
 
 /// Every exported metric name, for the cross-checks of dashboards and alerts. Counters carry
 /// the `_total` suffix the OpenMetrics encoder adds.
-pub const METRIC_NAMES: [&str; 22] = [
+pub const METRIC_NAMES: [&str; 23] = [
     "aiops_anomaly_score",
     "aiops_incident_open",
     "aiops_incident_start_timestamp_seconds",
@@ -58,6 +58,7 @@ pub const METRIC_NAMES: [&str; 22] = [
     "aiops_watch_queries_total",
     "aiops_watch_discovery_errors_total",
     "aiops_watch_remote_write_errors_total",
+    "aiops_watch_instances_over_capacity",
 ];
 
 /// Labels of every per-series metric.
@@ -94,6 +95,7 @@ pub struct WatchMetrics {
     queries: Counter,
     discovery_errors: Counter,
     remote_write_errors: Counter,
+    over_capacity: Gauge,
 }
 
 /// What the streaming detector made of a series' newest point.
@@ -147,6 +149,7 @@ impl WatchMetrics {
             queries: Counter::default(),
             discovery_errors: Counter::default(),
             remote_write_errors: Counter::default(),
+            over_capacity: Gauge::default(),
             registry,
         };
         metrics.register_detector_families().register_forest_families().register_fleet_metrics()
@@ -239,6 +242,11 @@ impl WatchMetrics {
             "Failed remote writes since start",
             self.remote_write_errors.clone(),
         );
+        r.register(
+            "aiops_watch_instances_over_capacity",
+            "Instances the last discovery found for this shard but could not watch (--max-instances reached)",
+            self.over_capacity.clone(),
+        );
         self
     }
 
@@ -288,6 +296,12 @@ impl WatchMetrics {
     /// Counts a failed remote write.
     pub fn record_remote_write_error(&self) {
         self.remote_write_errors.inc();
+    }
+
+    /// Sets how many discovered instances the last discovery could not watch (the replica was
+    /// full).
+    pub fn record_over_capacity(&self, instances: usize) {
+        self.over_capacity.set(count(instances));
     }
 
     /// Publishes how many instances and series this replica watches.

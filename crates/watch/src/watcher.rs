@@ -54,6 +54,10 @@ pub struct WatchParams {
     pub delay: Duration,
     /// How long a discovered instance stays watched after discovery last found it.
     pub grace: Duration,
+    /// Most instances this replica watches: discovery beyond it is refused, counted in
+    /// `aiops_watch_instances_over_capacity` and logged, so that a selector matching far more
+    /// nodes than planned cannot exhaust the replica's memory ([`MAX_INSTANCES`] by default).
+    pub max_instances: usize,
     /// This replica's part of the fleet.
     pub shard: Shard,
     /// Most samples (instances times points) one range query asks for
@@ -121,6 +125,9 @@ impl WatchParams {
         }
         if self.samples_per_query == 0 {
             return invalid("samples_per_query", "must be at least 1".into());
+        }
+        if self.max_instances == 0 {
+            return invalid("max_instances", "must be at least 1".into());
         }
         if self.grace < self.interval {
             return invalid(
@@ -320,6 +327,7 @@ impl Watcher {
             }
         };
         let mut refused = Vec::new();
+        let mut over_capacity = 0;
         for label in found {
             let instance = match Instance::parse(&label) {
                 Ok(instance) => instance,
@@ -333,12 +341,22 @@ impl Watcher {
             }
             if let Some(watched) = self.instances.get_mut(&label) {
                 watched.last_seen = now;
+            } else if self.instances.len() >= self.config.max_instances {
+                over_capacity += 1;
             } else {
                 tracing::info!(%instance, "instance discovered");
                 let watched = self.fresh_instance(instance, now);
                 self.instances.insert(label, watched);
                 round.joined += 1;
             }
+        }
+        self.metrics.record_over_capacity(over_capacity);
+        if over_capacity > 0 {
+            tracing::warn!(
+                over_capacity,
+                max_instances = self.config.max_instances,
+                "discovered instances not watched: this replica is full (raise --max-instances or add replicas)"
+            );
         }
         if let Some(first) = refused.first() {
             tracing::warn!(count = refused.len(), first = %aiops_text::bounded(first), "ignoring instance labels that are not ip:port nor host:port");
@@ -612,6 +630,10 @@ pub(crate) fn publish(series: &WatchedSeries, metrics: &WatchMetrics, taken: u64
 /// Most samples (instances times points) one range query asks for: a 10,000-instance shard's
 /// hour of history at 10 s comes in 8 answers of about 15 MB instead of one of 400 MB.
 pub const SAMPLES_PER_QUERY: usize = 500_000;
+
+/// Default of [`WatchParams::max_instances`]: 20,000 nodes, 80,000 series of the four metrics
+/// (about 0.7 GiB at the 361 MiB measured for 40,000 series in benches/README.md).
+pub const MAX_INSTANCES: usize = 20_000;
 
 /// The score a spatial anomaly (a value leaving the range seen so far) gets at least.
 pub const SPATIAL_SCORE: f64 = 2.0;

@@ -41,6 +41,7 @@ fn params(prometheus: ClientConfig) -> WatchParams {
         grace: Duration::from_secs(600),
         shard: Shard::default(),
         samples_per_query: aiops_watch::SAMPLES_PER_QUERY,
+        max_instances: aiops_watch::MAX_INSTANCES,
         remote_write: None,
     }
 }
@@ -149,7 +150,7 @@ fn check_refuses_each_bad_parameter_by_name() {
     let client = ClientConfig::from_url("http://127.0.0.1:9090").expect("a URL");
     type Change = fn(&mut WatchParams);
     // (the parameter that is wrong, how it is made wrong)
-    let table: [(&str, Change); 11] = [
+    let table: [(&str, Change); 12] = [
         ("instances", |p| p.targets = Targets::Instances(Vec::new())),
         ("instances", |p| {
             let twice = [INCIDENT, INCIDENT].map(|i| Instance::parse(i).expect("instance")).to_vec();
@@ -166,6 +167,7 @@ fn check_refuses_each_bad_parameter_by_name() {
         ("step", |p| p.step = Duration::from_millis(500)),
         ("lookback", |p| p.lookback = Duration::from_secs(STEP - 1)),
         ("samples_per_query", |p| p.samples_per_query = 0),
+        ("max_instances", |p| p.max_instances = 0),
     ];
     for (parameter, make_wrong) in table {
         let mut wrong = params(client.clone());
@@ -344,6 +346,26 @@ async fn three_shards_watch_every_instance_exactly_once_and_two_shards_rebalance
     // From 3 to 2 shards only the instances of the shard that left move.
     let (three, two) = (&owners_by_count[0], &owners_by_count[1]);
     assert!(all.iter().all(|i| three[i] == 2 || three[i] == two[i]), "{three:?} -> {two:?}");
+}
+
+/// Regression: a selector matching far more nodes than planned made one replica take them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_beyond_max_instances_keeps_the_watched_ones_and_counts_the_rest() {
+    let scenario = Scenario::recent(12, 2.0, STEP);
+    let prometheus = TestPrometheus::require(scenario.clone());
+    let params = WatchParams { max_instances: 5, ..fleet_params(&prometheus, Shard::default()) };
+    let mut watcher = Watcher::new(params.check().expect("valid"), None).expect("watcher");
+    let mut first_five: Vec<String> = scenario.instances.iter().map(|s| s.instance.clone()).collect();
+    first_five.sort();
+    first_five.truncate(5);
+    for offset in [600, 0] {
+        let round = watcher.round((scenario.end - offset) as f64).await;
+        assert_eq!(round.failed, 0, "{round:?}");
+        assert_eq!(watcher.instances(), first_five, "the same five instances, in label order");
+        let exposition = watcher.metrics().encode();
+        assert!(exposition.contains("aiops_watch_instances_over_capacity 7"), "{exposition}");
+        assert!(exposition.contains("aiops_watch_series 20"), "{exposition}");
+    }
 }
 
 #[test]

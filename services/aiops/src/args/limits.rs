@@ -46,6 +46,10 @@ pub(crate) const GRACE: DurationLimit =
 pub(crate) const CHECKPOINT_INTERVAL: DurationLimit =
     DurationLimit { range: SECOND..=DAY, whole_seconds: false };
 
+/// `watch --max-instances`: instances one replica watches (a million nodes of four metrics is
+/// about 40 GiB of detector state: shard instead).
+pub(crate) const MAX_INSTANCES: RangeInclusive<u64> = 1..=1_000_000;
+
 /// `watch --replicas` (and `AIOPS_REPLICAS`): shards of a fleet.
 pub(crate) const REPLICAS: RangeInclusive<u64> = 1..=1024;
 

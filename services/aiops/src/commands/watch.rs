@@ -47,6 +47,10 @@ pub(crate) struct Args {
     /// How long an instance discovery no longer finds stays watched (its state and series kept).
     #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::GRACE))]
     grace: Duration,
+    /// Most instances this replica watches; discovery beyond it is refused, logged and counted
+    /// in `aiops_watch_instances_over_capacity` (add replicas or raise it).
+    #[arg(long, default_value_t = aiops_watch::MAX_INSTANCES, value_name = "N", value_parser = |text: &str| values::count(text, &limits::MAX_INSTANCES))]
+    max_instances: usize,
     /// Query resolution: the spacing of the points; with --model, the step it was trained at.
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::STEP))]
     step: Duration,
@@ -133,6 +137,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         grace: args.grace,
         shard: args.shard()?,
         samples_per_query: aiops_watch::SAMPLES_PER_QUERY,
+        max_instances: args.max_instances,
         remote_write: args.remote_write_url.as_deref().map(ClientConfig::from_url).transpose()?,
     }
     .check()?;

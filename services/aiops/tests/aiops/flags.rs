@@ -60,6 +60,7 @@ fn out_of_range_flags_are_refused_before_any_work_naming_the_flag() {
         (&fleet, &["--shard", "3/3"], "--shard", "below the count"),
         (&fleet, &["--shard", "auto"], "--shard auto", "--replicas"),
         (&fleet, &["--replicas", "0"], "--replicas", "between 1 and 1024"),
+        (&fleet, &["--max-instances", "0"], "--max-instances", "between 1 and 1000000"),
         (&fleet, &["--grace", "30d"], "--grace", "at most 7days"),
         (&fleet, &["--grace", "10s"], "grace", "shorter than the interval"),
         (&fleet, &["--metric", "cpu,gpu"], "--metric", "unknown metric `gpu`"),
