@@ -198,13 +198,7 @@ impl Engine {
     /// # Errors
     /// A [`ToolError`] naming `argument`.
     pub fn check_hours(&self, argument: &str, hours: i64) -> Result<u32, ToolError> {
-        let max = self.settings.max_hours;
-        u32::try_from(hours).ok().filter(|h| (1..=max).contains(h)).ok_or_else(|| {
-            ToolError::argument(
-                argument,
-                format!("`{argument}` is {hours}, it must be an integer from 1 to {max}"),
-            )
-        })
+        check_hours(argument, hours, self.settings.max_hours)
     }
 
     /// Anomalies of `metric` on `instance_ip` over the last `hours` hours.
@@ -438,9 +432,26 @@ impl Engine {
     }
 }
 
-/// A bare IP gets node-exporter's port (`10.0.1.244` -> `10.0.1.244:9100`, `::1` ->
-/// `[::1]:9100`); everything is then validated by `promclient` (which also escapes it in PromQL).
-fn parse_instance(instance_ip: &str) -> Result<Instance, ToolError> {
+/// Checks an `hours` argument (named `argument`) against `1..=max`.
+///
+/// # Errors
+/// A [`ToolError`] naming `argument`.
+pub fn check_hours(argument: &str, hours: i64, max: u32) -> Result<u32, ToolError> {
+    u32::try_from(hours).ok().filter(|h| (1..=max).contains(h)).ok_or_else(|| {
+        ToolError::argument(
+            argument,
+            format!("`{argument}` is {hours}, it must be an integer from 1 to {max}"),
+        )
+    })
+}
+
+/// Parses an `instance_ip` argument: a bare IP gets node-exporter's port (`10.0.1.244` ->
+/// `10.0.1.244:9100`, `::1` -> `[::1]:9100`); everything is then validated by `promclient`
+/// (which also escapes it in PromQL).
+///
+/// # Errors
+/// A [`ToolError`] naming `instance_ip`, with a hint.
+pub fn parse_instance(instance_ip: &str) -> Result<Instance, ToolError> {
     if instance_ip.len() > MAX_INSTANCE_LEN {
         return Err(ToolError::argument(
             "instance_ip",

@@ -20,7 +20,9 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::engine::{Engine, ProgressFn, ScoredSeries, ToolError};
+use aiops_promclient::Instance;
+
+use crate::engine::{Engine, ProgressFn, ScoredSeries, ToolError, check_hours, parse_instance};
 use crate::metrics::Outcome;
 use crate::report::{AnomalyReport, Explanation, FleetReport, InstanceList, rfc3339};
 use crate::schema::{free_form_object, input_schema, output_schema};
@@ -98,7 +100,7 @@ pub struct QueryArgs {
 }
 
 /// The metrics `detect_metric_anomalies` knows.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MetricName {
     /// CPU usage in percent (scored with the configured model).
@@ -112,7 +114,8 @@ pub enum MetricName {
 }
 
 impl MetricName {
-    fn as_str(self) -> &'static str {
+    /// The name, as the argument spells it.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Cpu => "cpu",
             Self::Memory => "memory",
@@ -323,12 +326,7 @@ impl AnomalyTools {
         arguments: JsonObject,
         context: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let outcome = async {
-            let args: PredictArgs = parse_arguments(arguments)?;
-            let hours = self.engine.check_hours("hours", args.hours)?;
-            self.anomalies(&args.instance_ip, "cpu", hours, false, args.chart, &context).await
-        };
-        outcome.await.unwrap_or_else(|e| error_result(&e))
+        self.anomalies("predict_anomalies", arguments, &context).await
     }
 
     /// The reference's second tool: the same analysis, also listing the anomalous samples.
@@ -345,12 +343,7 @@ impl AnomalyTools {
         arguments: JsonObject,
         context: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let outcome = async {
-            let args: QueryArgs = parse_arguments(arguments)?;
-            let hours = self.engine.check_hours("time_range_hours", args.time_range_hours)?;
-            self.anomalies(&args.instance_ip, "cpu", hours, true, args.chart, &context).await
-        };
-        outcome.await.unwrap_or_else(|e| error_result(&e))
+        self.anomalies("query_prometheus_and_predict", arguments, &context).await
     }
 
     /// Lists the node-exporter instances Prometheus knows.
@@ -363,7 +356,7 @@ impl AnomalyTools {
     )]
     async fn list_instances(&self, arguments: JsonObject) -> CallToolResult {
         let outcome = async {
-            let NoArgs {} = parse_arguments(arguments)?;
+            self.check("list_instances", arguments)?;
             self.engine.instances().await
         };
         match outcome.await {
@@ -386,12 +379,7 @@ impl AnomalyTools {
         arguments: JsonObject,
         context: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let outcome = async {
-            let args: MetricArgs = parse_arguments(arguments)?;
-            let hours = self.engine.check_hours("hours", args.hours)?;
-            self.anomalies(&args.instance_ip, args.metric.as_str(), hours, false, args.chart, &context).await
-        };
-        outcome.await.unwrap_or_else(|e| error_result(&e))
+        self.anomalies("detect_metric_anomalies", arguments, &context).await
     }
 
     /// Why one CPU sample is (or is not) anomalous.
@@ -409,10 +397,12 @@ impl AnomalyTools {
         context: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let outcome = async {
-            let args: ExplainArgs = parse_arguments(arguments)?;
-            let unix = args.timestamp.unix()?;
+            let CheckedArguments::Explain { instance, unix } = self.check("explain_anomaly", arguments)?
+            else {
+                return Err(ToolError::other("explain_anomaly: internal error: unexpected arguments"));
+            };
             let progress = Progress::new(&context);
-            let explained = self.engine.explain(&args.instance_ip, unix, &progress.report).await;
+            let explained = self.engine.explain(instance.as_str(), unix, &progress.report).await;
             progress.finish().await;
             explained
         };
@@ -453,8 +443,8 @@ impl AnomalyTools {
         annotations(title = "Model info", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
     )]
     async fn model_info(&self, arguments: JsonObject) -> CallToolResult {
-        match parse_arguments::<NoArgs>(arguments) {
-            Ok(NoArgs {}) => {
+        match self.check("model_info", arguments) {
+            Ok(_) => {
                 let info = self.describe_model();
                 structured_result(&info, info.text(), None)
             }
@@ -497,21 +487,35 @@ impl ServerHandler for AnomalyTools {
 }
 
 impl AnomalyTools {
+    /// [`check_arguments`] with this server's maximum of hours.
+    fn check(&self, tool: &str, arguments: JsonObject) -> Result<CheckedArguments, ToolError> {
+        check_arguments(tool, arguments, self.engine.settings().max_hours)
+    }
+
+    /// Runs one of the anomaly tools, `tool`, on its raw arguments.
     async fn anomalies(
         &self,
-        instance_ip: &str,
-        metric: &str,
-        hours: u32,
-        list_points: bool,
-        chart: bool,
+        tool: &str,
+        arguments: JsonObject,
         context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ToolError> {
-        let progress = Progress::new(context);
-        let outcome = self.engine.anomalies(instance_ip, metric, hours, list_points, &progress.report).await;
-        progress.finish().await;
-        let (report, series) = outcome?;
-        let image = if chart { Some(render_chart(&report, &series)?) } else { None };
-        Ok(structured_result(&report, report.text(), image))
+    ) -> CallToolResult {
+        let outcome = async {
+            let CheckedArguments::Anomalies { instance, metric, hours, list_points, chart } =
+                self.check(tool, arguments)?
+            else {
+                return Err(ToolError::other(format!("{tool}: internal error: unexpected arguments")));
+            };
+            let progress = Progress::new(context);
+            let outcome = self
+                .engine
+                .anomalies(instance.as_str(), metric.as_str(), hours, list_points, &progress.report)
+                .await;
+            progress.finish().await;
+            let (report, series) = outcome?;
+            let image = if chart { Some(render_chart(&report, &series)?) } else { None };
+            Ok(structured_result(&report, report.text(), image))
+        };
+        outcome.await.unwrap_or_else(|e| error_result(&e))
     }
 
     fn describe_model(&self) -> ModelInfo {
@@ -534,6 +538,113 @@ impl AnomalyTools {
             max_hours: self.engine.settings().max_hours,
             configured_metrics: vec!["cpu".into()],
         }
+    }
+}
+
+/// A tool call's arguments after [`check_arguments`]: typed and within bounds, before any work.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckedArguments {
+    /// `predict_anomalies` and `query_prometheus_and_predict` (CPU), `detect_metric_anomalies`.
+    Anomalies {
+        /// The node, canonical (`ip:port` or `host:port`).
+        instance: Instance,
+        /// The metric.
+        metric: MetricName,
+        /// Hours to look back, in `1..=max_hours`.
+        hours: u32,
+        /// Whether to list the anomalous samples (`query_prometheus_and_predict`).
+        list_points: bool,
+        /// Whether to add a PNG chart.
+        chart: bool,
+    },
+    /// `explain_anomaly`.
+    Explain {
+        /// The node, canonical.
+        instance: Instance,
+        /// The time asked about, finite unix seconds.
+        unix: f64,
+    },
+    /// `list_instances` and `model_info`, which take no arguments.
+    NoArguments,
+}
+
+/// The names of the tools, as `tools/list` gives them.
+pub const TOOL_NAMES: [&str; 6] = [
+    "predict_anomalies",
+    "query_prometheus_and_predict",
+    "list_instances",
+    "detect_metric_anomalies",
+    "explain_anomaly",
+    "model_info",
+];
+
+/// Parses and checks the raw `arguments` of a call of `tool` on a server whose `hours`
+/// arguments go up to `max_hours`: what every tool does first, so a bad argument is refused
+/// naming it before any query.
+///
+/// ```
+/// use aiops_mcp_tool::tools::{CheckedArguments, check_arguments};
+/// let arguments = serde_json::json!({"instance_ip": "10.0.1.244", "hours": 2.0});
+/// let checked = check_arguments("predict_anomalies", arguments.as_object().unwrap().clone(), 168).unwrap();
+/// let CheckedArguments::Anomalies { instance, hours, .. } = checked else { unreachable!() };
+/// assert_eq!((instance.as_str(), hours), ("10.0.1.244:9100", 2));
+/// let too_long = serde_json::json!({"instance_ip": "10.0.1.244", "hours": 169});
+/// let error = check_arguments("predict_anomalies", too_long.as_object().unwrap().clone(), 168).unwrap_err();
+/// assert_eq!(error.argument.as_deref(), Some("hours"));
+/// ```
+///
+/// # Errors
+/// A [`ToolError`] naming the argument at fault (unknown, missing, of the wrong type, out of
+/// range, an invalid instance or time), or naming the tool when it is unknown.
+pub fn check_arguments(
+    tool: &str,
+    arguments: JsonObject,
+    max_hours: u32,
+) -> Result<CheckedArguments, ToolError> {
+    let anomalies = |instance_ip: &str, metric, (argument, hours), list_points, chart| {
+        Ok(CheckedArguments::Anomalies {
+            instance: parse_instance(instance_ip)?,
+            metric,
+            hours: check_hours(argument, hours, max_hours)?,
+            list_points,
+            chart,
+        })
+    };
+    match tool {
+        "predict_anomalies" => {
+            let args: PredictArgs = parse_arguments(arguments)?;
+            anomalies(&args.instance_ip, MetricName::Cpu, ("hours", args.hours), false, args.chart)
+        }
+        "query_prometheus_and_predict" => {
+            let args: QueryArgs = parse_arguments(arguments)?;
+            anomalies(
+                &args.instance_ip,
+                MetricName::Cpu,
+                ("time_range_hours", args.time_range_hours),
+                true,
+                args.chart,
+            )
+        }
+        "detect_metric_anomalies" => {
+            let args: MetricArgs = parse_arguments(arguments)?;
+            anomalies(&args.instance_ip, args.metric, ("hours", args.hours), false, args.chart)
+        }
+        "explain_anomaly" => {
+            let args: ExplainArgs = parse_arguments(arguments)?;
+            Ok(CheckedArguments::Explain {
+                instance: parse_instance(&args.instance_ip)?,
+                unix: args.timestamp.unix()?,
+            })
+        }
+        "list_instances" | "model_info" => {
+            let NoArgs {} = parse_arguments(arguments)?;
+            Ok(CheckedArguments::NoArguments)
+        }
+        _ => Err(ToolError::other(format!(
+            "unknown tool `{}`; the tools are {}",
+            aiops_text::bounded(tool),
+            TOOL_NAMES.join(", ")
+        ))),
     }
 }
 

@@ -569,3 +569,49 @@ async fn wait_for(server: &Running, line: &str) {
     }
     panic!("no {line:?} in\n{}", server.metrics().await);
 }
+
+#[path = "mcp_tool/invariants.rs"]
+mod invariants;
+
+/// The tools' names are the ones `tools/list` gives (checked arguments dispatch on them).
+#[test]
+fn tool_names_are_the_listed_tools() {
+    let mut listed: Vec<String> = AnomalyTools::definitions(168).iter().map(|t| t.name.to_string()).collect();
+    let mut names = aiops_mcp_tool::tools::TOOL_NAMES.map(String::from).to_vec();
+    listed.sort();
+    names.sort();
+    assert_eq!(listed, names);
+}
+
+/// The deterministic half of fuzzing the tools' argument checks (issue 15; the other half is
+/// `fuzz/fuzz_targets/mcp_arguments.rs`), run by every `cargo test`: valid arguments of every
+/// tool with each value set to each extreme value and each argument removed, then 20,000 seeded
+/// byte-level mutations of their JSON; each is checked or refused for every tool, never a
+/// panic, and what is accepted checks the same when written back.
+#[test]
+fn every_mutation_of_valid_tool_arguments_is_checked_or_refused_and_accepted_ones_round_trip() {
+    use aiops_testkit::mutate::{Mutator, json_variants};
+    let seeds = [
+        json!({"instance_ip": "10.0.1.244", "hours": 24, "chart": true}),
+        json!({"instance_ip": "[::1]:9100", "time_range_hours": 2.0}),
+        json!({"instance_ip": "node-1.example.com:9100", "metric": "disk", "hours": 168}),
+        json!({"instance_ip": " 10.0.0.7 ", "timestamp": "2026-11-26T10:15:00Z"}),
+        json!({"instance_ip": "10.0.0.7:9200", "timestamp": 1_764_152_100.5}),
+        json!({}),
+    ];
+    for seed in &seeds {
+        assert!(invariants::check_value(seed) >= 1, "{seed}");
+    }
+    let (mut tried, mut accepted) = (0, 0);
+    for variant in seeds.iter().flat_map(json_variants) {
+        accepted += invariants::check_value(&variant);
+        tried += 1;
+    }
+    let bodies: Vec<Vec<u8>> = seeds.iter().map(|s| serde_json::to_vec(s).unwrap()).collect();
+    let bodies: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+    for body in Mutator::new(15).variants(&bodies, 20_000) {
+        accepted += invariants::check_json(&body);
+        tried += 1;
+    }
+    assert!(tried > 20_000 && accepted > 1_000, "{accepted} calls of {tried} variants accepted");
+}

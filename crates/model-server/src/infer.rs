@@ -1,22 +1,32 @@
-//! Inference requests: validation into a batch, scoring, and the response.
+//! Inference requests: a v2 request body decoded and validated into a [`Batch`] ([`parse`], the
+//! server's request decoder, public so that fuzzing and tests drive the real one), scoring, and
+//! the response.
 
 use aiops_kserve_client::{InferenceRequest, InferenceResponse, Output, Parameters, Tensor};
 use ndarray::ArrayView2;
 
 use crate::model::LoadedModel;
 
-/// Why a request could not be answered.
+/// Why a request could not be answered: the message of a KServe `{"error": ...}` body, by status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum InferError {
+pub enum InferError {
     /// The request is invalid (400); the message names the problem.
     Invalid(String),
     /// The server failed (500).
     Internal(String),
 }
 
-/// A validated request: a row-major matrix and the outputs to compute.
-#[derive(Debug)]
-pub(crate) struct Batch {
+impl std::fmt::Display for InferError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(message) | Self::Internal(message) => f.write_str(message),
+        }
+    }
+}
+
+/// A validated request: a row-major matrix of finite values and the outputs to compute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
     id: Option<String>,
     values: Vec<f64>,
     rows: usize,
@@ -25,9 +35,29 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
+    /// The request id, echoed in the response.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
     /// The number of rows to score.
-    pub(crate) fn rows(&self) -> usize {
+    pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// The number of columns (the model's feature count).
+    pub fn columns(&self) -> usize {
+        self.columns
+    }
+
+    /// The values, row-major, `rows x columns`, all finite.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// The outputs to compute, without repeats, in the order asked (`predict` when none was).
+    pub fn outputs(&self) -> &[Output] {
+        &self.outputs
     }
 }
 
@@ -41,7 +71,19 @@ pub(crate) struct Scored {
 }
 
 /// Parses and validates a request body against a model taking `features` columns.
-pub(crate) fn parse(body: &[u8], features: usize) -> Result<Batch, InferError> {
+///
+/// ```
+/// let body = br#"{"inputs": [{"name": "x", "shape": [2, 1], "datatype": "INT32", "data": [3, 4]}]}"#;
+/// let batch = aiops_model_server::infer::parse(body, 1).unwrap();
+/// assert_eq!((batch.rows(), batch.values()), (2, &[3.0, 4.0][..]));
+/// assert!(aiops_model_server::infer::parse(body, 2).is_err());
+/// ```
+///
+/// # Errors
+/// [`InferError::Invalid`] naming the problem: not a v2 request, not one input tensor, a shape
+/// other than `[rows, features]`, data that does not fit the shape or datatype, a value that is
+/// not finite, an unknown output or a binary one.
+pub fn parse(body: &[u8], features: usize) -> Result<Batch, InferError> {
     let request: InferenceRequest = serde_json::from_slice(body).map_err(|e| {
         // Python's json module writes NaN and Infinity, which are not JSON.
         let hint = if body.windows(3).any(|w| w == b"NaN") || body.windows(8).any(|w| w == b"Infinity") {

@@ -21,7 +21,7 @@
 //!   none).
 
 mod http;
-mod infer;
+pub mod infer;
 mod metrics;
 mod model;
 

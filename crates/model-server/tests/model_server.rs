@@ -572,3 +572,40 @@ fn golden_model_fixture_is_fit_42() {
     assert_eq!(golden.forest, expected.forest, "fit(42) changed: regenerate the golden model");
     assert_eq!(golden.metadata.feature_names, FEATURES);
 }
+
+#[path = "model_server/invariants.rs"]
+mod invariants;
+
+/// The deterministic half of fuzzing the v2 request decoder (issue 15; the other half is
+/// `fuzz/fuzz_targets/v2_request.rs`), run by every `cargo test`: valid requests with each
+/// scalar set to each extreme value and each member removed, then 20,000 seeded byte-level
+/// mutations; every body is decoded or refused, never a panic, and accepted ones round-trip.
+#[test]
+fn every_mutation_of_valid_v2_requests_is_decoded_or_refused_and_accepted_ones_round_trip() {
+    use aiops_testkit::mutate::{Mutator, json_variants};
+    let seeds = [
+        json!({"id": "a", "inputs": [{"name": "input-0", "shape": [2, 2], "datatype": "FP64", "data": [[1.0, 2.0], [3.5, -4.0]]}]}),
+        json!({"inputs": [{"name": "x", "shape": [1, 5], "datatype": "FP32", "data": [1, 2.5, 3, 4, 5e-3],
+            "parameters": {"content_type": "np"}}],
+            "outputs": [{"name": "score"}, {"name": "predict", "parameters": {"binary_data": false}}, {"name": "score"}]}),
+        json!({"parameters": {"binary_data_output": false},
+            "inputs": [{"name": "i", "shape": [3, 1], "datatype": "UINT8", "data": [0, 255, 7]}],
+            "outputs": [{"name": "decision_function"}]}),
+        json!({"inputs": [{"name": "i", "shape": [1, 2], "datatype": "INT64", "data": [-9007199254740993_i64, i64::MAX]}]}),
+    ];
+    let bodies: Vec<Vec<u8>> = seeds.iter().map(|s| serde_json::to_vec(s).unwrap()).collect();
+    for body in &bodies {
+        assert_eq!(invariants::check_request(body), 1, "{}", String::from_utf8_lossy(body));
+    }
+    let (mut tried, mut accepted) = (0, 0);
+    for variant in seeds.iter().flat_map(json_variants) {
+        accepted += invariants::check_request(&serde_json::to_vec(&variant).unwrap());
+        tried += 1;
+    }
+    let bodies: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+    for body in Mutator::new(15).variants(&bodies, 20_000) {
+        accepted += invariants::check_request(&body);
+        tried += 1;
+    }
+    assert!(tried > 20_000 && accepted > 100, "{accepted} of {tried} variants accepted");
+}

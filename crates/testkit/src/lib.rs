@@ -6,6 +6,7 @@
 //! [`prometheus`] runs a real Prometheus with generated data; [`synthetic`] is a synthetic
 //! stand-in for its HTTP API (not Prometheus) for scale benchmarks with 10,000 instances.
 
+pub mod mutate;
 pub mod prometheus;
 pub mod synthetic;
 
