@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use aiops_serve::{CheckedLimits, DEFAULT_MAX_CONNECTIONS, HostAllowList, Limits, MAX_BODY_BUDGET};
+use aiops_serve::{CheckedLimits, HostAllowList, LimitOverrides, Limits, MAX_BODY_BUDGET};
 
 use crate::http::bearer_token;
 use crate::{Error, Result};
@@ -40,8 +40,9 @@ pub struct ServerOptions {
     pub max_hours: u32,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
-    /// Connections open at once; further ones wait to be accepted.
-    pub max_connections: usize,
+    /// Timeouts, connection cap and in-flight body budget when not the serving loop's defaults
+    /// (the budget defaults to 256 maximal requests, at most 1 GiB).
+    pub limits: LimitOverrides,
 }
 
 impl Default for ServerOptions {
@@ -54,7 +55,7 @@ impl Default for ServerOptions {
             auth_token: None,
             max_hours: DEFAULT_MAX_HOURS,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
+            limits: LimitOverrides::default(),
         }
     }
 }
@@ -83,7 +84,7 @@ impl ServerOptions {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `allowed_host`, `allowed_origin`, `auth_token`,
-    /// `max_hours`, `max_request_bytes` or `max_connections`.
+    /// `max_hours`, `max_request_bytes` or one of the serving loop's limits.
     pub fn check(self) -> Result<Settings> {
         let allowed_hosts = HostAllowList::loopback_and(self.allowed_hosts).map_err(Error::from_serve)?;
         for origin in &self.allowed_origins {
@@ -107,15 +108,14 @@ impl ServerOptions {
                 &format!("is {}, must be within 1 KiB..=16 MiB", self.max_request_bytes),
             ));
         }
-        let limits = Limits {
-            max_connections: self.max_connections,
-            ..Limits::with_body_limit(
+        let limits = self
+            .limits
+            .apply(Limits::with_body_limit(
                 self.max_request_bytes,
                 (self.max_request_bytes * INFLIGHT_REQUESTS).min(MAX_BODY_BUDGET),
-            )
-        }
-        .check()
-        .map_err(Error::from_serve)?;
+            ))
+            .check()
+            .map_err(Error::from_serve)?;
         Ok(Settings {
             bind: SocketAddr::new(self.host, self.port),
             allowed_hosts,
@@ -156,7 +156,13 @@ fn check_allowed_origin(origin: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+
+    fn limited(limits: LimitOverrides) -> ServerOptions {
+        ServerOptions { limits, ..Default::default() }
+    }
 
     #[test]
     fn checked_options_keep_loopback_and_add_service_names() {
@@ -175,7 +181,7 @@ mod tests {
 
     #[test]
     fn bad_options_name_their_field() {
-        let cases: [(ServerOptions, &str); 8] = [
+        let cases: [(ServerOptions, &str); 10] = [
             (ServerOptions { allowed_hosts: vec!["a b".into()], ..Default::default() }, "allowed_host"),
             (ServerOptions { allowed_hosts: vec!["user@host".into()], ..Default::default() }, "allowed_host"),
             (
@@ -189,7 +195,15 @@ mod tests {
             (ServerOptions { auth_token: Some("short".into()), ..Default::default() }, "auth_token"),
             (ServerOptions { max_hours: 0, ..Default::default() }, "max_hours"),
             (ServerOptions { max_request_bytes: 10, ..Default::default() }, "max_request_bytes"),
-            (ServerOptions { max_connections: 0, ..Default::default() }, "max_connections"),
+            (limited(LimitOverrides { max_connections: Some(0), ..Default::default() }), "max_connections"),
+            (
+                limited(LimitOverrides { idle_timeout: Some(Duration::ZERO), ..Default::default() }),
+                "idle_timeout",
+            ),
+            (
+                limited(LimitOverrides { max_inflight_body_bytes: Some(1), ..Default::default() }),
+                "max_inflight_body_bytes",
+            ),
         ];
         for (options, field) in cases {
             let error = options.check().unwrap_err();

@@ -142,6 +142,54 @@ impl Limits {
     }
 }
 
+/// Changes an operator makes to a server's default [`Limits`] (the servers' flags); `None` keeps
+/// the server's own default. The body size stays the server's: it depends on what it serves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LimitOverrides {
+    /// [`Limits::header_timeout`].
+    pub header_timeout: Option<Duration>,
+    /// [`Limits::body_timeout`].
+    pub body_timeout: Option<Duration>,
+    /// [`Limits::idle_timeout`].
+    pub idle_timeout: Option<Duration>,
+    /// [`Limits::shutdown_timeout`].
+    pub shutdown_timeout: Option<Duration>,
+    /// [`Limits::max_connections`].
+    pub max_connections: Option<usize>,
+    /// [`Limits::max_inflight_body_bytes`].
+    pub max_inflight_body_bytes: Option<usize>,
+}
+
+impl LimitOverrides {
+    /// `limits` with every value given here instead of its own (then [`Limits::check`] them).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let overrides = aiops_serve::LimitOverrides {
+    ///     idle_timeout: Some(Duration::from_secs(5)),
+    ///     ..Default::default()
+    /// };
+    /// let limits = overrides.apply(aiops_serve::Limits::default());
+    /// assert_eq!(limits.idle_timeout, Duration::from_secs(5));
+    /// assert_eq!(limits.header_timeout, aiops_serve::DEFAULT_HEADER_TIMEOUT);
+    /// ```
+    pub fn apply(&self, mut limits: Limits) -> Limits {
+        let timeouts = [
+            (self.header_timeout, &mut limits.header_timeout),
+            (self.body_timeout, &mut limits.body_timeout),
+            (self.idle_timeout, &mut limits.idle_timeout),
+            (self.shutdown_timeout, &mut limits.shutdown_timeout),
+        ];
+        for (given, limit) in timeouts {
+            *limit = given.unwrap_or(*limit);
+        }
+        limits.max_connections = self.max_connections.unwrap_or(limits.max_connections);
+        limits.max_inflight_body_bytes =
+            self.max_inflight_body_bytes.unwrap_or(limits.max_inflight_body_bytes);
+        limits
+    }
+}
+
 fn invalid(field: &'static str, reason: String) -> Error {
     Error::InvalidParameter { field, reason }
 }

@@ -23,16 +23,24 @@ async fn exposition(State(metrics): State<Arc<WatchMetrics>>) -> impl IntoRespon
     ([(CONTENT_TYPE, OPENMETRICS)], metrics.encode())
 }
 
-/// Serves [`router`] on `listener` with the default [`aiops_serve::Limits`] (scrapes carry no
-/// body: 64 KiB at most) until `shutdown` completes.
+/// The serving limits of `/metrics`: `overrides` on the defaults of [`aiops_serve::Limits`], with
+/// bodies of at most 64 KiB (scrapes carry none) and 1 MiB of them in flight.
+///
+/// # Errors
+/// [`Error::Serve`] naming a limit out of range.
+pub fn limits(overrides: &aiops_serve::LimitOverrides) -> Result<aiops_serve::CheckedLimits> {
+    overrides.apply(aiops_serve::Limits::with_body_limit(64 << 10, 1 << 20)).check().map_err(Error::Serve)
+}
+
+/// Serves [`router`] on `listener` within `limits` until `shutdown` completes.
 ///
 /// # Errors
 /// [`Error::Serve`] when the listener fails.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     metrics: Arc<WatchMetrics>,
+    limits: &aiops_serve::CheckedLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
-    let limits = aiops_serve::Limits::with_body_limit(64 << 10, 1 << 20).check().map_err(Error::Serve)?;
-    aiops_serve::serve(listener, router(metrics), &limits, shutdown).await.map_err(Error::Serve)
+    aiops_serve::serve(listener, router(metrics), limits, shutdown).await.map_err(Error::Serve)
 }

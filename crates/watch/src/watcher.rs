@@ -670,8 +670,9 @@ pub struct Checkpoints {
 
 /// Runs `watcher` until `shutdown` completes: the state restored from the checkpoint file if
 /// there is one (an unusable file is logged and the watcher starts fresh), a round every
-/// interval (the first at once), the metrics on `http://<listen>/metrics`, and the state
-/// checkpointed every checkpoint interval and at shutdown.
+/// interval (the first at once), the metrics on `http://<listen>/metrics` served within `limits`
+/// (see [`crate::server::limits`]), and the state checkpointed every checkpoint interval and at
+/// shutdown.
 ///
 /// # Errors
 /// [`Error::Listen`] when `listen` cannot be bound, [`Error::Serve`] when the server fails.
@@ -679,6 +680,7 @@ pub async fn run(
     mut watcher: Watcher,
     listen: SocketAddr,
     checkpoints: Option<Checkpoints>,
+    limits: aiops_serve::CheckedLimits,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     if let Some(checkpoints) = &checkpoints {
@@ -690,9 +692,13 @@ pub async fn run(
     let bound = listener.local_addr().map_err(|source| Error::Listen { addr: listen, source })?;
     tracing::info!(%bound, instances = watcher.instances.len(), shard = %watcher.config.shard, "serving metrics on /metrics");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::server::serve(listener, watcher.metrics(), async {
-        let _ = stopped.await;
-    }));
+    let metrics = watcher.metrics();
+    let server = tokio::spawn(async move {
+        crate::server::serve(listener, metrics, &limits, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
     let mut ticks = tokio::time::interval(watcher.config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let every = checkpoints.as_ref().map_or(Duration::from_secs(86_400), |c| c.interval);

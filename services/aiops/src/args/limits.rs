@@ -67,3 +67,18 @@ pub(crate) const N_ESTIMATORS: RangeInclusive<u64> = 1..=10_000;
 /// `--threads` (training and scoring) and `serve-model --workers`: a thread per core of the
 /// largest common machines; more only adds contention.
 pub(crate) const THREADS: RangeInclusive<u64> = 1..=256;
+
+/// The servers' `--header-timeout`, `--body-timeout`, `--idle-timeout` and `--shutdown-timeout`:
+/// what `aiops_serve::Limits::check` accepts.
+pub(crate) const SERVER_TIMEOUT: DurationLimit =
+    DurationLimit { range: Duration::from_millis(1)..=DAY, whole_seconds: false };
+
+/// The servers' `--max-connections` (each takes a file descriptor and a task).
+pub(crate) const MAX_CONNECTIONS: RangeInclusive<u64> = 1..=1_000_000;
+
+/// The servers' body limits in bytes: `serve-model --max-body-bytes` and every
+/// `--max-inflight-body-bytes` (1 GiB, `aiops_serve::MAX_BODY_BUDGET`).
+pub(crate) const BODY_BYTES: RangeInclusive<u64> = 1..=1 << 30;
+
+/// `serve-mcp --max-request-bytes`: a tool call is a few hundred bytes.
+pub(crate) const MCP_REQUEST_BYTES: RangeInclusive<u64> = 1024..=16 << 20;

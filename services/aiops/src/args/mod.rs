@@ -1,13 +1,15 @@
 //! The flags several commands share, defined once so that they are spelled, defaulted, limited
 //! and documented the same everywhere: the Prometheus connection, the forest's parameters, the
-//! servers' bind address, and the value parsers and limits of durations and counts.
+//! servers' bind address and serving limits, and the value parsers and limits of durations and counts.
 
 pub(crate) mod forest;
 pub(crate) mod limits;
 pub(crate) mod listen;
 pub(crate) mod prometheus;
+pub(crate) mod serve;
 pub(crate) mod values;
 
 pub(crate) use forest::ForestArgs;
 pub(crate) use listen::ListenArgs;
 pub(crate) use prometheus::PrometheusArgs;
+pub(crate) use serve::ServeLimitsArgs;

@@ -15,7 +15,7 @@ use aiops_mcp_tool::server::{ServeConfig, Server};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::args::{ListenArgs, PrometheusArgs, limits, values};
+use crate::args::{ListenArgs, PrometheusArgs, ServeLimitsArgs, limits, values};
 
 /// Arguments of `aiops serve-mcp`.
 #[derive(Debug, clap::Args)]
@@ -61,11 +61,10 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = DEFAULT_MAX_HOURS)]
     max_hours: u32,
     /// Largest request body accepted, in bytes (larger requests get 413).
-    #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_REQUEST_BYTES, value_parser = |text: &str| values::count(text, &limits::MCP_REQUEST_BYTES))]
     max_request_bytes: usize,
-    /// Connections open at once; further ones wait to be accepted.
-    #[arg(long, default_value_t = aiops_serve::DEFAULT_MAX_CONNECTIONS)]
-    max_connections: usize,
+    #[command(flatten)]
+    limits: ServeLimitsArgs,
     /// Time between samples of every Prometheus query: `10s`, `1m` (whole seconds).
     #[arg(long, alias = "step-seconds", default_value = "10s", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::STEP))]
     step: Duration,
@@ -110,7 +109,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             auth_token,
             max_hours: args.max_hours,
             max_request_bytes: args.max_request_bytes,
-            max_connections: args.max_connections,
+            limits: args.limits.overrides(),
         },
     };
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {

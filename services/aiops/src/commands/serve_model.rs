@@ -6,10 +6,10 @@ use std::time::Duration;
 use aiops_model_server::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BODY_BYTES, ModelServer, ServerConfig,
 };
-use aiops_serve::{DEFAULT_MAX_CONNECTIONS, Limits, shutdown_signal};
+use aiops_serve::{Limits, shutdown_signal};
 use anyhow::Context;
 
-use crate::args::{ListenArgs, limits, values};
+use crate::args::{ListenArgs, ServeLimitsArgs, limits, values};
 
 /// Arguments of `aiops serve-model`.
 #[derive(Debug, clap::Args)]
@@ -28,15 +28,10 @@ pub(crate) struct Args {
     #[command(flatten)]
     listen: ListenArgs<8080>,
     /// Largest request body accepted, in bytes (larger requests get 413).
-    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES, value_parser = |text: &str| values::count(text, &limits::BODY_BYTES))]
     max_body_bytes: usize,
-    /// Largest sum of request bodies read or scored at once, in bytes; further requests wait
-    /// for room (503 when none frees up within the body timeout).
-    #[arg(long, default_value_t = DEFAULT_MAX_INFLIGHT_BODY_BYTES)]
-    max_inflight_body_bytes: usize,
-    /// Connections open at once; further ones wait to be accepted.
-    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
-    max_connections: usize,
+    #[command(flatten)]
+    limits: ServeLimitsArgs,
     /// A `Host` header value accepted besides loopback names, e.g. the Service's DNS names;
     /// repeatable. Others get 403. Without it, a server bound to loopback accepts loopback
     /// names only, and one bound elsewhere any host.
@@ -61,10 +56,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         model_version: args.model_version.clone(),
         reload_interval: (!reload_interval.is_zero()).then_some(reload_interval),
         allowed_hosts: args.allowed_hosts.clone(),
-        limits: Limits {
-            max_connections: args.max_connections,
-            ..Limits::with_body_limit(args.max_body_bytes, args.max_inflight_body_bytes)
-        },
+        limits: args.limits.overrides().apply(Limits::with_body_limit(
+            args.max_body_bytes,
+            DEFAULT_MAX_INFLIGHT_BODY_BYTES.max(args.max_body_bytes),
+        )),
     };
     let server = ModelServer::load(config.check()?)
         .with_context(|| format!("loading the model from {}", args.model_dir.display()))?;

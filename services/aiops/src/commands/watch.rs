@@ -10,7 +10,7 @@ use aiops_promclient::{ClientConfig, Instance, LabelSelector, Metric};
 use aiops_watch::{Checkpoints, Shard, Targets, WatchParams, Watcher};
 use anyhow::Context;
 
-use crate::args::{ListenArgs, PrometheusArgs, limits, values};
+use crate::args::{ListenArgs, PrometheusArgs, ServeLimitsArgs, limits, values};
 
 /// Arguments of `aiops watch`.
 #[derive(Debug, clap::Args)]
@@ -75,6 +75,8 @@ pub(crate) struct Args {
     /// Where /metrics is served.
     #[command(flatten)]
     listen: ListenArgs<9464>,
+    #[command(flatten)]
+    serve_limits: ServeLimitsArgs,
 }
 
 /// `--shard`: fixed, or from the pod name at start.
@@ -124,6 +126,7 @@ impl Args {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    let serve_limits = aiops_watch::server::limits(&args.serve_limits.overrides())?;
     // The one model loader: a file or a folder, every limit checked, the feature schema read.
     let model = args.model.as_deref().map(aiops_artifacts::model::load).transpose()?;
     let config = WatchParams {
@@ -146,7 +149,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         let watcher = Watcher::new(config, model).context("preparing the watcher")?;
         let checkpoints =
             args.state_file.clone().map(|path| Checkpoints { path, interval: args.checkpoint_interval });
-        aiops_watch::run(watcher, args.listen.address(), checkpoints, aiops_serve::shutdown_signal())
+        aiops_watch::run(watcher, args.listen.address(), checkpoints, serve_limits, aiops_serve::shutdown_signal())
             .await
             .context("watching")
     })

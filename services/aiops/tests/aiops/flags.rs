@@ -67,6 +67,37 @@ fn out_of_range_flags_are_refused_before_any_work_naming_the_flag() {
         (&fleet, &["--metric", "cpu", "--metric", "cpu"], "metrics", "cpu is listed twice"),
         (&serve_model, &["--workers", "100000"], "--workers", "between 1 and 256"),
         (&serve_model, &["--reload-interval", "1e30"], "--reload-interval", "at most 1day"),
+        (&serve_model, &["--header-timeout", "2d"], "--header-timeout", "at most 1day"),
+        (&serve_model, &["--shutdown-timeout=-1"], "--shutdown-timeout", "positive duration"),
+        (&serve_model, &["--max-connections", "0"], "--max-connections", "between 1 and 1000000"),
+        (&serve_model, &["--max-body-bytes", "0"], "--max-body-bytes", "between 1 and 1073741824"),
+        (
+            &serve_model,
+            &["--max-body-bytes", "1000", "--max-inflight-body-bytes", "999"],
+            "max_inflight_body_bytes",
+            "must be within max_body_bytes",
+        ),
+        (&serve_mcp, &["--idle-timeout", "0s"], "--idle-timeout", "at least 1ms"),
+        (
+            &serve_mcp,
+            &["--max-inflight-body-bytes", "2000000000"],
+            "--max-inflight-body-bytes",
+            "between 1 and 1073741824",
+        ),
+        (
+            &serve_mcp,
+            &["--max-inflight-body-bytes", "1"],
+            "max_inflight_body_bytes",
+            "must be within max_body_bytes",
+        ),
+        (&serve_mcp, &["--max-request-bytes", "10"], "--max-request-bytes", "between 1024 and 16777216"),
+        (&watch, &["--body-timeout", "1e30"], "--body-timeout", "at most 1day"),
+        (
+            &watch,
+            &["--max-inflight-body-bytes", "1"],
+            "max_inflight_body_bytes",
+            "must be within max_body_bytes",
+        ),
         (&deploy, &["--timeout", "1e30"], "--timeout", "at most 1day"),
         (&["demo"], &["--step", "1e30"], "--step", "at most 1day"),
     ];
@@ -161,4 +192,42 @@ fn log_format_json_writes_one_object_per_line_and_text_has_no_colour_off_a_termi
     let text =
         serve_model_stderr(&model, port, &["--log-format", "text", "--listen", &format!("127.0.0.1:{port}")]);
     assert!(text.contains("model loaded") && !text.contains('\u{1b}'), "{text:?}");
+}
+
+/// The serving-limit flags reach the serving loop: with `--idle-timeout 200ms` a connection that
+/// sends nothing is closed at once (the default keeps it 60 s), and one that sends half a
+/// request head is closed after `--header-timeout 200ms` (default 10 s).
+#[test]
+fn server_timeout_flags_reach_the_serving_loop() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained_model(dir.path());
+    let port = free_port();
+    let _server = ChildGuard(
+        Command::new(env!("CARGO_BIN_EXE_aiops"))
+            .args(["serve-model", "--model-name", "m", "--model-dir"])
+            .arg(&model)
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--idle-timeout",
+                "200ms",
+                "--header-timeout",
+                "200ms",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiops starts"),
+    );
+    wait_for_port(port, Duration::from_secs(20));
+    for sent in [&b""[..], b"GET /v2 HTTP/1.1\r\nHost: 127"] {
+        let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        connection.write_all(sent).unwrap();
+        // Far below the defaults (60 s idle, 10 s header), far above the flags' 200 ms.
+        connection.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut reply = Vec::new();
+        let closed = connection.read_to_end(&mut reply);
+        assert!(closed.is_ok(), "after sending {sent:?} the connection stayed open: {closed:?}");
+    }
 }
