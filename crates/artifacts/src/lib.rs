@@ -85,6 +85,34 @@ pub enum Error {
         #[source]
         source: aiops_features::Error,
     },
+    /// A model location is neither a local path nor an `s3://bucket/key` URI.
+    #[error("model location {location}: {reason}")]
+    Location {
+        /// The location given.
+        location: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Object storage refused a request or its configuration.
+    #[cfg(feature = "object-store")]
+    #[error("model {location}: object storage")]
+    ObjectStore {
+        /// The model's location.
+        location: String,
+        /// What the storage said.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A model's location is not a valid object path.
+    #[cfg(feature = "object-store")]
+    #[error("model {location}: not an object path")]
+    ObjectPath {
+        /// The model's location.
+        location: String,
+        /// Why.
+        #[source]
+        source: object_store::path::Error,
+    },
     /// The recorded feature schema does not fit the model's columns, or input lacks them.
     #[error("model {location}: {problem}")]
     Columns {

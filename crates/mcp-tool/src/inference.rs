@@ -47,7 +47,7 @@ impl Inference {
     /// A remote server holds its own copy of the model.
     ///
     /// # Errors
-    /// [`Error::Scoring`] or [`Error::Inference`].
+    /// [`Error::Scoring`], [`Error::Inference`] or [`Error::MissingOutput`].
     pub async fn score(&self, model: &Model, columns: &[String], features: Array2<f64>) -> Result<Scores> {
         let rows = model_order(model, columns, features)?;
         let span = tracing::info_span!("model.score", rows = rows.nrows(), inference = %self.describe());
@@ -59,9 +59,9 @@ impl Inference {
                         .infer_matrix(model_name, rows.view(), &[Output::Decision])
                         .await
                         .map_err(|e| Error::Inference(Box::new(e)))?;
-                    let decision = predictions.decision.ok_or_else(|| Error::Scoring {
-                        reason: "the inference server returned no decision_function output".into(),
-                    })?;
+                    let decision = predictions
+                        .decision
+                        .ok_or(Error::MissingOutput { output: Output::Decision.name() })?;
                     Ok(Scores { predict: predictions.predict, decision })
                 }
             }
@@ -76,15 +76,14 @@ impl Inference {
 /// # Errors
 /// [`Error::Scoring`] for rows the forest refuses (wrong width, non-finite values).
 pub fn score_in_process(model: &Model, rows: &Array2<f64>) -> Result<Scores> {
-    let scoring = |e: aiops_iforest::Error| Error::Scoring { reason: e.to_string() };
-    let decision = model.forest.decision_function(rows.view()).map_err(scoring)?.to_vec();
+    let decision = model.forest.decision_function(rows.view()).map_err(Error::Scoring)?.to_vec();
     let predict = decision.iter().copied().map(aiops_iforest::prediction).collect();
     Ok(Scores { predict, decision })
 }
 
 /// `features` with its `columns` rearranged into the order the model was trained with.
 fn model_order(model: &Model, columns: &[String], features: Array2<f64>) -> Result<Array2<f64>> {
-    let positions = model.column_positions(columns).map_err(|e| Error::Scoring { reason: e.to_string() })?;
+    let positions = model.column_positions(columns).map_err(Error::Scoring)?;
     if positions.iter().enumerate().all(|(i, &p)| i == p) && positions.len() == features.ncols() {
         Ok(features)
     } else {

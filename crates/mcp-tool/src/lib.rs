@@ -35,6 +35,8 @@ pub mod schema;
 pub mod server;
 pub mod tools;
 
+use std::sync::Arc;
+
 /// Everything that can go wrong while configuring or running the MCP server.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -47,27 +49,21 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// The model location cannot be used.
-    #[error("model location `{location}`: {reason}")]
-    ModelLocation {
-        /// The location given.
-        location: String,
-        /// Why it is unusable.
-        reason: String,
-    },
-    /// The model cannot be read, is not an intact model, or does not fit the features.
-    #[error("model {location}: {reason}")]
-    Model {
-        /// Where it was read from.
-        location: String,
-        /// What is wrong (with the underlying errors).
-        reason: String,
-    },
-    /// Scoring refused the rows.
-    #[error("scoring failed: {reason}")]
-    Scoring {
-        /// Why.
-        reason: String,
+    /// The model cannot be found, read or checked, or does not fit the features (the
+    /// location is in the cause). Shared, as a broken version's error is kept for later checks.
+    #[error(transparent)]
+    Model(Arc<aiops_artifacts::Error>),
+    /// The model reload task panicked or was cancelled.
+    #[error("the model reload task failed")]
+    ReloadTask(#[source] tokio::task::JoinError),
+    /// The forest refused the rows (their width or values), or a column the model needs.
+    #[error("the forest refused the rows")]
+    Scoring(#[source] aiops_iforest::Error),
+    /// The inference server's answer lacks an output it was asked for.
+    #[error("the inference server returned no {output} output")]
+    MissingOutput {
+        /// The output's name.
+        output: &'static str,
     },
     /// The remote inference server failed.
     #[error("remote inference failed")]
@@ -84,6 +80,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<aiops_artifacts::Error> for Error {
+    fn from(error: aiops_artifacts::Error) -> Self {
+        Self::Model(Arc::new(error))
+    }
 }
 
 impl Error {

@@ -57,8 +57,8 @@ impl Server {
     /// Checks the configuration, loads the model and binds the listener.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming a bad option, [`Error::Model`] or
-    /// [`Error::ModelLocation`] when the model cannot be loaded, [`Error::Io`] when binding fails.
+    /// [`Error::InvalidParameter`] naming a bad option, [`Error::Model`] when the model cannot
+    /// be found or loaded, [`Error::Io`] when binding fails.
     pub async fn bind(config: ServeConfig) -> Result<Self> {
         let settings = config.server.check()?;
         let invalid = |field, reason: String| Error::InvalidParameter { field, reason };

@@ -7,10 +7,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use aiops_artifacts::model::S3Options;
 use aiops_mcp_tool::config::{
     DEFAULT_MAX_HOURS, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_POINTS_PER_QUERY, ServerOptions,
 };
-use aiops_mcp_tool::model_store::S3Options;
 use aiops_mcp_tool::server::{ServeConfig, Server};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;

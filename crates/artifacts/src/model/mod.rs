@@ -7,6 +7,9 @@
 //! checks the bytes and every structural limit; this module then reads the feature schema the
 //! forest stores as plain data, checks it (a known family, a bounded window) and that it names
 //! the model's columns, so that scoring can refuse features computed another way.
+//!
+//! With the feature `object-store`, [`ModelSource`] reads the same way from a local path or an
+//! `s3://` URI and tells model versions apart, for servers that reload a changed model.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +17,11 @@ use aiops_features::FeatureSchema;
 use aiops_iforest::{MODEL_FILE_NAME, Model};
 
 use crate::{Error, Result};
+
+#[cfg(feature = "object-store")]
+mod source;
+#[cfg(feature = "object-store")]
+pub use source::{ModelSource, ModelVersion, S3Options};
 
 /// Largest model file read: a reference model is about 1 MB, the largest forest the format
 /// allows in practice a few hundred.
