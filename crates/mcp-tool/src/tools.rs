@@ -356,7 +356,7 @@ impl AnomalyTools {
     )]
     async fn list_instances(&self, arguments: JsonObject) -> CallToolResult {
         let outcome = async {
-            self.check("list_instances", arguments)?;
+            check_no_arguments(arguments)?;
             self.engine.instances().await
         };
         match outcome.await {
@@ -397,10 +397,7 @@ impl AnomalyTools {
         context: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let outcome = async {
-            let CheckedArguments::Explain { instance, unix } = self.check("explain_anomaly", arguments)?
-            else {
-                return Err(ToolError::other("explain_anomaly: internal error: unexpected arguments"));
-            };
+            let ExplainCall { instance, unix } = check_explain_arguments(arguments)?;
             let progress = Progress::new(&context);
             let explained = self.engine.explain(instance.as_str(), unix, &progress.report).await;
             progress.finish().await;
@@ -443,7 +440,7 @@ impl AnomalyTools {
         annotations(title = "Model info", read_only_hint = true, open_world_hint = false, idempotent_hint = true)
     )]
     async fn model_info(&self, arguments: JsonObject) -> CallToolResult {
-        match self.check("model_info", arguments) {
+        match check_no_arguments(arguments) {
             Ok(_) => {
                 let info = self.describe_model();
                 structured_result(&info, info.text(), None)
@@ -487,11 +484,6 @@ impl ServerHandler for AnomalyTools {
 }
 
 impl AnomalyTools {
-    /// [`check_arguments`] with this server's maximum of hours.
-    fn check(&self, tool: &str, arguments: JsonObject) -> Result<CheckedArguments, ToolError> {
-        check_arguments(tool, arguments, self.engine.settings().max_hours)
-    }
-
     /// Runs one of the anomaly tools, `tool`, on its raw arguments.
     async fn anomalies(
         &self,
@@ -500,11 +492,8 @@ impl AnomalyTools {
         context: &RequestContext<RoleServer>,
     ) -> CallToolResult {
         let outcome = async {
-            let CheckedArguments::Anomalies { instance, metric, hours, list_points, chart } =
-                self.check(tool, arguments)?
-            else {
-                return Err(ToolError::other(format!("{tool}: internal error: unexpected arguments")));
-            };
+            let AnomalyCall { instance, metric, hours, list_points, chart } =
+                check_anomaly_arguments(tool, arguments, self.engine.settings().max_hours)?;
             let progress = Progress::new(context);
             let outcome = self
                 .engine
@@ -545,27 +534,35 @@ impl AnomalyTools {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckedArguments {
     /// `predict_anomalies` and `query_prometheus_and_predict` (CPU), `detect_metric_anomalies`.
-    Anomalies {
-        /// The node, canonical (`ip:port` or `host:port`).
-        instance: Instance,
-        /// The metric.
-        metric: MetricName,
-        /// Hours to look back, in `1..=max_hours`.
-        hours: u32,
-        /// Whether to list the anomalous samples (`query_prometheus_and_predict`).
-        list_points: bool,
-        /// Whether to add a PNG chart.
-        chart: bool,
-    },
+    Anomalies(AnomalyCall),
     /// `explain_anomaly`.
-    Explain {
-        /// The node, canonical.
-        instance: Instance,
-        /// The time asked about, finite unix seconds.
-        unix: f64,
-    },
+    Explain(ExplainCall),
     /// `list_instances` and `model_info`, which take no arguments.
     NoArguments,
+}
+
+/// The checked arguments of an anomaly tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnomalyCall {
+    /// The node, canonical (`ip:port` or `host:port`).
+    pub instance: Instance,
+    /// The metric.
+    pub metric: MetricName,
+    /// Hours to look back, in `1..=max_hours`.
+    pub hours: u32,
+    /// Whether to list the anomalous samples (`query_prometheus_and_predict`).
+    pub list_points: bool,
+    /// Whether to add a PNG chart.
+    pub chart: bool,
+}
+
+/// The checked arguments of `explain_anomaly`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExplainCall {
+    /// The node, canonical.
+    pub instance: Instance,
+    /// The time asked about, finite unix seconds.
+    pub unix: f64,
 }
 
 /// The names of the tools, as `tools/list` gives them.
@@ -583,10 +580,10 @@ pub const TOOL_NAMES: [&str; 6] = [
 /// naming it before any query.
 ///
 /// ```
-/// use aiops_mcp_tool::tools::{CheckedArguments, check_arguments};
+/// use aiops_mcp_tool::tools::{AnomalyCall, CheckedArguments, check_arguments};
 /// let arguments = serde_json::json!({"instance_ip": "10.0.1.244", "hours": 2.0});
 /// let checked = check_arguments("predict_anomalies", arguments.as_object().unwrap().clone(), 168).unwrap();
-/// let CheckedArguments::Anomalies { instance, hours, .. } = checked else { unreachable!() };
+/// let CheckedArguments::Anomalies(AnomalyCall { instance, hours, .. }) = checked else { unreachable!() };
 /// assert_eq!((instance.as_str(), hours), ("10.0.1.244:9100", 2));
 /// let too_long = serde_json::json!({"instance_ip": "10.0.1.244", "hours": 169});
 /// let error = check_arguments("predict_anomalies", too_long.as_object().unwrap().clone(), 168).unwrap_err();
@@ -601,44 +598,13 @@ pub fn check_arguments(
     arguments: JsonObject,
     max_hours: u32,
 ) -> Result<CheckedArguments, ToolError> {
-    let anomalies = |instance_ip: &str, metric, (argument, hours), list_points, chart| {
-        Ok(CheckedArguments::Anomalies {
-            instance: parse_instance(instance_ip)?,
-            metric,
-            hours: check_hours(argument, hours, max_hours)?,
-            list_points,
-            chart,
-        })
-    };
     match tool {
-        "predict_anomalies" => {
-            let args: PredictArgs = parse_arguments(arguments)?;
-            anomalies(&args.instance_ip, MetricName::Cpu, ("hours", args.hours), false, args.chart)
+        "predict_anomalies" | "query_prometheus_and_predict" | "detect_metric_anomalies" => {
+            check_anomaly_arguments(tool, arguments, max_hours).map(CheckedArguments::Anomalies)
         }
-        "query_prometheus_and_predict" => {
-            let args: QueryArgs = parse_arguments(arguments)?;
-            anomalies(
-                &args.instance_ip,
-                MetricName::Cpu,
-                ("time_range_hours", args.time_range_hours),
-                true,
-                args.chart,
-            )
-        }
-        "detect_metric_anomalies" => {
-            let args: MetricArgs = parse_arguments(arguments)?;
-            anomalies(&args.instance_ip, args.metric, ("hours", args.hours), false, args.chart)
-        }
-        "explain_anomaly" => {
-            let args: ExplainArgs = parse_arguments(arguments)?;
-            Ok(CheckedArguments::Explain {
-                instance: parse_instance(&args.instance_ip)?,
-                unix: args.timestamp.unix()?,
-            })
-        }
+        "explain_anomaly" => check_explain_arguments(arguments).map(CheckedArguments::Explain),
         "list_instances" | "model_info" => {
-            let NoArgs {} = parse_arguments(arguments)?;
-            Ok(CheckedArguments::NoArguments)
+            check_no_arguments(arguments).map(|()| CheckedArguments::NoArguments)
         }
         _ => Err(ToolError::other(format!(
             "unknown tool `{}`; the tools are {}",
@@ -646,6 +612,46 @@ pub fn check_arguments(
             TOOL_NAMES.join(", ")
         ))),
     }
+}
+
+/// The arguments of the anomaly tool `tool` (`predict_anomalies`, `query_prometheus_and_predict`
+/// or else `detect_metric_anomalies`).
+fn check_anomaly_arguments(
+    tool: &str,
+    arguments: JsonObject,
+    max_hours: u32,
+) -> Result<AnomalyCall, ToolError> {
+    let (instance_ip, metric, (argument, hours), list_points, chart) = match tool {
+        "predict_anomalies" => {
+            let args: PredictArgs = parse_arguments(arguments)?;
+            (args.instance_ip, MetricName::Cpu, ("hours", args.hours), false, args.chart)
+        }
+        "query_prometheus_and_predict" => {
+            let args: QueryArgs = parse_arguments(arguments)?;
+            (args.instance_ip, MetricName::Cpu, ("time_range_hours", args.time_range_hours), true, args.chart)
+        }
+        _ => {
+            let args: MetricArgs = parse_arguments(arguments)?;
+            (args.instance_ip, args.metric, ("hours", args.hours), false, args.chart)
+        }
+    };
+    Ok(AnomalyCall {
+        instance: parse_instance(&instance_ip)?,
+        metric,
+        hours: check_hours(argument, hours, max_hours)?,
+        list_points,
+        chart,
+    })
+}
+
+fn check_explain_arguments(arguments: JsonObject) -> Result<ExplainCall, ToolError> {
+    let args: ExplainArgs = parse_arguments(arguments)?;
+    Ok(ExplainCall { instance: parse_instance(&args.instance_ip)?, unix: args.timestamp.unix()? })
+}
+
+fn check_no_arguments(arguments: JsonObject) -> Result<(), ToolError> {
+    let NoArgs {} = parse_arguments(arguments)?;
+    Ok(())
 }
 
 /// Deserializes tool arguments, naming the argument at fault (unknown, wrong type, missing).

@@ -4,7 +4,7 @@
 //! for every tool, never panics; what it accepts is within bounds and canonical, and written
 //! back as arguments checks to the same.
 
-use aiops_mcp_tool::tools::{CheckedArguments, TOOL_NAMES, check_arguments};
+use aiops_mcp_tool::tools::{AnomalyCall, CheckedArguments, ExplainCall, TOOL_NAMES, check_arguments};
 use serde_json::{Value, json};
 
 /// The largest `hours` the checks are run with: the default, and the smallest server.
@@ -41,7 +41,7 @@ pub fn check_value(arguments: &Value) -> usize {
 /// `checked` as the raw arguments of `tool`, checking the bounds on the way.
 fn written_back(tool: &str, checked: &CheckedArguments) -> serde_json::Map<String, Value> {
     let arguments = match checked {
-        CheckedArguments::Anomalies { instance, metric, hours, list_points, chart } => {
+        CheckedArguments::Anomalies(AnomalyCall { instance, metric, hours, list_points, chart }) => {
             assert!((1..=MAX_HOURS[0]).contains(hours), "{tool}: hours {hours}");
             assert_eq!(*list_points, tool == "query_prometheus_and_predict");
             let hours_name = if *list_points { "time_range_hours" } else { "hours" };
@@ -51,7 +51,7 @@ fn written_back(tool: &str, checked: &CheckedArguments) -> serde_json::Map<Strin
             }
             arguments
         }
-        CheckedArguments::Explain { instance, unix } => {
+        CheckedArguments::Explain(ExplainCall { instance, unix }) => {
             assert!(unix.is_finite(), "{tool}: timestamp {unix}");
             json!({"instance_ip": instance.as_str(), "timestamp": unix})
         }
