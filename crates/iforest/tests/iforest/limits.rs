@@ -254,8 +254,8 @@ fn load_and_use(bytes: &[u8]) {
 
 /// The deterministic half of fuzzing the loader, run by every `cargo test`: each scalar of a real
 /// header set to each extreme value and each header member removed (`aiops_testkit::mutate`),
-/// each node field set to each extreme value, the file re-signed so that the
-/// structural checks, not the checksum, must catch it.
+/// each node field set to each extreme value, the file re-signed so that the structural checks,
+/// not the checksum, must catch it.
 #[test]
 fn every_header_field_and_node_field_set_to_an_extreme_value_never_panics() {
     let x = cloud(40, 2, 2);
