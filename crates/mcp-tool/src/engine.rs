@@ -331,17 +331,20 @@ impl Engine {
         metric: Option<&str>,
         min_score: f64,
     ) -> Result<FleetReport, ToolError> {
-        let limit = usize::try_from(limit).unwrap_or(0);
-        let query = FleetQuery::new(limit, metric, min_score).map_err(|e| match e {
-            aiops_promclient::Error::InvalidParameter { field, reason } => ToolError::argument(field, reason),
-            other => ToolError::other(other.to_string()),
-        })?;
+        self.fleet_status(&check_fleet(limit, metric, min_score)?).await
+    }
+
+    /// The nodes anomalous now that `query` asks about.
+    ///
+    /// # Errors
+    /// A [`ToolError`] for a failing Prometheus.
+    pub async fn fleet_status(&self, query: &FleetQuery) -> Result<FleetReport, ToolError> {
         let span = tracing::info_span!("prometheus.query", fleet = true);
         let status =
-            tracing::Instrument::instrument(self.observed(self.prometheus.fleet_status(&query)), span)
+            tracing::Instrument::instrument(self.observed(self.prometheus.fleet_status(query)), span)
                 .await
                 .map_err(ToolError::from_prometheus)?;
-        Ok(fleet_report(&query, status))
+        Ok(fleet_report(query, status))
     }
 
     /// Explains the CPU sample of `instance_ip` nearest to `unix` with the configured model.
@@ -442,6 +445,19 @@ pub fn check_hours(argument: &str, hours: i64, max: u32) -> Result<u32, ToolErro
             argument,
             format!("`{argument}` is {hours}, it must be an integer from 1 to {max}"),
         )
+    })
+}
+
+/// Checks the arguments of `fleet_status`: `limit` 1 to 100, a known `metric`, `min_score`
+/// finite and 0 or more.
+///
+/// # Errors
+/// A [`ToolError`] naming the bad argument.
+pub fn check_fleet(limit: i64, metric: Option<&str>, min_score: f64) -> Result<FleetQuery, ToolError> {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    FleetQuery::new(limit, metric, min_score).map_err(|e| match e {
+        aiops_promclient::Error::InvalidParameter { field, reason } => ToolError::argument(field, reason),
+        other => ToolError::other(other.to_string()),
     })
 }
 

@@ -20,9 +20,9 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use aiops_promclient::Instance;
+use aiops_promclient::{FleetQuery, Instance};
 
-use crate::engine::{Engine, ProgressFn, ScoredSeries, ToolError, check_hours, parse_instance};
+use crate::engine::{Engine, ProgressFn, ScoredSeries, ToolError, check_fleet, check_hours, parse_instance};
 use crate::metrics::Outcome;
 use crate::report::{AnomalyReport, Explanation, FleetReport, InstanceList, rfc3339};
 use crate::schema::{free_form_object, input_schema, output_schema};
@@ -422,8 +422,8 @@ impl AnomalyTools {
     )]
     async fn fleet_status(&self, arguments: JsonObject) -> CallToolResult {
         let outcome = async {
-            let args: FleetArgs = parse_arguments(arguments)?;
-            self.engine.fleet(args.limit, args.metric.map(MetricName::as_str), args.min_score).await
+            let query = check_fleet_arguments(arguments)?;
+            self.engine.fleet_status(&query).await
         };
         match outcome.await {
             Ok(report) => structured_result(&report, report.text(), None),
@@ -537,6 +537,8 @@ pub enum CheckedArguments {
     Anomalies(AnomalyCall),
     /// `explain_anomaly`.
     Explain(ExplainCall),
+    /// `fleet_status`.
+    Fleet(FleetQuery),
     /// `list_instances` and `model_info`, which take no arguments.
     NoArguments,
 }
@@ -566,12 +568,13 @@ pub struct ExplainCall {
 }
 
 /// The names of the tools, as `tools/list` gives them.
-pub const TOOL_NAMES: [&str; 6] = [
+pub const TOOL_NAMES: [&str; 7] = [
     "predict_anomalies",
     "query_prometheus_and_predict",
     "list_instances",
     "detect_metric_anomalies",
     "explain_anomaly",
+    "fleet_status",
     "model_info",
 ];
 
@@ -603,6 +606,7 @@ pub fn check_arguments(
             check_anomaly_arguments(tool, arguments, max_hours).map(CheckedArguments::Anomalies)
         }
         "explain_anomaly" => check_explain_arguments(arguments).map(CheckedArguments::Explain),
+        "fleet_status" => check_fleet_arguments(arguments).map(CheckedArguments::Fleet),
         "list_instances" | "model_info" => {
             check_no_arguments(arguments).map(|()| CheckedArguments::NoArguments)
         }
@@ -647,6 +651,11 @@ fn check_anomaly_arguments(
 fn check_explain_arguments(arguments: JsonObject) -> Result<ExplainCall, ToolError> {
     let args: ExplainArgs = parse_arguments(arguments)?;
     Ok(ExplainCall { instance: parse_instance(&args.instance_ip)?, unix: args.timestamp.unix()? })
+}
+
+fn check_fleet_arguments(arguments: JsonObject) -> Result<FleetQuery, ToolError> {
+    let args: FleetArgs = parse_arguments(arguments)?;
+    check_fleet(args.limit, args.metric.map(MetricName::as_str), args.min_score)
 }
 
 fn check_no_arguments(arguments: JsonObject) -> Result<(), ToolError> {

@@ -597,6 +597,7 @@ fn every_mutation_of_valid_tool_arguments_is_checked_or_refused_and_accepted_one
         json!({"instance_ip": "node-1.example.com:9100", "metric": "disk", "hours": 168}),
         json!({"instance_ip": " 10.0.0.7 ", "timestamp": "2026-11-26T10:15:00Z"}),
         json!({"instance_ip": "10.0.0.7:9200", "timestamp": 1_764_152_100.5}),
+        json!({"limit": 3, "metric": "memory", "min_score": 1.5}),
         json!({}),
     ];
     for seed in &seeds {

@@ -55,6 +55,11 @@ fn written_back(tool: &str, checked: &CheckedArguments) -> serde_json::Map<Strin
             assert!(unix.is_finite(), "{tool}: timestamp {unix}");
             json!({"instance_ip": instance.as_str(), "timestamp": unix})
         }
+        CheckedArguments::Fleet(query) => {
+            assert!((1..=100).contains(&query.limit()), "{tool}: limit {}", query.limit());
+            assert!(query.min_score().is_finite() && query.min_score() >= 0.0, "{tool}: {query:?}");
+            json!({"limit": query.limit(), "metric": query.metric(), "min_score": query.min_score()})
+        }
         CheckedArguments::NoArguments => json!({}),
     };
     let Value::Object(arguments) = arguments else { unreachable!("json! of an object") };
