@@ -149,8 +149,14 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         let watcher = Watcher::new(config, model).context("preparing the watcher")?;
         let checkpoints =
             args.state_file.clone().map(|path| Checkpoints { path, interval: args.checkpoint_interval });
-        aiops_watch::run(watcher, args.listen.address(), checkpoints, serve_limits, aiops_serve::shutdown_signal())
-            .await
-            .context("watching")
+        aiops_watch::run(
+            watcher,
+            args.listen.address(),
+            checkpoints,
+            serve_limits,
+            aiops_serve::shutdown_signal(),
+        )
+        .await
+        .context("watching")
     })
 }
