@@ -26,11 +26,12 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 POINTS = 1_000_000  # fixed: crates/features/benches/features.rs generates the same series
+FEATURE_COLUMNS = ["cpu_usage", "rolling_mean", "rolling_std", "rate_of_change", "hour"]
 
 
-def series():
+def series(points=POINTS):
     """The shared series (keep in sync with crates/features/benches/features.rs)."""
-    i = np.arange(POINTS, dtype=np.uint64)
+    i = np.arange(points, dtype=np.uint64)
     hashed = (i * np.uint64(2_654_435_761)) % np.uint64(1 << 32)
     values = (hashed % np.uint64(1001)).astype(np.float64) / 10.0
     values[i % 997 == 0] = np.nan
@@ -46,6 +47,15 @@ def reference(df):
     df["rate_of_change"] = df["cpu_usage"].diff().fillna(0)
     df["hour"] = df["timestamp"].dt.hour
     return df
+
+
+def assert_same_bits(expected, written):
+    """Every feature column of `written` holds `expected`'s bits (NaN matching NaN)."""
+    for column in FEATURE_COLUMNS:
+        a = expected[column].to_numpy(dtype="<f8")
+        b = written[column].to_numpy(dtype="<f8")
+        same = (a.view("<u8") == b.view("<u8")) | (np.isnan(a) & np.isnan(b))
+        assert same.all(), f"{column}: {int((~same).sum())} rows differ from pandas"
 
 
 def best_of(repeats, run, prepare=lambda: None):
@@ -128,12 +138,7 @@ def main():
 
         # Same series, same bits: compare aiops' file with pandas' in-memory result.
         expected = reference(loaded.copy())
-        ours = pd.read_csv(ours_csv, float_precision="round_trip")
-        for column in ["cpu_usage", "rolling_mean", "rolling_std", "rate_of_change", "hour"]:
-            a = expected[column].to_numpy(dtype="<f8")
-            b = ours[column].to_numpy(dtype="<f8")
-            same = (a.view("<u8") == b.view("<u8")) | (np.isnan(a) & np.isnan(b))
-            assert same.all(), f"{column}: {int((~same).sum())} rows differ from pandas"
+        assert_same_bits(expected, pd.read_csv(ours_csv, float_precision="round_trip"))
 
     print(f"  CSV to CSV  pandas 2.3.3 {pandas_file * 1e3:9.1f} ms")
     print(f"              aiops features {ours_file * 1e3:7.1f} ms   {pandas_file / ours_file:6.1f}x")

@@ -21,8 +21,22 @@ static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// [`Error::Io`] naming `path` when the folder is not writable or `write` fails.
 pub fn write_atomically(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()>,
 ) -> Result<()> {
+    write_atomically_with(path, |out| {
+        write(out).map_err(|source| Error::Io { path: path.to_owned(), source })
+    })
+}
+
+/// [`write_atomically`] for a `write` that fails with the caller's own error (a streaming step
+/// that reads, computes and writes as it goes): the file appears only when `write` succeeded.
+///
+/// # Errors
+/// `write`'s error, or [`Error::Io`] (converted) naming `path`.
+pub fn write_atomically_with<E: From<Error>>(
+    path: &Path,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> Result<(), E>,
+) -> Result<(), E> {
     remove_on_interruption();
     write_through_temp(path, write)
 }
@@ -35,12 +49,15 @@ pub fn write_atomically(
 /// As [`write_atomically`].
 pub fn write_atomically_keeping_signals(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()>,
 ) -> Result<()> {
-    write_through_temp(path, write)
+    write_through_temp(path, |out| write(out).map_err(|source| Error::Io { path: path.to_owned(), source }))
 }
 
-fn write_through_temp(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+fn write_through_temp<E: From<Error>>(
+    path: &Path,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> Result<(), E>,
+) -> Result<(), E> {
     let io_error = |source| Error::Io { path: path.to_owned(), source };
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -53,7 +70,7 @@ fn write_through_temp(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io
     let _pending = Pending::new(temp.path());
     {
         let mut buffered = std::io::BufWriter::new(temp.as_file_mut());
-        write(&mut buffered).map_err(io_error)?;
+        write(&mut buffered)?;
         buffered.flush().map_err(io_error)?;
     }
     temp.as_file().sync_all().map_err(io_error)?;

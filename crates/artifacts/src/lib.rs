@@ -9,11 +9,12 @@
 //! file, the line and the problem.
 
 mod atomic;
+mod fast_csv;
 pub mod model;
 pub mod series;
 pub mod table;
 
-pub use atomic::{write_atomically, write_atomically_keeping_signals};
+pub use atomic::{write_atomically, write_atomically_keeping_signals, write_atomically_with};
 
 use std::path::PathBuf;
 

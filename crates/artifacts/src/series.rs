@@ -9,6 +9,11 @@
 
 use std::path::Path;
 
+use crate::fast_csv::{
+    Blocks, Piece, PieceLines, Problem, RelativePosition, check_utf8, lossy, parse_block, parse_f64,
+    push_shortest,
+};
+use crate::table::TextColumn;
 use crate::{Error, Result};
 
 /// One metric series with its timestamps as written and as unix seconds.
@@ -19,7 +24,7 @@ pub struct Series {
     /// Name of the value column (the header's second field), e.g. `cpu_usage`.
     pub value_column: String,
     /// Timestamps exactly as they appeared in the input, for writing back unchanged.
-    pub timestamp_text: Vec<String>,
+    pub timestamp_text: TextColumn,
     /// Timestamps as unix seconds.
     pub timestamps: Vec<f64>,
     /// Metric values; NaN where the input was empty.
@@ -81,8 +86,11 @@ pub fn order_problems(timestamps: &[f64]) -> OrderProblems {
 /// ```
 pub fn parse_timestamp(text: &str) -> Option<f64> {
     let text = text.trim();
-    if let Ok(seconds) = text.parse::<f64>() {
+    if let Some(seconds) = parse_f64(text.as_bytes()) {
         return seconds.is_finite().then_some(seconds);
+    }
+    if let Some(seconds) = plain_datetime_seconds(text.as_bytes()) {
+        return Some(seconds);
     }
     let datetime = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
         .map(|naive| naive.and_utc())
@@ -91,10 +99,48 @@ pub fn parse_timestamp(text: &str) -> Option<f64> {
     Some(datetime.timestamp() as f64 + f64::from(datetime.timestamp_subsec_nanos()) / 1e9)
 }
 
+/// `YYYY-MM-DD HH:MM:SS` exactly (the form `aiops fetch` writes) as unix seconds, without
+/// going through chrono's format interpreter; `None` for any other shape, which chrono then
+/// reads.
+fn plain_datetime_seconds(text: &[u8]) -> Option<f64> {
+    let shape = text.len() == 19
+        && text.iter().enumerate().all(|(i, &b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b' ',
+            13 | 16 => b == b':',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape {
+        return None;
+    }
+    let number =
+        |range: std::ops::Range<usize>| text[range].iter().fold(0i64, |n, &b| n * 10 + i64::from(b - b'0'));
+    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    let (hour, minute, second) = (number(11..13), number(14..16), number(17..19));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let valid = (1..=12).contains(&month)
+        && (1..=month_days[(month - 1).clamp(0, 11) as usize]).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60;
+    valid.then(|| (days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second) as f64)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 /// Parses a metric value: empty means missing (NaN); `NaN`, `inf` and `-inf` are accepted.
-fn parse_value(text: &str) -> Option<f64> {
-    let text = text.trim();
-    if text.is_empty() { Some(f64::NAN) } else { text.parse().ok() }
+fn parse_value(text: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(text).ok()?.trim();
+    if text.is_empty() { Some(f64::NAN) } else { parse_f64(text.as_bytes()) }
 }
 
 /// Reads a data CSV from `path`.
@@ -113,18 +159,19 @@ pub fn read_series(path: &Path, order: Order) -> Result<Series> {
 /// As [`read_series`].
 pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Result<Series> {
     let csv_error = |line: u64, problem: String| Error::Csv { path: path.to_owned(), line, problem };
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
-    let mut records = reader.records();
-    let header = match records.next() {
-        None => return Err(csv_error(1, "the file is empty; expected a header `timestamp,<value>`".into())),
-        Some(record) => record.map_err(|e| csv_error(1, e.to_string()))?,
-    };
+    let io_error = |source| Error::Io { path: path.to_owned(), source };
+    let mut blocks = Blocks::new(input);
+    let header = blocks
+        .header()
+        .map_err(io_error)?
+        .ok_or_else(|| csv_error(1, "the file is empty; expected a header `timestamp,<value>`".into()))?;
+    let header = header_fields(&header).map_err(|problem| csv_error(1, problem))?;
     if header.len() != 2 || parse_timestamp(&header[0]).is_some() {
         return Err(csv_error(
             1,
             format!(
                 "expected a header with two columns like `timestamp,cpu_usage`, found `{}`",
-                aiops_text::bounded(&join(&header))
+                aiops_text::bounded(&header.join(","))
             ),
         ));
     }
@@ -133,47 +180,23 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
         value_column: header[1].trim().to_owned(),
         ..Series::default()
     };
-    // 1-based input line of each row, so that errors found after sorting name the right line.
+    // The line of each row as the errors name it, so that errors found after sorting name the
+    // right line.
     let mut lines = Vec::new();
-    for record in records {
-        let record =
-            record.map_err(|e| csv_error(e.position().map_or(0, csv::Position::line), e.to_string()))?;
-        let line = record.position().map_or(0, csv::Position::line);
-        if record.len() != 2 {
-            return Err(csv_error(
-                line,
-                format!(
-                    "expected 2 fields, found {}: `{}`",
-                    record.len(),
-                    aiops_text::bounded(&join(&record))
-                ),
-            ));
+    while let Some((block, start)) = blocks.next_block().map_err(io_error)? {
+        let mut records = 0;
+        for mut piece in parse_block(block, start, parse_piece) {
+            if let Some((at, problem)) = piece.error() {
+                return Err(csv_error(at.line, problem));
+            }
+            records += piece.lines.records;
+            let rows = &piece.value;
+            lines.extend(rows.rows.iter().map(|&at| piece.start.position(at).line));
+            series.timestamp_text.append(&rows.timestamp_text);
+            series.timestamps.extend_from_slice(&rows.timestamps);
+            series.values.extend_from_slice(&rows.values);
         }
-        let timestamp = parse_timestamp(&record[0]).ok_or_else(|| {
-            csv_error(
-                line,
-                format!(
-                    "cannot parse timestamp `{}` (unix seconds, `YYYY-MM-DD HH:MM:SS` or RFC 3339)",
-                    aiops_text::bounded(&record[0])
-                ),
-            )
-        })?;
-        if aiops_features::hour_of_unix_seconds(timestamp, series.timestamps.len()).is_err() {
-            return Err(csv_error(
-                line,
-                format!(
-                    "timestamp `{}` is outside the range pandas can represent (1677-09-21 to 2262-04-11)",
-                    aiops_text::bounded(&record[0])
-                ),
-            ));
-        }
-        let value = parse_value(&record[1]).ok_or_else(|| {
-            csv_error(line, format!("cannot parse value `{}` as a number", aiops_text::bounded(&record[1])))
-        })?;
-        lines.push(line);
-        series.timestamp_text.push(record[0].trim().to_owned());
-        series.timestamps.push(timestamp);
-        series.values.push(value);
+        blocks.count_records(records);
     }
     match order {
         Order::Records => return Ok(series),
@@ -184,14 +207,68 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
     Ok(series)
 }
 
-fn join(record: &csv::StringRecord) -> String {
-    record.iter().collect::<Vec<_>>().join(",")
+/// The header's fields as the `csv` crate reads them (not trimmed: the checks see them as
+/// written).
+fn header_fields(line: &[u8]) -> Result<Vec<String>, String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line);
+    let mut record = csv::StringRecord::new();
+    reader.read_record(&mut record).map_err(|e| e.to_string())?;
+    Ok(record.iter().map(str::to_owned).collect())
+}
+
+/// One piece of a block of a data CSV, parsed.
+#[derive(Default)]
+struct SeriesPiece {
+    timestamp_text: TextColumn,
+    timestamps: Vec<f64>,
+    values: Vec<f64>,
+    /// Where each row is within the piece.
+    rows: Vec<RelativePosition>,
+}
+
+fn parse_piece(piece: Piece<'_>) -> (SeriesPiece, PieceLines) {
+    let mut parsed = SeriesPiece::default();
+    let lines = piece.for_each_record(|at, fields| {
+        if !fields.iter().all(|f| f.is_ascii()) {
+            check_utf8(fields)?;
+        }
+        let [timestamp, value] = fields else {
+            let joined: Vec<_> = fields.iter().map(|f| lossy(f)).collect();
+            return Err(Problem::Text(format!(
+                "expected 2 fields, found {}: `{}`",
+                fields.len(),
+                aiops_text::bounded(&joined.join(","))
+            )));
+        };
+        let text = lossy(timestamp);
+        let seconds = parse_timestamp(&text).ok_or_else(|| {
+            format!(
+                "cannot parse timestamp `{}` (unix seconds, `YYYY-MM-DD HH:MM:SS` or RFC 3339)",
+                aiops_text::bounded(&text)
+            )
+        })?;
+        if aiops_features::hour_of_unix_seconds(seconds, 0).is_err() {
+            return Err(Problem::Text(format!(
+                "timestamp `{}` is outside the range pandas can represent (1677-09-21 to 2262-04-11)",
+                aiops_text::bounded(&text)
+            )));
+        }
+        let value = parse_value(value).ok_or_else(|| {
+            format!("cannot parse value `{}` as a number", aiops_text::bounded(&lossy(value)))
+        })?;
+        parsed.rows.push(at);
+        parsed.timestamp_text.push(text.trim());
+        parsed.timestamps.push(seconds);
+        parsed.values.push(value);
+        Ok(())
+    });
+    (parsed, lines)
 }
 
 fn sort_by_time(series: &mut Series, lines: &mut Vec<u64>) {
     let mut order: Vec<usize> = (0..series.timestamps.len()).collect();
     order.sort_by(|&a, &b| series.timestamps[a].total_cmp(&series.timestamps[b]));
-    series.timestamp_text = order.iter().map(|&i| std::mem::take(&mut series.timestamp_text[i])).collect();
+    series.timestamp_text = series.timestamp_text.permuted(&order);
     series.timestamps = order.iter().map(|&i| series.timestamps[i]).collect();
     series.values = order.iter().map(|&i| series.values[i]).collect();
     *lines = order.iter().map(|&i| lines[i]).collect();
@@ -210,9 +287,9 @@ fn check_strictly_increasing(series: &Series, lines: &[u64], order: Order) -> Re
             lines[i + 1],
             format!(
                 "{what} timestamp `{}` (line {} has `{}`): timestamps must be strictly increasing{hint}",
-                aiops_text::bounded(&series.timestamp_text[i + 1]),
+                aiops_text::bounded(series.timestamp_text.get(i + 1).unwrap_or_default()),
                 lines[i],
-                aiops_text::bounded(&series.timestamp_text[i])
+                aiops_text::bounded(series.timestamp_text.get(i).unwrap_or_default())
             ),
         ));
     }
@@ -244,8 +321,10 @@ pub struct Shortest(pub f64);
 
 impl std::fmt::Display for Shortest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Debug is Rust's shortest round-trip form with an exponent for very large or small
-        // magnitudes; Display would spell 1e300 out in 301 digits.
-        write!(f, "{:?}", self.0)
+        // Rust's Debug form (shortest round trip, an exponent for very large or small
+        // magnitudes; Display would spell 1e300 out in 301 digits), written by a faster formatter.
+        let mut text = Vec::with_capacity(24);
+        push_shortest(&mut text, self.0);
+        f.write_str(&String::from_utf8_lossy(&text))
     }
 }

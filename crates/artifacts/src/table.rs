@@ -2,11 +2,16 @@
 //! parsed as finite floats into an `n x d` array, the `timestamp` column (when present) kept as
 //! text so outputs can repeat it unchanged.
 
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use aiops_features::{FeatureSchema, REFERENCE_COLUMNS};
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView1};
 
+use crate::fast_csv::{
+    Blocks, Piece, PieceLines, Problem, check_utf8, lossy, parse_block, parse_f64, push_i64, push_shortest,
+    write_rows,
+};
 use crate::{Error, Result};
 
 /// Name of the column carried through as text rather than parsed.
@@ -30,7 +35,7 @@ pub struct Table {
     /// Names of the columns in `values`, in order.
     pub columns: Vec<String>,
     /// The `timestamp` column's text, one per row, when the CSV has one.
-    pub timestamps: Option<Vec<String>>,
+    pub timestamps: Option<TextColumn>,
     /// One row per CSV row, one column per name in `columns`.
     pub values: Array2<f64>,
 }
@@ -69,73 +74,414 @@ pub fn standard_schema(columns: &[String]) -> Option<FeatureSchema> {
 /// [`Error::Io`] when unreadable; [`Error::Csv`] naming the line for a missing header, a missing
 /// or duplicated column, a wrong field count, or a value that is not a finite number.
 pub fn read_table(path: &Path, columns: Option<&[String]>) -> Result<Table> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-    parse_table(std::io::BufReader::new(file), path, columns)
+    TableReader::open(path, columns)?.read_all()
 }
 
 /// Reads a table from any reader; `path` only names the source in errors.
 ///
 /// # Errors
 /// As [`read_table`].
-pub fn parse_table(input: impl std::io::Read, path: &Path, columns: Option<&[String]>) -> Result<Table> {
-    let csv_error = |line: u64, problem: String| Error::Csv { path: path.to_owned(), line, problem };
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).trim(csv::Trim::All).from_reader(input);
-    let mut records = reader.records();
-    let header: Vec<String> = match records.next() {
-        None => return Err(csv_error(1, "the file is empty; expected a header naming the columns".into())),
-        Some(record) => record.map_err(|e| csv_error(1, e.to_string()))?.iter().map(str::to_owned).collect(),
-    };
-    if let Some(dup) = header.iter().enumerate().find(|(i, c)| header[..*i].contains(c)) {
-        return Err(csv_error(1, format!("column `{}` appears twice", aiops_text::bounded(dup.1))));
+pub fn parse_table(input: impl Read, path: &Path, columns: Option<&[String]>) -> Result<Table> {
+    TableReader::new(input, path, columns)?.read_all()
+}
+
+/// Short texts (timestamps) kept in one buffer: no allocation per row.
+///
+/// ```
+/// use aiops_artifacts::table::TextColumn;
+/// let column: TextColumn = ["2024-01-01 00:00:00", "1700000000"].into_iter().collect();
+/// assert_eq!(column.get(1), Some("1700000000"));
+/// assert_eq!(column.iter().count(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextColumn {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl TextColumn {
+    /// Appends one text.
+    pub fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+        self.ends.push(self.text.len());
     }
-    let columns = columns.map_or_else(|| default_columns(&header), <[String]>::to_vec);
-    if columns.is_empty() {
-        return Err(csv_error(1, "no numeric column to read".into()));
+
+    /// Number of texts.
+    pub fn len(&self) -> usize {
+        self.ends.len()
     }
-    let missing: Vec<&String> = columns.iter().filter(|c| !header.contains(c)).collect();
-    if !missing.is_empty() {
-        return Err(csv_error(
-            1,
-            format!(
+
+    /// Whether there is no text.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `i`-th text.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.text[start..end])
+    }
+
+    /// The texts in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i).unwrap_or_default())
+    }
+
+    /// Appends every text of `other`.
+    pub fn append(&mut self, other: &Self) {
+        let offset = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|end| end + offset));
+    }
+
+    /// The texts reordered: the `k`-th is the `order[k]`-th of `self`.
+    pub(crate) fn permuted(&self, order: &[usize]) -> Self {
+        order.iter().filter_map(|&i| self.get(i)).collect()
+    }
+}
+
+impl<'a> FromIterator<&'a str> for TextColumn {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(texts: I) -> Self {
+        let mut column = Self::default();
+        texts.into_iter().for_each(|text| column.push(text));
+        column
+    }
+}
+
+/// Reads a table a block of rows at a time (for streaming), or whole.
+pub struct TableReader<R> {
+    blocks: Blocks<R>,
+    layout: Layout,
+}
+
+/// Where the chosen columns are in each record.
+struct Layout {
+    path: PathBuf,
+    columns: Vec<String>,
+    /// Field index of each chosen column.
+    positions: Vec<usize>,
+    /// Fields per record (the header's).
+    width: usize,
+    timestamp_at: Option<usize>,
+}
+
+/// Rows parsed so far.
+struct Parts {
+    values: Vec<f64>,
+    timestamps: Option<TextColumn>,
+}
+
+impl TableReader<std::fs::File> {
+    /// Opens `path` and reads its header, choosing `columns` (or [`default_columns`]).
+    ///
+    /// # Errors
+    /// As [`read_table`], for the header.
+    pub fn open(path: &Path, columns: Option<&[String]>) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        Self::new(file, path, columns)
+    }
+}
+
+impl<R: Read> TableReader<R> {
+    /// Reads the header from `input`; `path` only names the source in errors.
+    ///
+    /// # Errors
+    /// As [`read_table`], for the header.
+    pub fn new(input: R, path: &Path, columns: Option<&[String]>) -> Result<Self> {
+        let csv_error = |problem: String| Error::Csv { path: path.to_owned(), line: 1, problem };
+        let mut blocks = Blocks::new(input);
+        let header = blocks
+            .header()
+            .map_err(|source| Error::Io { path: path.to_owned(), source })?
+            .ok_or_else(|| csv_error("the file is empty; expected a header naming the columns".into()))?;
+        let header = header_fields(&header).map_err(csv_error)?;
+        if let Some(dup) = header.iter().enumerate().find(|(i, c)| header[..*i].contains(c)) {
+            return Err(csv_error(format!("column `{}` appears twice", aiops_text::bounded(dup.1))));
+        }
+        let columns = columns.map_or_else(|| default_columns(&header), <[String]>::to_vec);
+        if columns.is_empty() {
+            return Err(csv_error("no numeric column to read".into()));
+        }
+        let missing: Vec<&String> = columns.iter().filter(|c| !header.contains(c)).collect();
+        if !missing.is_empty() {
+            return Err(csv_error(format!(
                 "missing column(s) {}; the header has {}",
                 aiops_text::bounded(&format!("{missing:?}")),
                 aiops_text::bounded(&format!("{header:?}"))
-            ),
-        ));
+            )));
+        }
+        let positions = columns.iter().filter_map(|c| header.iter().position(|h| h == c)).collect();
+        let timestamp_at = header.iter().position(|h| h == TIMESTAMP_COLUMN);
+        let layout = Layout { path: path.to_owned(), columns, positions, width: header.len(), timestamp_at };
+        Ok(Self { blocks, layout })
     }
-    let positions: Vec<usize> = columns.iter().filter_map(|c| header.iter().position(|h| h == c)).collect();
-    let timestamp_at = header.iter().position(|h| h == TIMESTAMP_COLUMN);
-    let mut timestamps = timestamp_at.map(|_| Vec::new());
-    let mut values = Vec::new();
-    for record in records {
-        let record =
-            record.map_err(|e| csv_error(e.position().map_or(0, csv::Position::line), e.to_string()))?;
-        let line = record.position().map_or(0, csv::Position::line);
-        for (&at, name) in positions.iter().zip(&columns) {
-            let text = &record[at];
-            match text.parse::<f64>() {
-                Ok(v) if v.is_finite() => values.push(v),
-                _ => {
-                    return Err(csv_error(
-                        line,
-                        format!("column `{name}` is `{}`, not a finite number", aiops_text::bounded(text)),
-                    ));
-                }
+
+    /// The chosen columns, in order.
+    pub fn columns(&self) -> &[String] {
+        &self.layout.columns
+    }
+
+    /// Whether the input has a `timestamp` column (kept as text in each block).
+    pub fn has_timestamps(&self) -> bool {
+        self.layout.timestamp_at.is_some()
+    }
+
+    /// The next block of rows (a few megabytes of input), or `None` at the end.
+    ///
+    /// # Errors
+    /// As [`read_table`].
+    pub fn next_block(&mut self) -> Result<Option<Table>> {
+        let mut parts = self.layout.parts();
+        if self.read_block(&mut parts)? { self.layout.table(parts).map(Some) } else { Ok(None) }
+    }
+
+    /// Every remaining row.
+    ///
+    /// # Errors
+    /// As [`read_table`].
+    pub fn read_all(mut self) -> Result<Table> {
+        let mut parts = self.layout.parts();
+        while self.read_block(&mut parts)? {}
+        self.layout.table(parts)
+    }
+
+    /// Parses the next block into `parts`; `false` at the end of the input.
+    fn read_block(&mut self, parts: &mut Parts) -> Result<bool> {
+        let layout = &self.layout;
+        let block =
+            self.blocks.next_block().map_err(|source| Error::Io { path: layout.path.clone(), source })?;
+        let Some((block, start)) = block else { return Ok(false) };
+        let mut records = 0;
+        for mut piece in parse_block(block, start, |piece| layout.parse(piece)) {
+            if let Some((at, problem)) = piece.error() {
+                return Err(Error::Csv { path: layout.path.clone(), line: at.line, problem });
+            }
+            records += piece.lines.records;
+            parts.values.extend_from_slice(&piece.value.values);
+            if let (Some(all), Some(more)) = (parts.timestamps.as_mut(), &piece.value.timestamps) {
+                all.append(more);
             }
         }
-        if let (Some(at), Some(texts)) = (timestamp_at, timestamps.as_mut()) {
-            texts.push(record[at].to_owned());
+        self.blocks.count_records(records);
+        Ok(true)
+    }
+}
+
+/// The header's fields, trimmed, as the `csv` crate reads them.
+fn header_fields(line: &[u8]) -> Result<Vec<String>, String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).trim(csv::Trim::All).from_reader(line);
+    let mut record = csv::StringRecord::new();
+    reader.read_record(&mut record).map_err(|e| e.to_string())?;
+    Ok(record.iter().map(str::to_owned).collect())
+}
+
+/// One piece of a block, parsed.
+struct PieceRows {
+    values: Vec<f64>,
+    timestamps: Option<TextColumn>,
+}
+
+impl Layout {
+    fn parts(&self) -> Parts {
+        Parts { values: Vec::new(), timestamps: self.timestamp_at.map(|_| TextColumn::default()) }
+    }
+
+    fn table(&self, parts: Parts) -> Result<Table> {
+        let shape = (parts.values.len() / self.columns.len(), self.columns.len());
+        let values = Array2::from_shape_vec(shape, parts.values).map_err(|e| Error::Csv {
+            path: self.path.clone(),
+            line: 0,
+            problem: format!("internal shape error: {e}"),
+        })?;
+        Ok(Table { columns: self.columns.clone(), timestamps: parts.timestamps, values })
+    }
+
+    fn parse(&self, piece: Piece<'_>) -> (PieceRows, PieceLines) {
+        let mut values = Vec::with_capacity(piece.bytes.len() / 8);
+        let mut timestamps = self.timestamp_at.map(|_| TextColumn::default());
+        let lines = piece.for_each_record(|_, fields| {
+            if fields.len() != self.width {
+                return Err(Problem::FieldCount { found: fields.len(), expected: self.width });
+            }
+            if !fields.iter().all(|f| f.is_ascii()) {
+                check_utf8(fields)?;
+            }
+            for (&at, name) in self.positions.iter().zip(&self.columns) {
+                match parse_f64(fields[at]) {
+                    Some(v) if v.is_finite() => values.push(v),
+                    _ => {
+                        return Err(Problem::Text(format!(
+                            "column `{name}` is `{}`, not a finite number",
+                            aiops_text::bounded(lossy(fields[at]).trim())
+                        )));
+                    }
+                }
+            }
+            if let (Some(at), Some(texts)) = (self.timestamp_at, timestamps.as_mut()) {
+                texts.push(lossy(fields[at]).trim());
+            }
+            Ok(())
+        });
+        (PieceRows { values, timestamps }, lines)
+    }
+}
+
+/// One column of a table to write.
+#[derive(Debug, Clone)]
+pub enum Column<'a> {
+    /// Text written as it is (quoted when CSV requires it): timestamps as they were read.
+    Text(&'a TextColumn),
+    /// Floats, written in the shortest form that reads back to the same bits.
+    Float(ArrayView1<'a, f64>),
+    /// Whole numbers.
+    Int(ArrayView1<'a, i64>),
+}
+
+impl Column<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::Text(texts) => texts.len(),
+            Self::Float(values) => values.len(),
+            Self::Int(values) => values.len(),
         }
     }
-    let rows = values.len() / columns.len();
-    let values = Array2::from_shape_vec((rows, columns.len()), values)
-        .map_err(|e| csv_error(0, format!("internal shape error: {e}")))?;
-    Ok(Table { columns, timestamps, values })
+
+    fn push(&self, row: usize, out: &mut Vec<u8>) {
+        match self {
+            Self::Text(texts) => {
+                out.extend_from_slice(csv_field(texts.get(row).unwrap_or_default()).as_bytes())
+            }
+            Self::Float(values) => push_shortest(out, values[row]),
+            Self::Int(values) => push_i64(out, values[row]),
+        }
+    }
+}
+
+/// Writes a CSV table a block of rows at a time: the header first, then each block's rows,
+/// formatted in parallel.
+pub struct TableWriter<'w> {
+    out: &'w mut dyn Write,
+    width: usize,
+}
+
+impl<'w> TableWriter<'w> {
+    /// Writes the header naming `columns` (quoted when CSV requires it).
+    ///
+    /// # Errors
+    /// Whatever `out` returns.
+    pub fn new(out: &'w mut dyn Write, columns: &[&str]) -> std::io::Result<Self> {
+        let header: Vec<_> = columns.iter().map(|name| csv_field(name)).collect();
+        writeln!(out, "{}", header.join(","))?;
+        Ok(Self { out, width: columns.len() })
+    }
+
+    /// Writes the rows of `columns` (one per header name, all of the same length).
+    ///
+    /// # Errors
+    /// Whatever `out` returns; [`std::io::ErrorKind::InvalidInput`] when the columns do not fit
+    /// the header.
+    pub fn write(&mut self, columns: &[Column<'_>]) -> std::io::Result<()> {
+        let rows = columns.first().map_or(0, Column::len);
+        if columns.len() != self.width || columns.iter().any(|c| c.len() != rows) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} columns of unequal lengths for a header of {}", columns.len(), self.width),
+            ));
+        }
+        write_rows(self.out, rows, |range, text| {
+            for row in range {
+                for (i, column) in columns.iter().enumerate() {
+                    if i > 0 {
+                        text.push(b',');
+                    }
+                    column.push(row, text);
+                }
+                text.push(b'\n');
+            }
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use super::{csv_field, parse_table};
+    use crate::Error;
+    use crate::series::{Order, parse_series};
+
+    /// What the `csv` crate (the reader before issue 16) says of a table: the values, or the
+    /// first error's position line and message.
+    fn csv_crate_table(text: &str) -> Result<Vec<f64>, (u64, String)> {
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).trim(csv::Trim::All).from_reader(text.as_bytes());
+        let mut values = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| (e.position().map_or(0, csv::Position::line), e.to_string()))?;
+            let line = record.position().map_or(0, csv::Position::line);
+            for (j, field) in record.iter().enumerate().filter(|_| i > 0) {
+                match field.parse::<f64>() {
+                    Ok(v) if v.is_finite() => values.push(v),
+                    _ => {
+                        let name = ["a", "b"][j];
+                        return Err((line, format!("column `{name}` is `{field}`, not a finite number")));
+                    }
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    /// The line the `csv` crate placed the first record failing `bad` at (flexible reading).
+    fn csv_crate_line(text: &str, bad: impl Fn(&csv::StringRecord) -> bool) -> Option<u64> {
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        records.iter().skip(1).find(|r| bad(r)).and_then(|r| r.position().map(csv::Position::line))
+    }
+
+    fn terminator() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec!["\n", "\r\n", "\r", "\n\n", "\r\n\r\n", "\n \n"])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Issue 16: the parallel reader names the line and byte the `csv` crate named, with
+        /// CRLF, lone CR and blank lines.
+        #[test]
+        fn tables_read_and_fail_as_the_csv_crate_did(
+            rows in prop::collection::vec((prop::sample::select(vec!["1,2", " 3 , 4", "5", "6,7,8", "x,9", "1e3,-0.5"]), terminator()), 0..12),
+            first in terminator(),
+        ) {
+            let text: String = std::iter::once(("a,b", first)).chain(rows).map(|(row, end)| format!("{row}{end}")).collect();
+            let ours = parse_table(text.as_bytes(), Path::new("t.csv"), None);
+            match (ours, csv_crate_table(&text)) {
+                (Ok(table), Ok(values)) => prop_assert_eq!(table.values.iter().copied().collect::<Vec<_>>(), values),
+                (Err(Error::Csv { line, problem, .. }), Err(expected)) => prop_assert_eq!((line, problem), expected),
+                (ours, theirs) => prop_assert!(false, "{:?} vs {:?} for {:?}", ours.map(|t| t.values), theirs, text),
+            }
+        }
+
+        #[test]
+        fn series_errors_name_the_line_the_csv_crate_did(
+            rows in prop::collection::vec((prop::sample::select(vec!["1,2", "2,bad", "3", "4,5,6", "5,"]), terminator()), 0..12),
+            first in terminator(),
+        ) {
+            let rows: Vec<(String, &str)> =
+                rows.into_iter().enumerate().map(|(i, (row, end))| (row.replacen(|c: char| c.is_ascii_digit(), &format!("{}", 10 + i), 1), end)).collect();
+            let text: String = std::iter::once(("timestamp,v".to_owned(), first)).chain(rows).map(|(row, end)| format!("{row}{end}")).collect();
+            let expected = csv_crate_line(&text, |r| r.len() != 2 || &r[1] == "bad");
+            match parse_series(text.as_bytes(), Path::new("d.csv"), Order::Strict) {
+                Ok(_) => prop_assert_eq!(expected, None, "{:?}", text),
+                Err(Error::Csv { line, .. }) => prop_assert_eq!(Some(line), expected, "{:?}", text),
+                Err(other) => prop_assert!(false, "{other}"),
+            }
+        }
+    }
 
     #[test]
     fn a_bare_carriage_return_is_quoted_and_reads_back() {

@@ -5,10 +5,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use aiops_features::FeatureSchema;
-use ndarray::Array2;
+use ndarray::{Array1, Array2};
 
-use aiops_artifacts::series::{Order, Series, Shortest, read_series};
-use aiops_artifacts::table::csv_field;
+use aiops_artifacts::series::{Order, Series, read_series};
+use aiops_artifacts::table::{Column, TableWriter};
 use aiops_artifacts::write_atomically;
 
 use crate::Result;
@@ -42,7 +42,7 @@ pub fn schema_file(features: &Path) -> PathBuf {
 }
 
 /// Writes a features CSV: the input's timestamp text, then the feature columns, the first named
-/// after the input's value column.
+/// after the input's value column; `hour` as a whole number. Rows are formatted in parallel.
 ///
 /// # Errors
 /// Whatever `out` returns.
@@ -52,21 +52,12 @@ pub fn write_features(
     schema: &FeatureSchema,
     features: &Array2<f64>,
 ) -> std::io::Result<()> {
-    write!(out, "{},{}", csv_field(&series.timestamp_column), csv_field(&series.value_column))?;
-    for name in &schema.columns[1..] {
-        write!(out, ",{name}")?;
-    }
-    writeln!(out)?;
-    for (timestamp, row) in series.timestamp_text.iter().zip(features.rows()) {
-        write!(out, "{}", csv_field(timestamp))?;
-        for (column, &v) in row.iter().enumerate() {
-            if column == HOUR_COLUMN {
-                write!(out, ",{}", v as u8)?;
-            } else {
-                write!(out, ",{}", Shortest(v))?;
-            }
-        }
-        writeln!(out)?;
-    }
-    Ok(())
+    let mut names = vec![series.timestamp_column.as_str(), series.value_column.as_str()];
+    names.extend(schema.columns[1..].iter().map(String::as_str));
+    let hours: Array1<i64> = features.column(HOUR_COLUMN).mapv(|v| i64::from(v as u8));
+    let mut columns = vec![Column::Text(&series.timestamp_text)];
+    columns.extend((0..features.ncols()).map(|c| {
+        if c == HOUR_COLUMN { Column::Int(hours.view()) } else { Column::Float(features.column(c)) }
+    }));
+    TableWriter::new(out, &names)?.write(&columns)
 }

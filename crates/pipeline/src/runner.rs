@@ -128,7 +128,7 @@ pub fn train_and_report(
         let table = read_table(&artifacts.features, Some(&model.metadata.feature_names))?;
         let scores = score_step::score(&model, &table)?;
         write_atomically(&artifacts.scores, |out| {
-            score_step::write_scores(out, table.timestamps.as_deref(), &scores)
+            score_step::write_scores(out, table.timestamps.as_ref(), &scores)
         })?;
         let anomalies = scores.prediction.iter().filter(|&&p| p == -1).count();
         Ok((scores, format!("{anomalies} anomalous points")))

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use aiops_iforest::Model;
 
-use aiops_artifacts::series::format_float;
-use aiops_artifacts::table::{TIMESTAMP_COLUMN, Table, csv_field, read_table};
-use aiops_artifacts::write_atomically;
+use aiops_artifacts::table::{Column, TIMESTAMP_COLUMN, Table, TableReader, TableWriter, TextColumn};
+use aiops_artifacts::write_atomically_with;
+use ndarray::ArrayView1;
 
 use crate::Result;
 
@@ -43,46 +43,68 @@ pub fn score(model: &Model, table: &Table) -> Result<Scores> {
     Ok(Scores { score: score.to_vec(), decision, prediction })
 }
 
-/// Reads the model and `input`, scores every row and writes `output` atomically. Returns the
-/// number of rows and of anomalies.
+/// Reads the model, then `input` a block of rows at a time, scoring each block and writing its
+/// rows to `output` as it goes (memory stays constant whatever the input size); `output` appears
+/// atomically once every row is written. Returns the number of rows and of anomalies.
 ///
 /// # Errors
 /// A refused model, input lacking the model's columns (all named), a bad value (line named), or
 /// I/O errors.
 pub fn run(model: &Path, input: &Path, output: &Path) -> Result<(usize, usize)> {
     let model = read_model(model)?;
-    let table = read_table(input, Some(&model.metadata.feature_names))?;
-    let scores = score(&model, &table)?;
-    write_atomically(output, |out| write_scores(out, table.timestamps.as_deref(), &scores))?;
-    let anomalies = scores.prediction.iter().filter(|&&p| p == -1).count();
-    Ok((scores.prediction.len(), anomalies))
+    let mut reader = TableReader::open(input, Some(&model.metadata.feature_names))?;
+    let (mut rows, mut anomalies) = (0, 0);
+    let io_error = |source| aiops_artifacts::Error::Io { path: output.to_owned(), source };
+    write_atomically_with(output, |out| {
+        let mut writer = ScoresWriter::new(out, reader.has_timestamps()).map_err(io_error)?;
+        while let Some(block) = reader.next_block()? {
+            let scores = score(&model, &block)?;
+            writer.write(block.timestamps.as_ref(), &scores).map_err(io_error)?;
+            rows += scores.prediction.len();
+            anomalies += scores.prediction.iter().filter(|&&p| p == -1).count();
+        }
+        Ok::<_, crate::Error>(())
+    })?;
+    Ok((rows, anomalies))
 }
 
-/// Writes the scores CSV.
+/// Writes a scores CSV (`[timestamp,]score,decision,prediction`) a block of rows at a time.
+pub struct ScoresWriter<'w>(TableWriter<'w>);
+
+impl<'w> ScoresWriter<'w> {
+    /// Writes the header, with a `timestamp` column when `timestamps`.
+    ///
+    /// # Errors
+    /// Whatever `out` returns.
+    pub fn new(out: &'w mut dyn Write, timestamps: bool) -> std::io::Result<Self> {
+        let names = [TIMESTAMP_COLUMN, "score", "decision", "prediction"];
+        let names = if timestamps { &names[..] } else { &names[1..] };
+        Ok(Self(TableWriter::new(out, names)?))
+    }
+
+    /// Writes the rows of `scores`, with their `timestamps` when the header has them.
+    ///
+    /// # Errors
+    /// Whatever `out` returns.
+    pub fn write(&mut self, timestamps: Option<&TextColumn>, scores: &Scores) -> std::io::Result<()> {
+        let mut columns: Vec<Column<'_>> = timestamps.map(Column::Text).into_iter().collect();
+        columns.extend([
+            Column::Float(ArrayView1::from(&scores.score)),
+            Column::Float(ArrayView1::from(&scores.decision)),
+            Column::Int(ArrayView1::from(&scores.prediction)),
+        ]);
+        self.0.write(&columns)
+    }
+}
+
+/// Writes a whole scores CSV.
 ///
 /// # Errors
 /// Whatever `out` returns.
 pub fn write_scores(
     out: &mut dyn Write,
-    timestamps: Option<&[String]>,
+    timestamps: Option<&TextColumn>,
     scores: &Scores,
 ) -> std::io::Result<()> {
-    let rows = scores.score.len();
-    if timestamps.is_some() {
-        write!(out, "{TIMESTAMP_COLUMN},")?;
-    }
-    writeln!(out, "score,decision,prediction")?;
-    for i in 0..rows {
-        if let Some(t) = timestamps.and_then(|t| t.get(i)) {
-            write!(out, "{},", csv_field(t))?;
-        }
-        writeln!(
-            out,
-            "{},{},{}",
-            format_float(scores.score[i]),
-            format_float(scores.decision[i]),
-            scores.prediction[i]
-        )?;
-    }
-    Ok(())
+    ScoresWriter::new(out, timestamps.is_some())?.write(timestamps, scores)
 }

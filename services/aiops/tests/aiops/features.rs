@@ -55,7 +55,8 @@ fn assert_output_is_the_library_result(input: &Path, output: &Path, order: Order
     let expected = FeatureSchema::reference().compute(&series.timestamps, &series.values).expect("computes");
     let written = read_features_csv(output);
     assert_eq!(written.header, format!("{},{},{HEADER_TAIL}", series.timestamp_column, series.value_column));
-    assert_eq!(written.timestamps, series.timestamp_text, "timestamps are written as they came in");
+    let read: Vec<&str> = series.timestamp_text.iter().collect();
+    assert_eq!(written.timestamps, read, "timestamps are written as they came in");
     assert_eq!(written.rows.len(), expected.nrows());
     for (row, (got, want)) in written.rows.iter().zip(expected.rows()).enumerate() {
         let got: Vec<u64> = got.iter().map(|v| v.to_bits()).collect();

@@ -1,0 +1,695 @@
+//! CSV at memory speed: the input read in large blocks of whole lines, each block cut at line
+//! ends into pieces parsed in parallel; fields split and floats parsed and formatted without
+//! allocating.
+//!
+//! Records are read as the `csv` crate reads them: `\n`, `\r\n` and a lone `\r` end a record,
+//! blank lines are skipped, fields are split on commas, and a record holding a double quote is
+//! handed to the `csv` crate so quoted fields keep their meaning (a quoted field may not span
+//! lines). Positions in errors are the `csv` crate's too: a record is placed where the record
+//! before it ended (just past the first byte of its terminator), so every line number and byte
+//! offset stays what it was with the `csv` crate.
+
+use std::io::{Read, Write};
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+/// Bytes read per block: large enough that reading costs a few system calls, small enough that
+/// a streaming reader's memory stays constant.
+const BLOCK_BYTES: usize = 16 << 20;
+
+/// Smallest piece of a block parsed by one task.
+const PIECE_BYTES: usize = 256 << 10;
+
+/// Rows formatted per task when writing.
+const PIECE_ROWS: usize = 16 << 10;
+
+/// Rows formatted before their text is written out (bounds the memory of a write).
+const BATCH_ROWS: usize = 256 << 10;
+
+fn is_terminator(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+/// Terminator bytes between the end of the last record before a cut and the cut, not yet
+/// consumed by the `csv` crate when it reads the next record: the next record's position is
+/// `newlines` lines and `bytes` bytes before the cut.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Pending {
+    newlines: u64,
+    bytes: u64,
+}
+
+/// What is pending at `cut` in `data`, given what was pending at `data`'s start.
+fn pending_at(data: &[u8], cut: usize, before: Pending) -> Pending {
+    match data[..cut].iter().rposition(|&b| !is_terminator(b)) {
+        // The first terminator byte after the record's text is consumed with it.
+        Some(text_end) => {
+            let from = (text_end + 2).min(cut);
+            Pending { newlines: newlines(&data[from..cut]), bytes: (cut - from) as u64 }
+        }
+        None => {
+            Pending { newlines: before.newlines + newlines(&data[..cut]), bytes: before.bytes + cut as u64 }
+        }
+    }
+}
+
+/// Where a block starts in the input.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Start {
+    /// 1-based line of the block's first byte.
+    pub(crate) line: u64,
+    /// Byte offset of the block's first byte.
+    pub(crate) byte: u64,
+    /// Records (the header included) before the block.
+    pub(crate) records: u64,
+    /// Terminators pending at the block's start.
+    pending: Pending,
+}
+
+/// A record's position as the `csv` crate reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Position {
+    /// 1-based line.
+    pub(crate) line: u64,
+    /// Byte offset.
+    pub(crate) byte: u64,
+    /// 0-based record index (the header is record 0).
+    pub(crate) record: u64,
+}
+
+/// Reads `R` in blocks that end at a line end (the last may not).
+pub(crate) struct Blocks<R> {
+    input: R,
+    buf: Vec<u8>,
+    /// Bytes of `buf` handed out by the last call.
+    consumed: usize,
+    eof: bool,
+    /// Where `buf` starts.
+    start: Start,
+}
+
+impl<R: Read> Blocks<R> {
+    pub(crate) fn new(input: R) -> Self {
+        Self {
+            input,
+            buf: Vec::new(),
+            consumed: 0,
+            eof: false,
+            start: Start { line: 1, byte: 0, records: 0, pending: Pending::default() },
+        }
+    }
+
+    /// The first record (without its terminator); `None` for an input of blank lines only.
+    /// The next block starts after it.
+    pub(crate) fn header(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        while let Some((block, _)) = self.next_block()? {
+            let Some(from) = block.iter().position(|&b| !is_terminator(b)) else { continue };
+            let end =
+                block[from..].iter().position(|&b| is_terminator(b)).map_or(block.len(), |at| from + at);
+            let header = block[from..end].to_vec();
+            self.consumed = (end + 1).min(block.len());
+            self.start.records = 1;
+            return Ok(Some(header));
+        }
+        Ok(None)
+    }
+
+    /// The next block of whole lines and where it starts, or `None` at the end of the input.
+    pub(crate) fn next_block(&mut self) -> std::io::Result<Option<(&[u8], Start)>> {
+        self.advance();
+        let mut wanted = BLOCK_BYTES;
+        let end = loop {
+            if !self.eof && self.buf.len() < wanted {
+                let missing = (wanted - self.buf.len()) as u64;
+                let read = (&mut self.input).take(missing).read_to_end(&mut self.buf)?;
+                self.eof = (read as u64) < missing;
+            }
+            if self.eof {
+                break self.buf.len();
+            }
+            match memchr::memrchr(b'\n', &self.buf) {
+                Some(at) => break at + 1,
+                // One line longer than a block: read on until it ends.
+                None => wanted = self.buf.len() * 2,
+            }
+        };
+        self.consumed = end;
+        Ok((end > 0).then_some((&self.buf[..end], self.start)))
+    }
+
+    /// Drops the bytes handed out, keeping `start` right.
+    fn advance(&mut self) {
+        let done = &self.buf[..self.consumed];
+        self.start.pending = pending_at(done, done.len(), self.start.pending);
+        self.start.line += newlines(done);
+        self.start.byte += done.len() as u64;
+        self.buf.drain(..self.consumed);
+        self.consumed = 0;
+    }
+
+    /// Counts the records of the block just handed out (called by the reader once parsed).
+    pub(crate) fn count_records(&mut self, records: u64) {
+        self.start.records += records;
+    }
+}
+
+/// A problem with one record, told once its position is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Problem {
+    /// What is wrong, in words.
+    Text(String),
+    /// A record with another number of fields than the header (the `csv` crate's own error).
+    FieldCount {
+        /// Fields found.
+        found: usize,
+        /// The header's fields.
+        expected: usize,
+    },
+    /// A field that is not UTF-8 text (the `csv` crate's own error).
+    Utf8 {
+        /// 0-based field.
+        field: usize,
+        /// Bytes of valid text before the bad one.
+        valid_up_to: usize,
+    },
+}
+
+/// Refuses a record that is not UTF-8 text, as the `csv` crate does for text records.
+pub(crate) fn check_utf8(fields: &[&[u8]]) -> Result<(), Problem> {
+    for (field, bytes) in fields.iter().enumerate() {
+        if let Err(e) = std::str::from_utf8(bytes) {
+            return Err(Problem::Utf8 { field, valid_up_to: e.valid_up_to() });
+        }
+    }
+    Ok(())
+}
+
+impl From<String> for Problem {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl Problem {
+    /// The message, placed at `at`.
+    pub(crate) fn message(self, at: Position) -> String {
+        match self {
+            Self::Text(text) => text,
+            Self::FieldCount { found, expected } => format!(
+                "CSV error: record {} (line: {}, byte: {}): found record with {found} fields, but the previous record has {expected} fields",
+                at.record, at.line, at.byte
+            ),
+            Self::Utf8 { field, valid_up_to } => format!(
+                "CSV parse error: record {} (line {}, field: {field}, byte: {}): invalid utf-8: invalid UTF-8 in field {field} near byte index {valid_up_to}",
+                at.record, at.line, at.byte
+            ),
+        }
+    }
+}
+
+/// A record's position within a piece: relative to the piece's start (which may go back before
+/// it, into terminators pending there) and its index among the piece's records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RelativePosition {
+    newlines: i64,
+    bytes: i64,
+    record: u64,
+}
+
+/// What [`Piece::for_each_record`] saw.
+#[derive(Debug, Default)]
+pub(crate) struct PieceLines {
+    /// Line ends (`\n`) in the piece.
+    pub(crate) newlines: u64,
+    /// Records in the piece.
+    pub(crate) records: u64,
+    /// The first problem, and where.
+    pub(crate) error: Option<(RelativePosition, Problem)>,
+}
+
+/// A piece of a block: whole lines, and what was pending at its start.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Piece<'a> {
+    /// The bytes.
+    pub(crate) bytes: &'a [u8],
+    /// Terminators pending at its start.
+    pending: Pending,
+}
+
+impl<'a> Piece<'a> {
+    /// Calls `record(position, fields)` for every record of the piece, stopping at the first
+    /// problem.
+    pub(crate) fn for_each_record(
+        &self,
+        mut record: impl FnMut(RelativePosition, &[&[u8]]) -> Result<(), Problem>,
+    ) -> PieceLines {
+        let mut fields: Vec<&'a [u8]> = Vec::new();
+        let mut outcome = PieceLines::default();
+        let bytes = self.bytes;
+        let mut at = RelativePosition {
+            newlines: -(self.pending.newlines as i64),
+            bytes: -(self.pending.bytes as i64),
+            record: 0,
+        };
+        let mut from = 0;
+        while from < bytes.len() {
+            let end = memchr::memchr2(b'\n', b'\r', &bytes[from..]).map_or(bytes.len(), |e| from + e);
+            let line = &bytes[from..end];
+            if !line.is_empty() {
+                let result = if memchr::memchr(b'"', line).is_some() {
+                    quoted_fields(line).and_then(|owned| {
+                        let borrowed: Vec<&[u8]> = owned.iter().collect();
+                        record(at, &borrowed)
+                    })
+                } else {
+                    fields.clear();
+                    fields.extend(line.split(|&b| b == b','));
+                    record(at, &fields)
+                };
+                if let Err(problem) = result {
+                    outcome.error = Some((at, problem));
+                    return outcome;
+                }
+                outcome.records += 1;
+                // The record's first terminator byte is consumed with it.
+                outcome.newlines += u64::from(bytes.get(end) == Some(&b'\n'));
+                from = (end + 1).min(bytes.len());
+                at = RelativePosition {
+                    newlines: outcome.newlines as i64,
+                    bytes: from as i64,
+                    record: outcome.records,
+                };
+            } else {
+                outcome.newlines += u64::from(bytes.get(end) == Some(&b'\n'));
+                from = end + 1;
+            }
+        }
+        outcome
+    }
+}
+
+impl Start {
+    /// The absolute position of a record at `at` in a piece starting here.
+    pub(crate) fn position(&self, at: RelativePosition) -> Position {
+        Position {
+            line: self.line.saturating_add_signed(at.newlines),
+            byte: self.byte.saturating_add_signed(at.bytes),
+            record: self.records + at.record,
+        }
+    }
+}
+
+/// The fields of one record with quotes, as the `csv` crate reads them.
+fn quoted_fields(line: &[u8]) -> Result<csv::ByteRecord, Problem> {
+    if memchr::memchr_iter(b'"', line).count() % 2 == 1 {
+        return Err(Problem::Text("a quoted field spans lines (not supported)".into()));
+    }
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(line);
+    let mut record = csv::ByteRecord::new();
+    match reader.read_byte_record(&mut record) {
+        Ok(_) => Ok(record),
+        Err(e) => Err(Problem::Text(e.to_string())),
+    }
+}
+
+/// Cuts `block` into pieces of whole lines, enough for every core to get several.
+fn pieces(block: &[u8], pending: Pending) -> Vec<Piece<'_>> {
+    let target = (block.len() / (4 * rayon::current_num_threads())).max(PIECE_BYTES);
+    let mut pieces = Vec::with_capacity(block.len() / target + 1);
+    let mut start = 0;
+    while start < block.len() {
+        let rest = &block[start..];
+        let cut = if rest.len() <= target {
+            rest.len()
+        } else {
+            memchr::memchr(b'\n', &rest[target..]).map_or(rest.len(), |at| target + at + 1)
+        };
+        let piece_pending = if start == 0 { pending } else { pending_at(block, start, pending) };
+        pieces.push(Piece { bytes: &rest[..cut], pending: piece_pending });
+        start += cut;
+    }
+    pieces
+}
+
+/// A parsed piece and where it starts.
+pub(crate) struct Parsed<T> {
+    /// Where the piece starts in the input.
+    pub(crate) start: Start,
+    /// What `parse` returned.
+    pub(crate) value: T,
+    /// What the piece held.
+    pub(crate) lines: PieceLines,
+}
+
+impl<T> Parsed<T> {
+    /// The piece's first problem, placed in the input.
+    pub(crate) fn error(&mut self) -> Option<(Position, String)> {
+        let (at, problem) = self.lines.error.take()?;
+        let position = self.start.position(at);
+        Some((position, problem.message(position)))
+    }
+}
+
+/// Parses every piece of a block (which starts at `start`) with `parse` in parallel; results in
+/// input order.
+pub(crate) fn parse_block<T: Send>(
+    block: &[u8],
+    start: Start,
+    parse: impl Fn(Piece<'_>) -> (T, PieceLines) + Sync,
+) -> Vec<Parsed<T>> {
+    let parsed: Vec<(usize, T, PieceLines)> = pieces(block, start.pending)
+        .into_par_iter()
+        .map(|piece| {
+            let (value, lines) = parse(piece);
+            (piece.bytes.len(), value, lines)
+        })
+        .collect();
+    let mut at = start;
+    parsed
+        .into_iter()
+        .map(|(len, value, lines)| {
+            let here = at;
+            at.line += lines.newlines;
+            at.byte += len as u64;
+            at.records += lines.records;
+            Parsed { start: here, value, lines }
+        })
+        .collect()
+}
+
+/// A field as text, for error messages.
+pub(crate) fn lossy(field: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(field)
+}
+
+/// Parses a float exactly as `str::parse::<f64>` does after trimming whitespace (the same
+/// accepted forms, the same bits), with a fast path for plain decimals.
+pub(crate) fn parse_f64(field: &[u8]) -> Option<f64> {
+    plain_decimal(field).or_else(|| std::str::from_utf8(field).ok()?.trim().parse().ok())
+}
+
+/// `[-]digits[.digits]` with at most 15 significant digits after leading zeros and at most 22
+/// decimals: the integer and the power of ten are exact in f64, so one division rounds
+/// correctly (Clinger's fast path); `None` for anything else.
+fn plain_decimal(field: &[u8]) -> Option<f64> {
+    let (negative, digits) = match field.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, field),
+    };
+    let (mut mantissa, mut significant, mut decimals, mut seen_dot, mut any) =
+        (0u64, 0u32, 0u32, false, false);
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                any = true;
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                significant += u32::from(mantissa != 0);
+                decimals += u32::from(seen_dot);
+                if significant > 15 {
+                    return None;
+                }
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => return None,
+        }
+    }
+    if !any || decimals > 22 {
+        return None;
+    }
+    let magnitude = mantissa as f64 / POWERS_OF_TEN[decimals as usize];
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+    1e19, 1e20, 1e21, 1e22,
+];
+
+/// Appends `v` as Rust's `{:?}` writes it: the shortest form that parses back to the same bits,
+/// in exponent form below 1e-4 and from 1e16 (`1e300`, `1.5e-7`), `NaN`, `inf`, `-inf`, `-0.0`.
+///
+/// Ryu finds the same shortest digits as Rust four to ten times faster, except that when the
+/// value lies exactly halfway between two shortest candidates Ryu rounds to even and Rust up:
+/// those ties (found exactly, with integers), the exponent forms and the special values go
+/// through Rust's own formatting.
+pub(crate) fn push_shortest(out: &mut Vec<u8>, v: f64) {
+    if !(1e-4..1e16).contains(&v.abs()) {
+        // Infallible: writing to a Vec.
+        let _ = write!(out, "{v:?}");
+        return;
+    }
+    let mut buffer = ryu::Buffer::new();
+    let text = buffer.format_finite(v).as_bytes();
+    if text.contains(&b'e') || is_tie(v.abs(), text) {
+        let _ = write!(out, "{v:?}");
+        return;
+    }
+    out.extend_from_slice(text);
+    if !text.contains(&b'.') {
+        out.extend_from_slice(b".0");
+    }
+}
+
+/// Whether `abs` (in [1e-4, 1e16)) lies exactly halfway between the shortest decimal `text`
+/// (plain digits with an optional point, no exponent) and its neighbour one unit in the last
+/// digit away, i.e. equals `(10 * digits +- 5) * 10^p` for `p` one place past the last digit.
+fn is_tie(abs: f64, text: &[u8]) -> bool {
+    let (mantissa, exponent) = odd_mantissa(abs);
+    if exponent < -40 {
+        // Binary digits below any place a plain decimal of at most 17 digits in range has.
+        return false;
+    }
+    let (significand, unit) = significand(text);
+    [significand * 10 + 5, significand * 10 - 5]
+        .into_iter()
+        .any(|n| equals_decimal(mantissa, exponent, n, unit - 1))
+}
+
+/// `abs` as `mantissa * 2^exponent` with an odd mantissa (`abs` finite and non-zero).
+fn odd_mantissa(abs: f64) -> (u64, i32) {
+    let bits = abs.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    let (mantissa, exponent) =
+        if biased == 0 { (fraction, -1074) } else { (fraction | 1 << 52, biased - 1075) };
+    let zeros = mantissa.trailing_zeros();
+    (mantissa >> zeros, exponent + zeros as i32)
+}
+
+/// The digits of a plain decimal (`123.45`, `0.001`, `100.0`) without trailing zeros, as an
+/// integer, and the exponent of its last digit's unit.
+fn significand(text: &[u8]) -> (u64, i32) {
+    let text = text.strip_prefix(b"-").unwrap_or(text);
+    let point = text.iter().position(|&b| b == b'.').unwrap_or(text.len());
+    let mut digits =
+        text.iter().filter(|b| b.is_ascii_digit()).fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'));
+    let mut unit = -((text.len() - point).saturating_sub(1) as i32);
+    while digits != 0 && digits % 10 == 0 {
+        digits /= 10;
+        unit += 1;
+    }
+    (digits, unit)
+}
+
+/// Whether `mantissa * 2^exponent == n * 10^p` exactly (`mantissa` odd).
+fn equals_decimal(mantissa: u64, exponent: i32, n: u64, p: i32) -> bool {
+    let shifted = |value: u128, shift: i32| {
+        (shift >= 0 && value.leading_zeros() >= shift as u32).then(|| value << shift)
+    };
+    if exponent < p.min(0) {
+        // Binary digits below the decimal's last place: never equal (the common case).
+        return false;
+    }
+    if p >= 0 {
+        let decimal = 10u128.checked_pow(p as u32).and_then(|power| power.checked_mul(u128::from(n)));
+        decimal.is_some() && shifted(u128::from(mantissa), exponent) == decimal
+    } else {
+        // m * 2^e * 10^-p == n, i.e. m * 5^-p * 2^(e - p) == n: an integer only when e >= p.
+        let odd =
+            5u128.checked_pow(p.unsigned_abs()).and_then(|power| power.checked_mul(u128::from(mantissa)));
+        odd.and_then(|odd| shifted(odd, exponent - p)) == Some(u128::from(n))
+    }
+}
+
+/// Appends an integer in decimal.
+pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
+    let mut buffer = [0u8; 20];
+    let mut at = buffer.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buffer[at..]);
+}
+
+/// Writes rows `0..rows`: `format(rows, text)` appends the text of a range of rows; ranges are
+/// formatted in parallel and written in order, a bounded batch at a time.
+///
+/// # Errors
+/// Whatever `out` returns.
+pub(crate) fn write_rows(
+    out: &mut dyn Write,
+    rows: usize,
+    format: impl Fn(Range<usize>, &mut Vec<u8>) + Sync,
+) -> std::io::Result<()> {
+    for batch in (0..rows).step_by(BATCH_ROWS) {
+        let end = (batch + BATCH_ROWS).min(rows);
+        let texts: Vec<Vec<u8>> = (batch..end)
+            .step_by(PIECE_ROWS)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|start| {
+                let mut text = Vec::with_capacity(PIECE_ROWS * 64);
+                format(start..(start + PIECE_ROWS).min(end), &mut text);
+                text
+            })
+            .collect();
+        for text in &texts {
+            out.write_all(text)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn shortest(v: f64) -> String {
+        let mut out = Vec::new();
+        push_shortest(&mut out, v);
+        String::from_utf8(out).expect("ASCII")
+    }
+
+    #[test]
+    fn shortest_matches_debug_formatting_at_the_edges() {
+        for v in [
+            0.1,
+            1.0,
+            -1.0,
+            1e-4,
+            9.999e-5,
+            1e16,
+            9_999_999_999_999_998.0,
+            1e15,
+            123.456,
+            1e300,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            100.0,
+            1234567.0,
+            0.000123,
+            1.5e-7,
+            636_576_294_787_161.0 + 0.25,
+            1_907_187_089_675_632.0 + 0.25,
+        ] {
+            assert_eq!(shortest(v), format!("{v:?}"), "{v:e}");
+        }
+    }
+
+    #[test]
+    fn plain_decimals_take_the_fast_path_and_others_fall_back() {
+        assert_eq!(plain_decimal(b"12.5"), Some(12.5));
+        assert_eq!(plain_decimal(b"-0.0").map(f64::to_bits), Some((-0.0f64).to_bits()));
+        assert_eq!(plain_decimal(b"1e5"), None);
+        assert_eq!(plain_decimal(b"1234567890123456"), None);
+        assert_eq!(parse_f64(b"1e5"), Some(1e5));
+        assert_eq!(parse_f64(b" inf "), Some(f64::INFINITY));
+        assert_eq!(parse_f64(b"."), None);
+        assert_eq!(parse_f64(b"-"), None);
+        assert_eq!(parse_f64(b""), None);
+    }
+
+    #[test]
+    fn blocks_and_pieces_end_at_line_ends_and_cover_the_input() {
+        let text: String = (0..2_000_000).map(|i| format!("{i},{}\n", i * 7)).collect();
+        let text = format!("{text}last,line");
+        let mut blocks = Blocks::new(text.as_bytes());
+        let mut joined = Vec::new();
+        let mut blocks_seen = 0;
+        while let Some((block, start)) = blocks.next_block().expect("in memory") {
+            blocks_seen += 1;
+            assert_eq!(start.byte, joined.len() as u64);
+            assert!(block.ends_with(b"\n") || block.ends_with(b"line"));
+            for piece in pieces(block, start.pending) {
+                assert!(piece.bytes.ends_with(b"\n") || piece.bytes.ends_with(b"line"));
+                joined.extend_from_slice(piece.bytes);
+            }
+        }
+        assert!(blocks_seen > 1, "the input spans several blocks");
+        assert_eq!(joined, text.as_bytes());
+    }
+
+    #[test]
+    fn records_split_on_commas_skip_blank_lines_and_unquote() {
+        let mut seen = Vec::new();
+        let piece = Piece { bytes: b"a,b\r\n\n\"x,y\",\"q\"\"\"\rlast", pending: Pending::default() };
+        let lines = piece.for_each_record(|_, fields| {
+            seen.push(fields.iter().map(|f| lossy(f).into_owned()).collect::<Vec<_>>());
+            Ok(())
+        });
+        assert_eq!((lines.newlines, lines.records), (2, 3));
+        assert!(lines.error.is_none());
+        assert_eq!(seen, [vec!["a", "b"], vec!["x,y", "q\""], vec!["last"]]);
+        let piece = Piece { bytes: b"1\n2\n3\n", pending: Pending::default() };
+        let failed =
+            piece.for_each_record(
+                |_, fields| {
+                    if fields[0] == b"2" { Err(Problem::Text("two".into())) } else { Ok(()) }
+                },
+            );
+        let (at, problem) = failed.error.expect("an error");
+        assert_eq!((at.newlines, at.bytes, at.record, problem), (1, 2, 1, Problem::Text("two".into())));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn shortest_is_debug_formatting_for_any_bits(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            prop_assert_eq!(shortest(v), format!("{v:?}"));
+        }
+
+        #[test]
+        fn shortest_is_debug_formatting_in_the_decimal_range(v in -1e17f64..1e17, scale in 0i32..24, whole in any::<i32>()) {
+            let v = v / 10f64.powi(scale);
+            prop_assert_eq!(shortest(v), format!("{v:?}"));
+            let whole = f64::from(whole) / 10f64.powi(scale % 4);
+            prop_assert_eq!(shortest(whole), format!("{whole:?}"));
+        }
+
+        #[test]
+        fn parsing_is_std_parsing(mantissa in any::<i64>(), scale in 0u32..30, style in 0u8..4) {
+            let text = match style {
+                0 => format!("{}", mantissa as f64 / 10f64.powi(scale as i32)),
+                1 => format!("{mantissa}"),
+                2 => format!("{}.{:0>width$}", mantissa / 1000, (mantissa % 1000).unsigned_abs(), width = scale as usize),
+                _ => format!("{}e-{scale}", mantissa % 100_000),
+            };
+            let expected = text.parse::<f64>().ok().map(f64::to_bits);
+            prop_assert_eq!(parse_f64(text.as_bytes()).map(f64::to_bits), expected, "{}", text);
+        }
+    }
+}
