@@ -35,7 +35,9 @@ def test_loads_as_a_kfp_component(compiled):
     assert component.name == "aiops-training"
     assert set(component.component_spec.inputs) == {
         "prometheus_url", "training_hours", "instance_ip", "step", "contamination", "n_estimators", "service_name",
+        "table_format",
     }
+    assert component.component_spec.inputs["table_format"].default == "csv"
     assert component.component_spec.inputs["training_hours"].default == 24
     assert component.component_spec.inputs["instance_ip"].optional is False
 
@@ -97,27 +99,28 @@ def kfp_reference(path):
     """The same pipeline written with kfp's DSL and compiled by kfp itself."""
 
     @dsl.container_component
-    def fetch(prometheus_url: str, instance_ip: str, training_hours: int, step: str, data: Output[Dataset]):
+    def fetch(prometheus_url: str, instance_ip: str, training_hours: int, step: str, table_format: str,
+              data: Output[Dataset]):
         return dsl.ContainerSpec(
             image=IMAGE,
             command=["aiops", "fetch"],
             args=["--prometheus-url", prometheus_url, "--instance", instance_ip, "--hours", training_hours,
-                  "--step", step, "--output", data.path],
+                  "--step", step, "--output", data.path, "--format", table_format],
         )
 
     @dsl.container_component
-    def features(data: Input[Dataset], features: Output[Dataset]):
+    def features(data: Input[Dataset], table_format: str, features: Output[Dataset]):
         return dsl.ContainerSpec(image=IMAGE, command=["aiops", "features"],
-                                 args=["--input", data.path, "--output", features.path])
+                                 args=["--input", data.path, "--output", features.path, "--format", table_format])
 
     @dsl.container_component
-    def train(features: Input[Dataset], contamination: float, n_estimators: int, model: Output[Model],
-              metrics: Output[Artifact]):
+    def train(features: Input[Dataset], contamination: float, n_estimators: int, table_format: str,
+              model: Output[Model], metrics: Output[Artifact]):
         return dsl.ContainerSpec(
             image=IMAGE,
             command=["aiops", "train"],
             args=["--features", features.path, "--contamination", contamination, "--n-estimators", n_estimators,
-                  "--model-out", model.path, "--metrics-out", metrics.path],
+                  "--model-out", model.path, "--metrics-out", metrics.path, "--format", table_format],
         )
 
     @dsl.container_component
@@ -129,12 +132,12 @@ def kfp_reference(path):
     @dsl.pipeline(name="aiops-training")
     def pipeline(instance_ip: str, prometheus_url: str = "http://prometheus-server.monitoring.svc.cluster.local",
                  training_hours: int = 24, step: str = "60s", contamination: float = 0.05,
-                 n_estimators: int = 100, service_name: str = "aiops-iforest"):
+                 n_estimators: int = 100, service_name: str = "aiops-iforest", table_format: str = "csv"):
         fetched = fetch(prometheus_url=prometheus_url, instance_ip=instance_ip, training_hours=training_hours,
-                        step=step)
-        computed = features(data=fetched.outputs["data"])
+                        step=step, table_format=table_format)
+        computed = features(data=fetched.outputs["data"], table_format=table_format)
         trained = train(features=computed.outputs["features"], contamination=contamination,
-                        n_estimators=n_estimators)
+                        n_estimators=n_estimators, table_format=table_format)
         deploy(model=trained.outputs["model"], service_name=service_name)
 
     compiler.Compiler().compile(pipeline, str(path))

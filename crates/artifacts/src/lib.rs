@@ -9,6 +9,7 @@
 //! file, the line and the problem.
 
 mod atomic;
+mod columnar;
 mod fast_csv;
 pub mod model;
 pub mod series;
@@ -31,6 +32,24 @@ pub enum Error {
         line: u64,
         /// What is wrong there.
         problem: String,
+    },
+    /// A Parquet input holds something a table cannot (a missing column, a null or
+    /// non-finite number, a type that is not a number or a time).
+    #[error("{path}: {problem}")]
+    Parquet {
+        /// The input file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A file is not readable Parquet (or Arrow refused its data).
+    #[error("{path}: not a readable Parquet table")]
+    ParquetFormat {
+        /// The file.
+        path: PathBuf,
+        /// What the Parquet or Arrow reader said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Reading or writing a file failed.
     #[error("{path}")]
@@ -122,6 +141,38 @@ pub enum Error {
         /// Which columns differ.
         problem: String,
     },
+}
+
+/// The file format of a table (data, features, scores).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// CSV with a header line.
+    #[default]
+    Csv,
+    /// Apache Parquet, typed as pandas and pyarrow write it.
+    Parquet,
+}
+
+impl Format {
+    /// The format a file name says: `.parquet` (any case) is Parquet, anything else CSV.
+    ///
+    /// ```
+    /// use aiops_artifacts::Format;
+    /// use std::path::Path;
+    /// assert_eq!(Format::of(Path::new("out/features.parquet")), Format::Parquet);
+    /// assert_eq!(Format::of(Path::new("features.csv")), Format::Csv);
+    /// ```
+    pub fn of(path: &std::path::Path) -> Self {
+        match path.extension() {
+            Some(ext) if ext.eq_ignore_ascii_case("parquet") => Self::Parquet,
+            _ => Self::Csv,
+        }
+    }
+
+    /// `forced` when given (a `--format` flag), else what the file name says.
+    pub fn resolve(path: &std::path::Path, forced: Option<Self>) -> Self {
+        forced.unwrap_or_else(|| Self::of(path))
+    }
 }
 
 /// Result type of this crate.

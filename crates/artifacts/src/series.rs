@@ -14,7 +14,7 @@ use crate::fast_csv::{
     push_shortest,
 };
 use crate::table::TextColumn;
-use crate::{Error, Result};
+use crate::{Error, Format, Result};
 
 /// One metric series with its timestamps as written and as unix seconds.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -143,14 +143,31 @@ fn parse_value(text: &[u8]) -> Option<f64> {
     if text.is_empty() { Some(f64::NAN) } else { parse_f64(text.as_bytes()) }
 }
 
-/// Reads a data CSV from `path`.
+/// Reads a data table from `path`: Parquet for a `.parquet` file, else CSV.
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be read, [`Error::Csv`] naming the line for a missing
-/// header, a wrong column count, an unparsable timestamp or value, or bad ordering.
+/// header, a wrong column count, an unparsable timestamp or value, or bad ordering;
+/// [`Error::Parquet`] (naming the row) and [`Error::ParquetFormat`] for the same in Parquet.
 pub fn read_series(path: &Path, order: Order) -> Result<Series> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-    parse_series(file, path, order)
+    read_series_as(path, Format::of(path), order)
+}
+
+/// Reads a data table from `path` in `format`. A Parquet table has two columns, the timestamp
+/// (`timestamp[ns]` or any other unit or zone, unix seconds as numbers, or text) and the value
+/// (any number type; null is a missing value).
+///
+/// # Errors
+/// As [`read_series`].
+pub fn read_series_as(path: &Path, format: Format, order: Order) -> Result<Series> {
+    match format {
+        Format::Csv => {
+            let file =
+                std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+            parse_series(file, path, order)
+        }
+        Format::Parquet => crate::columnar::read_series(path, order),
+    }
 }
 
 /// Reads a data CSV from any reader; `path` only names the source in errors.
@@ -198,12 +215,23 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
         }
         blocks.count_records(records);
     }
+    finish(series, lines, order, "line").map_err(|(line, problem)| csv_error(line, problem))
+}
+
+/// Applies `order` to rows read from `lines` (1-based, of the `unit` errors name: `line` or
+/// `row`): sorts, or refuses the first row out of order naming its line.
+pub(crate) fn finish(
+    mut series: Series,
+    mut lines: Vec<u64>,
+    order: Order,
+    unit: &str,
+) -> Result<Series, (u64, String)> {
     match order {
         Order::Records => return Ok(series),
         Order::Sort => sort_by_time(&mut series, &mut lines),
         Order::Strict => {}
     }
-    check_strictly_increasing(&series, &lines, order).map_err(|(line, problem)| csv_error(line, problem))?;
+    check_strictly_increasing(&series, &lines, order, unit)?;
     Ok(series)
 }
 
@@ -275,7 +303,12 @@ fn sort_by_time(series: &mut Series, lines: &mut Vec<u64>) {
 }
 
 /// Names the first row whose timestamp does not exceed its predecessor's, by input line.
-fn check_strictly_increasing(series: &Series, lines: &[u64], order: Order) -> Result<(), (u64, String)> {
+fn check_strictly_increasing(
+    series: &Series,
+    lines: &[u64],
+    order: Order,
+    unit: &str,
+) -> Result<(), (u64, String)> {
     for (i, pair) in series.timestamps.windows(2).enumerate() {
         if pair[1] > pair[0] {
             continue;
@@ -286,7 +319,7 @@ fn check_strictly_increasing(series: &Series, lines: &[u64], order: Order) -> Re
         return Err((
             lines[i + 1],
             format!(
-                "{what} timestamp `{}` (line {} has `{}`): timestamps must be strictly increasing{hint}",
+                "{what} timestamp `{}` ({unit} {} has `{}`): timestamps must be strictly increasing{hint}",
                 aiops_text::bounded(series.timestamp_text.get(i + 1).unwrap_or_default()),
                 lines[i],
                 aiops_text::bounded(series.timestamp_text.get(i).unwrap_or_default())

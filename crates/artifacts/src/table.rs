@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use aiops_features::{FeatureSchema, REFERENCE_COLUMNS};
 use ndarray::{Array2, ArrayView1};
 
+use crate::columnar::{ParquetTable, ParquetWriter};
 use crate::fast_csv::{
     Blocks, Piece, PieceLines, Problem, check_utf8, lossy, parse_block, parse_f64, push_i64, push_shortest,
     write_rows,
 };
-use crate::{Error, Result};
+use crate::{Error, Format, Result};
 
 /// Name of the column carried through as text rather than parsed.
 pub const TIMESTAMP_COLUMN: &str = "timestamp";
@@ -68,13 +69,15 @@ pub fn standard_schema(columns: &[String]) -> Option<FeatureSchema> {
     standard.then(|| FeatureSchema::reference().with_value_column(&columns[0]).ok()).flatten()
 }
 
-/// Reads `path`, parsing `columns` (or [`default_columns`] when `None`) as finite floats.
+/// Reads `path` (Parquet for a `.parquet` file, else CSV), parsing `columns` (or
+/// [`default_columns`] when `None`) as finite floats.
 ///
 /// # Errors
 /// [`Error::Io`] when unreadable; [`Error::Csv`] naming the line for a missing header, a missing
-/// or duplicated column, a wrong field count, or a value that is not a finite number.
+/// or duplicated column, a wrong field count, or a value that is not a finite number;
+/// [`Error::Parquet`] (naming the row) and [`Error::ParquetFormat`] for the same in Parquet.
 pub fn read_table(path: &Path, columns: Option<&[String]>) -> Result<Table> {
-    TableReader::open(path, columns)?.read_all()
+    TableReader::open(path, Format::of(path), columns)?.read_all()
 }
 
 /// Reads a table from any reader; `path` only names the source in errors.
@@ -82,7 +85,7 @@ pub fn read_table(path: &Path, columns: Option<&[String]>) -> Result<Table> {
 /// # Errors
 /// As [`read_table`].
 pub fn parse_table(input: impl Read, path: &Path, columns: Option<&[String]>) -> Result<Table> {
-    TableReader::new(input, path, columns)?.read_all()
+    CsvTable::new(input, path, columns)?.read_all()
 }
 
 /// Short texts (timestamps) kept in one buffer: no allocation per row.
@@ -149,82 +152,46 @@ impl<'a> FromIterator<&'a str> for TextColumn {
     }
 }
 
-/// Reads a table a block of rows at a time (for streaming), or whole.
-pub struct TableReader<R> {
-    blocks: Blocks<R>,
-    layout: Layout,
+/// Reads a table, CSV or Parquet, a block of rows at a time (for streaming), or whole.
+pub struct TableReader(Source);
+
+enum Source {
+    Csv(CsvTable<std::fs::File>),
+    Parquet(Box<ParquetTable>),
 }
 
-/// Where the chosen columns are in each record.
-struct Layout {
-    path: PathBuf,
-    columns: Vec<String>,
-    /// Field index of each chosen column.
-    positions: Vec<usize>,
-    /// Fields per record (the header's).
-    width: usize,
-    timestamp_at: Option<usize>,
-}
-
-/// Rows parsed so far.
-struct Parts {
-    values: Vec<f64>,
-    timestamps: Option<TextColumn>,
-}
-
-impl TableReader<std::fs::File> {
-    /// Opens `path` and reads its header, choosing `columns` (or [`default_columns`]).
+impl TableReader {
+    /// Opens `path` as `format` and reads its header (its schema), choosing `columns` (or
+    /// [`default_columns`]).
     ///
     /// # Errors
     /// As [`read_table`], for the header.
-    pub fn open(path: &Path, columns: Option<&[String]>) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-        Self::new(file, path, columns)
+    pub fn open(path: &Path, format: Format, columns: Option<&[String]>) -> Result<Self> {
+        Ok(Self(match format {
+            Format::Csv => {
+                let file = std::fs::File::open(path)
+                    .map_err(|source| Error::Io { path: path.to_owned(), source })?;
+                Source::Csv(CsvTable::new(file, path, columns)?)
+            }
+            Format::Parquet => Source::Parquet(Box::new(ParquetTable::open(path, columns)?)),
+        }))
     }
-}
 
-impl<R: Read> TableReader<R> {
-    /// Reads the header from `input`; `path` only names the source in errors.
-    ///
-    /// # Errors
-    /// As [`read_table`], for the header.
-    pub fn new(input: R, path: &Path, columns: Option<&[String]>) -> Result<Self> {
-        let csv_error = |problem: String| Error::Csv { path: path.to_owned(), line: 1, problem };
-        let mut blocks = Blocks::new(input);
-        let header = blocks
-            .header()
-            .map_err(|source| Error::Io { path: path.to_owned(), source })?
-            .ok_or_else(|| csv_error("the file is empty; expected a header naming the columns".into()))?;
-        let header = header_fields(&header).map_err(csv_error)?;
-        if let Some(dup) = header.iter().enumerate().find(|(i, c)| header[..*i].contains(c)) {
-            return Err(csv_error(format!("column `{}` appears twice", aiops_text::bounded(dup.1))));
+    fn layout(&self) -> &Layout {
+        match &self.0 {
+            Source::Csv(table) => &table.layout,
+            Source::Parquet(table) => table.layout(),
         }
-        let columns = columns.map_or_else(|| default_columns(&header), <[String]>::to_vec);
-        if columns.is_empty() {
-            return Err(csv_error("no numeric column to read".into()));
-        }
-        let missing: Vec<&String> = columns.iter().filter(|c| !header.contains(c)).collect();
-        if !missing.is_empty() {
-            return Err(csv_error(format!(
-                "missing column(s) {}; the header has {}",
-                aiops_text::bounded(&format!("{missing:?}")),
-                aiops_text::bounded(&format!("{header:?}"))
-            )));
-        }
-        let positions = columns.iter().filter_map(|c| header.iter().position(|h| h == c)).collect();
-        let timestamp_at = header.iter().position(|h| h == TIMESTAMP_COLUMN);
-        let layout = Layout { path: path.to_owned(), columns, positions, width: header.len(), timestamp_at };
-        Ok(Self { blocks, layout })
     }
 
     /// The chosen columns, in order.
     pub fn columns(&self) -> &[String] {
-        &self.layout.columns
+        &self.layout().columns
     }
 
     /// Whether the input has a `timestamp` column (kept as text in each block).
     pub fn has_timestamps(&self) -> bool {
-        self.layout.timestamp_at.is_some()
+        self.layout().timestamp_at.is_some()
     }
 
     /// The next block of rows (a few megabytes of input), or `None` at the end.
@@ -232,18 +199,86 @@ impl<R: Read> TableReader<R> {
     /// # Errors
     /// As [`read_table`].
     pub fn next_block(&mut self) -> Result<Option<Table>> {
-        let mut parts = self.layout.parts();
-        if self.read_block(&mut parts)? { self.layout.table(parts).map(Some) } else { Ok(None) }
+        match &mut self.0 {
+            Source::Csv(table) => table.next_block(),
+            Source::Parquet(table) => table.next_block(),
+        }
     }
 
     /// Every remaining row.
     ///
     /// # Errors
     /// As [`read_table`].
-    pub fn read_all(mut self) -> Result<Table> {
+    pub fn read_all(self) -> Result<Table> {
+        match self.0 {
+            Source::Csv(table) => table.read_all(),
+            Source::Parquet(mut table) => {
+                let mut parts = table.layout().parts();
+                while let Some(block) = table.next_block()? {
+                    parts.values.extend(block.values.iter());
+                    if let (Some(all), Some(more)) = (parts.timestamps.as_mut(), &block.timestamps) {
+                        all.append(more);
+                    }
+                }
+                table.layout().table(parts.values, parts.timestamps)
+            }
+        }
+    }
+}
+
+/// A CSV table read in blocks of whole lines.
+struct CsvTable<R> {
+    blocks: Blocks<R>,
+    layout: Layout,
+}
+
+/// The chosen columns of a table and where they are.
+pub(crate) struct Layout {
+    /// The input, for errors.
+    pub(crate) path: PathBuf,
+    /// The chosen columns, in order.
+    pub(crate) columns: Vec<String>,
+    /// Header index of each chosen column.
+    pub(crate) positions: Vec<usize>,
+    /// Fields per record (the header's).
+    width: usize,
+    /// Header index of the `timestamp` column.
+    pub(crate) timestamp_at: Option<usize>,
+}
+
+/// Rows read so far.
+struct Parts {
+    values: Vec<f64>,
+    timestamps: Option<TextColumn>,
+}
+
+impl<R: Read> CsvTable<R> {
+    /// Reads the header from `input`; `path` only names the source in errors.
+    fn new(input: R, path: &Path, columns: Option<&[String]>) -> Result<Self> {
+        let csv_error = |problem: String| Error::Csv { path: path.to_owned(), line: 1, problem };
+        let mut blocks = Blocks::new(input);
+        let header = blocks
+            .header()
+            .map_err(|source| Error::Io { path: path.to_owned(), source })?
+            .ok_or_else(|| csv_error("the file is empty; expected a header naming the columns".into()))?;
+        let header = header_fields(&header).map_err(csv_error)?;
+        let layout = Layout::new(path, &header, columns).map_err(csv_error)?;
+        Ok(Self { blocks, layout })
+    }
+
+    fn next_block(&mut self) -> Result<Option<Table>> {
+        let mut parts = self.layout.parts();
+        if self.read_block(&mut parts)? {
+            self.layout.table(parts.values, parts.timestamps).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn read_all(mut self) -> Result<Table> {
         let mut parts = self.layout.parts();
         while self.read_block(&mut parts)? {}
-        self.layout.table(parts)
+        self.layout.table(parts.values, parts.timestamps)
     }
 
     /// Parses the next block into `parts`; `false` at the end of the input.
@@ -283,18 +318,42 @@ struct PieceRows {
 }
 
 impl Layout {
+    /// Chooses `columns` (or [`default_columns`]) in `header`; the problem in words when a
+    /// column is missing or the header names one twice.
+    pub(crate) fn new(path: &Path, header: &[String], columns: Option<&[String]>) -> Result<Self, String> {
+        if let Some(dup) = header.iter().enumerate().find(|(i, c)| header[..*i].contains(c)) {
+            return Err(format!("column `{}` appears twice", aiops_text::bounded(dup.1)));
+        }
+        let columns = columns.map_or_else(|| default_columns(header), <[String]>::to_vec);
+        if columns.is_empty() {
+            return Err("no numeric column to read".into());
+        }
+        let missing: Vec<&String> = columns.iter().filter(|c| !header.contains(c)).collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "missing column(s) {}; the header has {}",
+                aiops_text::bounded(&format!("{missing:?}")),
+                aiops_text::bounded(&format!("{header:?}"))
+            ));
+        }
+        let positions = columns.iter().filter_map(|c| header.iter().position(|h| h == c)).collect();
+        let timestamp_at = header.iter().position(|h| h == TIMESTAMP_COLUMN);
+        Ok(Self { path: path.to_owned(), columns, positions, width: header.len(), timestamp_at })
+    }
+
     fn parts(&self) -> Parts {
         Parts { values: Vec::new(), timestamps: self.timestamp_at.map(|_| TextColumn::default()) }
     }
 
-    fn table(&self, parts: Parts) -> Result<Table> {
-        let shape = (parts.values.len() / self.columns.len(), self.columns.len());
-        let values = Array2::from_shape_vec(shape, parts.values).map_err(|e| Error::Csv {
+    /// The table of row-major `values` (one per chosen column and row).
+    pub(crate) fn table(&self, values: Vec<f64>, timestamps: Option<TextColumn>) -> Result<Table> {
+        let shape = (values.len() / self.columns.len(), self.columns.len());
+        let values = Array2::from_shape_vec(shape, values).map_err(|e| Error::Csv {
             path: self.path.clone(),
             line: 0,
             problem: format!("internal shape error: {e}"),
         })?;
-        Ok(Table { columns: self.columns.clone(), timestamps: parts.timestamps, values })
+        Ok(Table { columns: self.columns.clone(), timestamps, values })
     }
 
     fn parse(&self, piece: Piece<'_>) -> (PieceRows, PieceLines) {
@@ -339,7 +398,7 @@ pub enum Column<'a> {
 }
 
 impl Column<'_> {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Self::Text(texts) => texts.len(),
             Self::Float(values) => values.len(),
@@ -350,7 +409,7 @@ impl Column<'_> {
     fn push(&self, row: usize, out: &mut Vec<u8>) {
         match self {
             Self::Text(texts) => {
-                out.extend_from_slice(csv_field(texts.get(row).unwrap_or_default()).as_bytes())
+                out.extend_from_slice(csv_field(texts.get(row).unwrap_or_default()).as_bytes());
             }
             Self::Float(values) => push_shortest(out, values[row]),
             Self::Int(values) => push_i64(out, values[row]),
@@ -358,48 +417,91 @@ impl Column<'_> {
     }
 }
 
-/// Writes a CSV table a block of rows at a time: the header first, then each block's rows,
-/// formatted in parallel.
-pub struct TableWriter<'w> {
-    out: &'w mut dyn Write,
-    width: usize,
+/// What a column of a table to write holds, for Parquet's schema (CSV is text either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Timestamps ([`Column::Text`]): `timestamp[ns]`.
+    Timestamp,
+    /// Floats ([`Column::Float`]): `double`, NaN as a missing value.
+    Float,
+    /// Whole numbers ([`Column::Int`]) stored as `int32` (pandas' `Series.dt.hour`).
+    Int32,
+    /// Whole numbers ([`Column::Int`]) stored as `int64`.
+    Int64,
+}
+
+/// Writes a table, CSV or Parquet, a block of rows at a time: the header (schema) first, then
+/// each block's rows (CSV rows formatted in parallel); [`TableWriter::finish`] ends it.
+pub struct TableWriter<'w>(Sink<'w>);
+
+enum Sink<'w> {
+    Csv { out: &'w mut (dyn Write + Send), width: usize },
+    Parquet(Box<ParquetWriter<'w>>),
 }
 
 impl<'w> TableWriter<'w> {
-    /// Writes the header naming `columns` (quoted when CSV requires it).
+    /// Starts a table of `columns` (name and kind) in `format`; a CSV header is quoted where
+    /// CSV requires it.
     ///
     /// # Errors
     /// Whatever `out` returns.
-    pub fn new(out: &'w mut dyn Write, columns: &[&str]) -> std::io::Result<Self> {
-        let header: Vec<_> = columns.iter().map(|name| csv_field(name)).collect();
-        writeln!(out, "{}", header.join(","))?;
-        Ok(Self { out, width: columns.len() })
+    pub fn new(
+        out: &'w mut (dyn Write + Send),
+        format: Format,
+        columns: &[(&str, Kind)],
+    ) -> std::io::Result<Self> {
+        Ok(Self(match format {
+            Format::Csv => {
+                let header: Vec<_> = columns.iter().map(|(name, _)| csv_field(name)).collect();
+                writeln!(out, "{}", header.join(","))?;
+                Sink::Csv { out, width: columns.len() }
+            }
+            Format::Parquet => Sink::Parquet(Box::new(ParquetWriter::new(out, columns)?)),
+        }))
     }
 
-    /// Writes the rows of `columns` (one per header name, all of the same length).
+    /// Writes the rows of `columns` (one per column of the header, all of the same length).
     ///
     /// # Errors
     /// Whatever `out` returns; [`std::io::ErrorKind::InvalidInput`] when the columns do not fit
-    /// the header.
+    /// the header, [`std::io::ErrorKind::InvalidData`] for a value Parquet's type cannot hold.
     pub fn write(&mut self, columns: &[Column<'_>]) -> std::io::Result<()> {
         let rows = columns.first().map_or(0, Column::len);
-        if columns.len() != self.width || columns.iter().any(|c| c.len() != rows) {
+        let width = match &self.0 {
+            Sink::Csv { width, .. } => *width,
+            Sink::Parquet(writer) => writer.width(),
+        };
+        if columns.len() != width || columns.iter().any(|c| c.len() != rows) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                format!("{} columns of unequal lengths for a header of {}", columns.len(), self.width),
+                format!("{} columns of unequal lengths for a header of {width}", columns.len()),
             ));
         }
-        write_rows(self.out, rows, |range, text| {
-            for row in range {
-                for (i, column) in columns.iter().enumerate() {
-                    if i > 0 {
-                        text.push(b',');
+        match &mut self.0 {
+            Sink::Csv { out, .. } => write_rows(*out, rows, |range, text| {
+                for row in range {
+                    for (i, column) in columns.iter().enumerate() {
+                        if i > 0 {
+                            text.push(b',');
+                        }
+                        column.push(row, text);
                     }
-                    column.push(row, text);
+                    text.push(b'\n');
                 }
-                text.push(b'\n');
-            }
-        })
+            }),
+            Sink::Parquet(writer) => writer.write(columns),
+        }
+    }
+
+    /// Ends the table (Parquet's footer).
+    ///
+    /// # Errors
+    /// Whatever `out` returns.
+    pub fn finish(self) -> std::io::Result<()> {
+        match self.0 {
+            Sink::Csv { .. } => Ok(()),
+            Sink::Parquet(writer) => writer.finish(),
+        }
     }
 }
 

@@ -52,7 +52,7 @@ pub struct RunParameter {
 }
 
 /// The run parameters: the reference's four, then ours.
-pub const RUN_PARAMETERS: [RunParameter; 7] = [
+pub const RUN_PARAMETERS: [RunParameter; 8] = [
     RunParameter {
         name: "prometheus_url",
         kind: ParameterType::String,
@@ -94,6 +94,12 @@ pub const RUN_PARAMETERS: [RunParameter; 7] = [
         kind: ParameterType::String,
         default: Some("\"aiops-iforest\""),
         help: "InferenceService to create or update",
+    },
+    RunParameter {
+        name: "table_format",
+        kind: ParameterType::String,
+        default: Some("\"csv\""),
+        help: "format of the data and features artifacts: csv or parquet",
     },
 ];
 
@@ -206,6 +212,8 @@ pub const COMPONENTS: [Component; 4] = [
             Parameter("step"),
             Literal("--output"),
             OutputPath("data"),
+            Literal("--format"),
+            Parameter("table_format"),
         ],
         inputs: &[],
         outputs: &[("data", ArtifactType::Dataset)],
@@ -213,7 +221,14 @@ pub const COMPONENTS: [Component; 4] = [
     Component {
         name: "features",
         command: &["aiops", "features"],
-        args: &[Literal("--input"), InputPath("data"), Literal("--output"), OutputPath("features")],
+        args: &[
+            Literal("--input"),
+            InputPath("data"),
+            Literal("--output"),
+            OutputPath("features"),
+            Literal("--format"),
+            Parameter("table_format"),
+        ],
         inputs: &[ArtifactInput {
             name: "data",
             kind: ArtifactType::Dataset,
@@ -236,6 +251,8 @@ pub const COMPONENTS: [Component; 4] = [
             OutputPath("model"),
             Literal("--metrics-out"),
             OutputPath("metrics"),
+            Literal("--format"),
+            Parameter("table_format"),
         ],
         inputs: &[ArtifactInput {
             name: "features",

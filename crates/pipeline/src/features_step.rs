@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use aiops_features::FeatureSchema;
 use ndarray::{Array1, Array2};
 
-use aiops_artifacts::series::{Order, Series, read_series};
-use aiops_artifacts::table::{Column, TableWriter};
+use aiops_artifacts::Format;
+use aiops_artifacts::series::{Order, Series, read_series_as};
+use aiops_artifacts::table::{Column, Kind, TableWriter};
 use aiops_artifacts::write_atomically;
 
 use crate::Result;
@@ -16,20 +17,28 @@ use crate::Result;
 /// Column index of `hour`, written as an integer.
 const HOUR_COLUMN: usize = 4;
 
-/// Reads `input`, computes the schema's features and writes them to `output` atomically, and
+/// Reads `input`, computes the schema's features and writes them to `output` atomically (each
+/// file in `format`, or as its name says: `.parquet` is Parquet, anything else CSV), and
 /// the schema they were computed with (the value column named as in the input) to
 /// [`schema_file`]`(output)`, so that training records the window actually used. Returns the
 /// number of rows written.
 ///
 /// # Errors
 /// Any input error (with its line), a timestamp pandas could not represent, or an I/O error.
-pub fn run(schema: &FeatureSchema, input: &Path, output: &Path, order: Order) -> Result<usize> {
-    let series = read_series(input, order)?;
+pub fn run(
+    schema: &FeatureSchema,
+    input: &Path,
+    output: &Path,
+    order: Order,
+    format: Option<Format>,
+) -> Result<usize> {
+    let series = read_series_as(input, Format::resolve(input, format), order)?;
     let features = schema.compute(&series.timestamps, &series.values)?;
     let schema = schema.clone().with_value_column(&series.value_column)?;
     let schema_json = serde_json::to_vec_pretty(&schema)?;
     write_atomically(&schema_file(output), |out| out.write_all(&schema_json))?;
-    write_atomically(output, |out| write_features(out, &series, &schema, &features))?;
+    let format = Format::resolve(output, format);
+    write_atomically(output, |out| write_features(out, format, &series, &schema, &features))?;
     Ok(series.values.len())
 }
 
@@ -41,23 +50,30 @@ pub fn schema_file(features: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Writes a features CSV: the input's timestamp text, then the feature columns, the first named
-/// after the input's value column; `hour` as a whole number. Rows are formatted in parallel.
+/// Writes a features table: the input's timestamps (as text in CSV, `timestamp[ns]` in
+/// Parquet), then the feature columns, the first named after the input's value column; `hour`
+/// as a whole number (`int32` in Parquet, as pandas' `dt.hour`).
 ///
 /// # Errors
 /// Whatever `out` returns.
 pub fn write_features(
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
+    format: Format,
     series: &Series,
     schema: &FeatureSchema,
     features: &Array2<f64>,
 ) -> std::io::Result<()> {
-    let mut names = vec![series.timestamp_column.as_str(), series.value_column.as_str()];
-    names.extend(schema.columns[1..].iter().map(String::as_str));
+    let mut names = vec![(series.timestamp_column.as_str(), Kind::Timestamp)];
+    names.extend(schema.columns.iter().enumerate().map(|(c, name)| {
+        let name = if c == 0 { series.value_column.as_str() } else { name.as_str() };
+        (name, if c == HOUR_COLUMN { Kind::Int32 } else { Kind::Float })
+    }));
     let hours: Array1<i64> = features.column(HOUR_COLUMN).mapv(|v| i64::from(v as u8));
     let mut columns = vec![Column::Text(&series.timestamp_text)];
     columns.extend((0..features.ncols()).map(|c| {
         if c == HOUR_COLUMN { Column::Int(hours.view()) } else { Column::Float(features.column(c)) }
     }));
-    TableWriter::new(out, &names)?.write(&columns)
+    let mut writer = TableWriter::new(out, format, &names)?;
+    writer.write(&columns)?;
+    writer.finish()
 }

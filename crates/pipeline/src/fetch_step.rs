@@ -1,4 +1,4 @@
-//! The fetch step: one metric of one node from Prometheus into a data CSV
+//! The fetch step: one metric of one node from Prometheus into a data table, CSV or Parquet
 //! (`timestamp,<value column>`, timestamps as `YYYY-MM-DD HH:MM:SS` in UTC like the reference's
 //! pandas output), written atomically. All PromQL goes through `aiops-promclient`.
 
@@ -9,8 +9,9 @@ use std::time::Duration;
 use aiops_promclient::{Instance, Metric, Progress, PromClient, Series, TimeWindow};
 
 use aiops_artifacts::series::format_float;
-use aiops_artifacts::table::csv_field;
-use aiops_artifacts::write_atomically;
+use aiops_artifacts::table::{Column, Kind, TIMESTAMP_COLUMN, TableWriter, TextColumn};
+use aiops_artifacts::{Format, write_atomically};
+use ndarray::ArrayView1;
 
 use crate::{Error, Result};
 
@@ -128,8 +129,8 @@ pub fn parse_step(text: &str) -> Result<Duration> {
     }
 }
 
-/// Fetches `request` with `client` and writes the data CSV to `output` atomically. Returns the
-/// number of rows written.
+/// Fetches `request` with `client` and writes the data table to `output` atomically, in
+/// `format`. Returns the number of rows written.
 ///
 /// # Errors
 /// [`Error::Fetch`] (no data, with the instances that have data; Prometheus errors; timeouts),
@@ -138,24 +139,27 @@ pub async fn run(
     client: &PromClient,
     request: &FetchRequest,
     output: &Path,
+    format: Format,
     progress: Progress<'_>,
 ) -> Result<usize> {
     let series =
         client.fetch(&request.instance, &request.metric, request.window, request.step, progress).await?;
-    write_atomically(output, |out| write_series(out, &series))?;
+    write_atomically(output, |out| write_series(out, format, &series))?;
     Ok(series.values.len())
 }
 
-/// Writes a data CSV: `timestamp,<value column>`, then one row per point.
+/// Writes a data table: `timestamp,<value column>`, then one row per point (in Parquet,
+/// `timestamp[ns]` and `double`).
 ///
 /// # Errors
 /// Whatever `out` returns.
-pub fn write_series(out: &mut dyn Write, series: &Series) -> std::io::Result<()> {
-    writeln!(out, "timestamp,{}", csv_field(&series.value_column))?;
-    for (&timestamp, &value) in series.timestamps.iter().zip(&series.values) {
-        writeln!(out, "{},{}", format_timestamp(timestamp), format_float(value))?;
-    }
-    Ok(())
+pub fn write_series(out: &mut (dyn Write + Send), format: Format, series: &Series) -> std::io::Result<()> {
+    let mut timestamps = TextColumn::default();
+    series.timestamps.iter().for_each(|&t| timestamps.push(&format_timestamp(t)));
+    let columns = [(TIMESTAMP_COLUMN, Kind::Timestamp), (series.value_column.as_str(), Kind::Float)];
+    let mut writer = TableWriter::new(out, format, &columns)?;
+    writer.write(&[Column::Text(&timestamps), Column::Float(ArrayView1::from(&series.values))])?;
+    writer.finish()
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC), with milliseconds only when the time has them.
@@ -181,7 +185,7 @@ mod tests {
             value_column: "cpu_usage".into(),
         };
         let mut csv = Vec::new();
-        write_series(&mut csv, &series).unwrap();
+        write_series(&mut csv, Format::Csv, &series).unwrap();
         let text = String::from_utf8(csv.clone()).unwrap();
         assert!(text.starts_with("timestamp,cpu_usage\n2023-11-14 22:13:20,12.5\n"), "{text}");
         let read = parse_series(csv.as_slice(), Path::new("test.csv"), Order::Strict).unwrap();

@@ -15,7 +15,7 @@ use aiops_promclient::{Progress, PromClient};
 use crate::fetch_step::{self, FetchRequest};
 use aiops_artifacts::series::{Order, Series, read_series};
 use aiops_artifacts::table::read_table;
-use aiops_artifacts::write_atomically;
+use aiops_artifacts::{Format, write_atomically};
 
 use crate::{Result, features_step, score_step, train_step};
 
@@ -116,11 +116,12 @@ pub fn train_and_report(
 ) -> Result<RunSummary> {
     let schema = FeatureSchema::reference();
     let rows = timed("features", progress, || {
-        let rows = features_step::run(&schema, &artifacts.data, &artifacts.features, Order::Strict)?;
+        let rows = features_step::run(&schema, &artifacts.data, &artifacts.features, Order::Strict, None)?;
         Ok((rows, format!("{rows} rows x {} columns", schema.columns.len())))
     })?;
     let model = timed("train", progress, || {
-        let model = train_step::run(&artifacts.features, &artifacts.model, &artifacts.metrics, None, params)?;
+        let model =
+            train_step::run(&artifacts.features, &artifacts.model, &artifacts.metrics, None, params, None)?;
         let detail = format!("{} trees on {rows} rows", params.n_estimators);
         Ok((model, detail))
     })?;
@@ -128,7 +129,7 @@ pub fn train_and_report(
         let table = read_table(&artifacts.features, Some(&model.metadata.feature_names))?;
         let scores = score_step::score(&model, &table)?;
         write_atomically(&artifacts.scores, |out| {
-            score_step::write_scores(out, table.timestamps.as_ref(), &scores)
+            score_step::write_scores(out, Format::of(&artifacts.scores), table.timestamps.as_ref(), &scores)
         })?;
         let anomalies = scores.prediction.iter().filter(|&&p| p == -1).count();
         Ok((scores, format!("{anomalies} anomalous points")))
@@ -180,7 +181,9 @@ pub async fn fetch_train_and_report(
 ) -> Result<RunSummary> {
     let run = async {
         let started = Instant::now();
-        let rows = fetch_step::run(client, request, &artifacts.data, fetch_progress).await?;
+        let rows =
+            fetch_step::run(client, request, &artifacts.data, Format::of(&artifacts.data), fetch_progress)
+                .await?;
         let detail = format!("{rows} rows of {}", request.metric.value_column());
         progress(&StepDone { name: "fetch", detail, elapsed: started.elapsed() });
         train_and_report(artifacts, params, chart_title, progress)

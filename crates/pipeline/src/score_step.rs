@@ -6,7 +6,8 @@ use std::path::Path;
 
 use aiops_iforest::Model;
 
-use aiops_artifacts::table::{Column, TIMESTAMP_COLUMN, Table, TableReader, TableWriter, TextColumn};
+use aiops_artifacts::Format;
+use aiops_artifacts::table::{Column, Kind, TIMESTAMP_COLUMN, Table, TableReader, TableWriter, TextColumn};
 use aiops_artifacts::write_atomically_with;
 use ndarray::ArrayView1;
 
@@ -50,25 +51,29 @@ pub fn score(model: &Model, table: &Table) -> Result<Scores> {
 /// # Errors
 /// A refused model, input lacking the model's columns (all named), a bad value (line named), or
 /// I/O errors.
-pub fn run(model: &Path, input: &Path, output: &Path) -> Result<(usize, usize)> {
+pub fn run(model: &Path, input: &Path, output: &Path, format: Option<Format>) -> Result<(usize, usize)> {
     let model = read_model(model)?;
-    let mut reader = TableReader::open(input, Some(&model.metadata.feature_names))?;
+    let columns = Some(model.metadata.feature_names.as_slice());
+    let mut reader = TableReader::open(input, Format::resolve(input, format), columns)?;
+    let format = Format::resolve(output, format);
     let (mut rows, mut anomalies) = (0, 0);
     let io_error = |source| aiops_artifacts::Error::Io { path: output.to_owned(), source };
     write_atomically_with(output, |out| {
-        let mut writer = ScoresWriter::new(out, reader.has_timestamps()).map_err(io_error)?;
+        let mut writer = ScoresWriter::new(out, format, reader.has_timestamps()).map_err(io_error)?;
         while let Some(block) = reader.next_block()? {
             let scores = score(&model, &block)?;
             writer.write(block.timestamps.as_ref(), &scores).map_err(io_error)?;
             rows += scores.prediction.len();
             anomalies += scores.prediction.iter().filter(|&&p| p == -1).count();
         }
+        writer.finish().map_err(io_error)?;
         Ok::<_, crate::Error>(())
     })?;
     Ok((rows, anomalies))
 }
 
-/// Writes a scores CSV (`[timestamp,]score,decision,prediction`) a block of rows at a time.
+/// Writes a scores table (`[timestamp,]score,decision,prediction`; in Parquet `timestamp[ns]`,
+/// `double`, `double`, `int64`) a block of rows at a time.
 pub struct ScoresWriter<'w>(TableWriter<'w>);
 
 impl<'w> ScoresWriter<'w> {
@@ -76,10 +81,15 @@ impl<'w> ScoresWriter<'w> {
     ///
     /// # Errors
     /// Whatever `out` returns.
-    pub fn new(out: &'w mut dyn Write, timestamps: bool) -> std::io::Result<Self> {
-        let names = [TIMESTAMP_COLUMN, "score", "decision", "prediction"];
+    pub fn new(out: &'w mut (dyn Write + Send), format: Format, timestamps: bool) -> std::io::Result<Self> {
+        let names = [
+            (TIMESTAMP_COLUMN, Kind::Timestamp),
+            ("score", Kind::Float),
+            ("decision", Kind::Float),
+            ("prediction", Kind::Int64),
+        ];
         let names = if timestamps { &names[..] } else { &names[1..] };
-        Ok(Self(TableWriter::new(out, names)?))
+        Ok(Self(TableWriter::new(out, format, names)?))
     }
 
     /// Writes the rows of `scores`, with their `timestamps` when the header has them.
@@ -95,16 +105,27 @@ impl<'w> ScoresWriter<'w> {
         ]);
         self.0.write(&columns)
     }
+
+    /// Ends the table.
+    ///
+    /// # Errors
+    /// Whatever `out` returns.
+    pub fn finish(self) -> std::io::Result<()> {
+        self.0.finish()
+    }
 }
 
-/// Writes a whole scores CSV.
+/// Writes a whole scores table.
 ///
 /// # Errors
 /// Whatever `out` returns.
 pub fn write_scores(
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
+    format: Format,
     timestamps: Option<&TextColumn>,
     scores: &Scores,
 ) -> std::io::Result<()> {
-    ScoresWriter::new(out, timestamps.is_some())?.write(timestamps, scores)
+    let mut writer = ScoresWriter::new(out, format, timestamps.is_some())?;
+    writer.write(timestamps, scores)?;
+    writer.finish()
 }

@@ -7,7 +7,8 @@ use aiops_features::FeatureSchema;
 use aiops_iforest::{IsolationForest, IsolationForestParams, MODEL_FILE_NAME, Model, TrainingSummary};
 use serde::Serialize;
 
-use aiops_artifacts::table::{Table, read_table, standard_schema};
+use aiops_artifacts::Format;
+use aiops_artifacts::table::{Table, TableReader, standard_schema};
 use aiops_artifacts::write_atomically;
 
 use crate::features_step::schema_file;
@@ -78,7 +79,8 @@ pub fn model_file(path: &Path) -> PathBuf {
     if path.is_dir() { path.join(MODEL_FILE_NAME) } else { path.to_owned() }
 }
 
-/// Reads `features` (the chosen `columns`, default [`aiops_artifacts::table::default_columns`]), trains,
+/// Reads `features` (in `format`, or as its name says; the chosen `columns`, default
+/// [`aiops_artifacts::table::default_columns`]), trains,
 /// and writes the model and the metrics JSON atomically. Returns the model.
 ///
 /// # Errors
@@ -89,8 +91,9 @@ pub fn run(
     metrics_out: &Path,
     columns: Option<&[String]>,
     params: &IsolationForestParams,
+    format: Option<Format>,
 ) -> Result<Model> {
-    let table = read_table(features, columns)?;
+    let table = TableReader::open(features, Format::resolve(features, format), columns)?.read_all()?;
     let schema = feature_schema(features, &table)?;
     let model = train(&table, schema.as_ref(), params)?;
     let bytes = model.to_bytes();

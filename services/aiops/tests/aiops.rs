@@ -24,6 +24,9 @@ mod train;
 #[path = "aiops/score.rs"]
 mod score;
 
+#[path = "aiops/parquet.rs"]
+mod parquet;
+
 #[path = "aiops/pipeline.rs"]
 mod pipeline;
 

@@ -1,8 +1,10 @@
 //! The flags several commands share, defined once so that they are spelled, defaulted, limited
 //! and documented the same everywhere: the Prometheus connection, the forest's parameters, the
-//! servers' bind address and serving limits, and the value parsers and limits of durations and counts.
+//! table format, the servers' bind address and serving limits, and the value parsers and limits
+//! of durations and counts.
 
 pub(crate) mod forest;
+pub(crate) mod format;
 pub(crate) mod limits;
 pub(crate) mod listen;
 pub(crate) mod prometheus;
@@ -10,6 +12,7 @@ pub(crate) mod serve;
 pub(crate) mod values;
 
 pub(crate) use forest::ForestArgs;
+pub(crate) use format::FormatArgs;
 pub(crate) use listen::ListenArgs;
 pub(crate) use prometheus::PrometheusArgs;
 pub(crate) use serve::ServeLimitsArgs;

@@ -7,14 +7,16 @@ use aiops_features::FeatureSchema;
 use aiops_pipeline::features_step;
 use anyhow::Context;
 
+use crate::args::FormatArgs;
+
 /// Arguments of `aiops features`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Data CSV: a header, then `timestamp,value` rows (unix seconds, `YYYY-MM-DD HH:MM:SS[.fff]`
+    /// Data CSV (or Parquet: `timestamp`, value): a header, then `timestamp,value` rows (unix seconds, `YYYY-MM-DD HH:MM:SS[.fff]`
     /// in UTC, or RFC 3339). An empty value is a missing value.
     #[arg(long)]
     input: PathBuf,
-    /// Features CSV to write (atomically: nothing is written when the input is bad).
+    /// Features CSV (or Parquet) to write (atomically: nothing is written when the input is bad).
     #[arg(long)]
     output: PathBuf,
     /// Rolling window length in points (the reference uses 5).
@@ -23,12 +25,14 @@ pub(crate) struct Args {
     /// Sort rows by timestamp instead of refusing out-of-order input (duplicates stay errors).
     #[arg(long)]
     sort: bool,
+    #[command(flatten)]
+    format: FormatArgs,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let schema = FeatureSchema::with_window(args.window)?;
     let order = if args.sort { Order::Sort } else { Order::Strict };
-    let rows = features_step::run(&schema, &args.input, &args.output, order)
+    let rows = features_step::run(&schema, &args.input, &args.output, order, args.format.format())
         .with_context(|| format!("computing features of {}", args.input.display()))?;
     eprintln!("wrote {rows} rows of features to {}", args.output.display());
     Ok(())

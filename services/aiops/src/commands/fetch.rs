@@ -5,11 +5,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use aiops_artifacts::Format;
 use aiops_pipeline::fetch_step::{self, FetchRequest, RawFetchRequest};
 use aiops_promclient::PromClient;
 use anyhow::Context;
 
-use crate::args::{PrometheusArgs, limits, values};
+use crate::args::{FormatArgs, PrometheusArgs, limits, values};
 
 /// Arguments of `aiops fetch`.
 #[derive(Debug, clap::Args)]
@@ -45,9 +46,11 @@ pub(crate) struct Args {
     /// Step between points: `10s`, `1m`, ... (whole seconds, at most a day).
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = |text: &str| values::duration(text, &limits::STEP))]
     step: Duration,
-    /// Data CSV to write (`timestamp,<value column>`), atomically.
+    /// Data CSV (or Parquet) to write (`timestamp,<value column>`), atomically.
     #[arg(long)]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    format: FormatArgs,
     /// List the instances Prometheus knows for --job instead of fetching.
     #[arg(long)]
     list_instances: bool,
@@ -84,6 +87,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             &client,
             &request,
             output,
+            Format::resolve(output, args.format.format()),
             Some(&|done, total| progress.report(done, total)),
         ))
         .with_context(|| format!("fetching {} of {}", request.metric.value_column(), request.instance))?;

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use aiops_pipeline::train_step;
 use anyhow::Context;
 
-use crate::args::ForestArgs;
+use crate::args::{ForestArgs, FormatArgs};
 
 /// Arguments of `aiops train`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Features CSV (or any numeric CSV with a header).
+    /// Features CSV or Parquet (or any numeric table with a header).
     #[arg(long)]
     features: PathBuf,
     /// Model file to write; a folder gets `model.iforest` inside it.
@@ -25,13 +25,21 @@ pub(crate) struct Args {
     columns: Option<Vec<String>>,
     #[command(flatten)]
     forest: ForestArgs,
+    #[command(flatten)]
+    format: FormatArgs,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let params = args.forest.params()?;
-    let model =
-        train_step::run(&args.features, &args.model_out, &args.metrics_out, args.columns.as_deref(), &params)
-            .with_context(|| format!("training on {}", args.features.display()))?;
+    let model = train_step::run(
+        &args.features,
+        &args.model_out,
+        &args.metrics_out,
+        args.columns.as_deref(),
+        &params,
+        args.format.format(),
+    )
+    .with_context(|| format!("training on {}", args.features.display()))?;
     let summary = &model.metadata.training;
     eprintln!(
         "trained on {} rows x {} columns ({}): {} anomalies ({:.2}%), offset {}; model {}, metrics {}",
