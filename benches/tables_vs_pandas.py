@@ -9,14 +9,16 @@ included) against Python in one interpreter (imports done before timing):
   against pandas read_csv + scikit-learn IsolationForest (same parameters, n_jobs=-1) fit +
   predict + joblib dump + metrics JSON, then joblib load + read_csv + score_samples + decision +
   prediction + to_csv;
+- the same train + score with the features table as Parquet (pandas' to_parquet; pandas reads it
+  with read_parquet and writes the scores with to_parquet);
 - `features` on a --rows data CSV (the series of benches/features_vs_pandas.py): `aiops features`
   against read_csv + the reference's feature lines + to_csv, checking that both wrote the same
   bits on every row;
-- with --memory-rows N: peak RSS (`/usr/bin/time -v`) of `aiops train` and `aiops score` on an
+- with --memory-rows N[,M...]: peak RSS (`/usr/bin/time -v`) of `aiops train` and `aiops score` on an
   N x 5 CSV, against the size of the N x 5 f64 matrix.
 
 Usage (from the workspace root, after `cargo build --release -p aiops`):
-    .venv/main/bin/python benches/tables_vs_pandas.py [--rows 1000000] [--repeats 3] [--memory-rows 10000000]
+    .venv/main/bin/python benches/tables_vs_pandas.py [--rows 1000000] [--repeats 3] [--memory-rows 1000000,10000000]
 """
 
 import argparse
@@ -58,11 +60,16 @@ def aiops(*args):
 
 def ours_train_score(features, out):
     aiops("train", "--features", features, "--model-out", out / "model.iforest", "--metrics-out", out / "m.json")
-    aiops("score", "--model", out / "model.iforest", "--input", features, "--output", out / "scores.csv")
+    aiops("score", "--model", out / "model.iforest", "--input", features, "--output",
+          out / ("scores" + features.suffix))
+
+
+def read(path):
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
 
 def python_train_score(features, out):
-    frame = pd.read_csv(features)
+    frame = read(features)
     x = frame[COLUMNS].values
     model = IsolationForest(n_estimators=100, max_samples=256, contamination=0.05, random_state=42, n_jobs=-1)
     model.fit(x)
@@ -70,13 +77,17 @@ def python_train_score(features, out):
     joblib.dump(model, out / "model.joblib")
     (out / "m.json").write_text(json.dumps({"training_samples": len(x), "anomalies_detected": anomalies}))
     model = joblib.load(out / "model.joblib")
-    frame = pd.read_csv(features)
+    frame = read(features)
     score = model.score_samples(frame[COLUMNS].values)
     decision = score - model.offset_
-    pd.DataFrame(
+    scores = pd.DataFrame(
         {"timestamp": frame["timestamp"], "score": score, "decision": decision,
          "prediction": np.where(decision < 0, -1, 1)}
-    ).to_csv(out / "scores.csv", index=False)
+    )
+    if features.suffix == ".parquet":
+        scores.to_parquet(out / "scores.parquet")
+    else:
+        scores.to_csv(out / "scores.csv", index=False)
 
 
 def write_data_csv(path, rows):
@@ -109,7 +120,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--memory-rows", type=int, default=0, help="also measure peak RSS on this many rows")
+    parser.add_argument("--memory-rows", type=lambda text: [int(n) for n in text.split(",")], default=[],
+                        help="also measure peak RSS on these many rows (comma-separated)")
     args = parser.parse_args()
     assert pd.__version__ == "2.3.3", f"pandas 2.3.3 required, found {pd.__version__}"
     if not AIOPS.exists():
@@ -129,6 +141,16 @@ def main():
         print(f"  aiops train + score          {ours:8.3f} s")
         print(f"  pandas + scikit-learn         {python:8.3f} s   ratio {python / ours:5.1f}x", flush=True)
 
+        parquet = tmp / "features.parquet"
+        pd.read_csv(features).to_parquet(parquet)
+        ours, _ = best_of(args.repeats, lambda: ours_train_score(parquet, tmp / "ours"))
+        python, _ = best_of(args.repeats, lambda: python_train_score(parquet, tmp / "python"))
+        a = pd.read_parquet(tmp / "ours" / "scores.parquet")
+        assert len(a) == args.rows and abs((a["prediction"] == -1).mean() - 0.05) < 0.005, "ours: 5 % anomalies"
+        print(f"the same as Parquet ({parquet.stat().st_size / 2**20:.0f} MB, pandas' Snappy), best of {args.repeats}")
+        print(f"  aiops train + score          {ours:8.3f} s")
+        print(f"  pandas + scikit-learn         {python:8.3f} s   ratio {python / ours:5.1f}x", flush=True)
+
         data = tmp / "data.csv"
         write_data_csv(data, args.rows)
         ours_features = tmp / "ours" / "features.csv"
@@ -144,8 +166,8 @@ def main():
         print(f"  pandas                        {python:8.3f} s   ratio {python / ours:5.1f}x")
         print("  aiops features wrote pandas' bits on every row")
 
-        if args.memory_rows:
-            memory(args.memory_rows, tmp)
+        for rows in args.memory_rows:
+            memory(rows, tmp)
     return 0
 
 

@@ -264,6 +264,11 @@ impl ParquetTable {
         &self.layout
     }
 
+    pub(crate) fn drop_timestamps(&mut self) {
+        self.layout.timestamp_at = None;
+        self.timestamp_at = None;
+    }
+
     pub(crate) fn next_block(&mut self) -> Result<Option<Table>> {
         let path = self.layout.path.clone();
         let Some(batch) = self.batches.next() else { return Ok(None) };

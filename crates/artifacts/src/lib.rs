@@ -1,6 +1,8 @@
-//! The artifacts aiops steps exchange, read and written in one place: the data CSV
-//! (`timestamp,<value>`, [`series`]), the features and scores tables ([`table`]) and
-//! all-or-nothing file output ([`write_atomically`]), and [`model`]: the one way every command
+//! The artifacts aiops steps exchange, read and written in one place: the data table
+//! (`timestamp,<value>`, [`series`]), the features and scores tables ([`table`]), each as CSV or
+//! Parquet ([`Format`]: CSV read in parallel blocks of whole lines with std-exact floats and
+//! written with Rust's shortest round-trip text; Parquet typed as pandas 2.3.3 with pyarrow
+//! writes it), all-or-nothing file output ([`write_atomically`]), and [`model`]: the one way every command
 //! and server finds, reads and checks a model file (a file, or a folder holding one), including
 //! the feature schema the forest crate stores as plain data.
 //!

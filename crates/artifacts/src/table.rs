@@ -189,6 +189,15 @@ impl TableReader {
         &self.layout().columns
     }
 
+    /// Leaves the `timestamp` column unread (training needs only the values: no text is kept).
+    pub fn without_timestamps(mut self) -> Self {
+        match &mut self.0 {
+            Source::Csv(table) => table.layout.timestamp_at = None,
+            Source::Parquet(table) => table.drop_timestamps(),
+        }
+        self
+    }
+
     /// Whether the input has a `timestamp` column (kept as text in each block).
     pub fn has_timestamps(&self) -> bool {
         self.layout().timestamp_at.is_some()

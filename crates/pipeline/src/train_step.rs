@@ -93,7 +93,8 @@ pub fn run(
     params: &IsolationForestParams,
     format: Option<Format>,
 ) -> Result<Model> {
-    let table = TableReader::open(features, Format::resolve(features, format), columns)?.read_all()?;
+    let reader = TableReader::open(features, Format::resolve(features, format), columns)?;
+    let table = reader.without_timestamps().read_all()?;
     let schema = feature_schema(features, &table)?;
     let model = train(&table, schema.as_ref(), params)?;
     let bytes = model.to_bytes();
