@@ -116,6 +116,18 @@ def memory(rows, tmp):
     print(f"  aiops score {score:8,.0f} MB   {score / matrix_mb:.2f}x the matrix")
 
 
+def train_score(features, tmp, args):
+    """Times both sides' train + score on `features` (CSV or Parquet) and prints the ratio."""
+    ours, _ = best_of(args.repeats, lambda: ours_train_score(features, tmp / "ours"))
+    python, _ = best_of(args.repeats, lambda: python_train_score(features, tmp / "python"))
+    a = read(tmp / "ours" / ("scores" + features.suffix))
+    assert len(a) == args.rows and abs((a["prediction"] == -1).mean() - 0.05) < 0.005, "ours: 5 % anomalies"
+    size_mb = features.stat().st_size / 2**20
+    print(f"train + score on {args.rows:,} x 5 ({size_mb:.0f} MB {features.suffix[1:]}), best of {args.repeats}")
+    print(f"  aiops train + score          {ours:8.3f} s")
+    print(f"  pandas + scikit-learn         {python:8.3f} s   ratio {python / ours:5.1f}x", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -132,24 +144,10 @@ def main():
             (tmp / side).mkdir()
         features = tmp / "features.csv"
         write_matrix_csv(features, args.rows)
-        size_mb = features.stat().st_size / 2**20
-        ours, _ = best_of(args.repeats, lambda: ours_train_score(features, tmp / "ours"))
-        python, _ = best_of(args.repeats, lambda: python_train_score(features, tmp / "python"))
-        a = pd.read_csv(tmp / "ours" / "scores.csv")
-        assert len(a) == args.rows and abs((a["prediction"] == -1).mean() - 0.05) < 0.005, "ours: 5 % anomalies"
-        print(f"train + score on {args.rows:,} x 5 ({size_mb:.0f} MB CSV), best of {args.repeats}")
-        print(f"  aiops train + score          {ours:8.3f} s")
-        print(f"  pandas + scikit-learn         {python:8.3f} s   ratio {python / ours:5.1f}x", flush=True)
-
+        train_score(features, tmp, args)
         parquet = tmp / "features.parquet"
         pd.read_csv(features).to_parquet(parquet)
-        ours, _ = best_of(args.repeats, lambda: ours_train_score(parquet, tmp / "ours"))
-        python, _ = best_of(args.repeats, lambda: python_train_score(parquet, tmp / "python"))
-        a = pd.read_parquet(tmp / "ours" / "scores.parquet")
-        assert len(a) == args.rows and abs((a["prediction"] == -1).mean() - 0.05) < 0.005, "ours: 5 % anomalies"
-        print(f"the same as Parquet ({parquet.stat().st_size / 2**20:.0f} MB, pandas' Snappy), best of {args.repeats}")
-        print(f"  aiops train + score          {ours:8.3f} s")
-        print(f"  pandas + scikit-learn         {python:8.3f} s   ratio {python / ours:5.1f}x", flush=True)
+        train_score(parquet, tmp, args)
 
         data = tmp / "data.csv"
         write_data_csv(data, args.rows)
