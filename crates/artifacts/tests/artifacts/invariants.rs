@@ -82,7 +82,7 @@ fn check_table(table: &Table) {
     for (i, row) in table.values.rows().into_iter().enumerate() {
         let mut fields: Vec<String> = row.iter().map(|v| format_float(*v)).collect();
         if let Some(timestamps) = timestamps {
-            fields.push(csv_field(&timestamps[i]).into_owned());
+            fields.push(csv_field(timestamps.get(i).expect("one timestamp per row")).into_owned());
         }
         text.push_str(&(fields.join(",") + "\n"));
     }
