@@ -9,7 +9,7 @@
 #    10 s interval: CPU seconds per second of wall time (share of one core) and peak RSS, read from
 #    /proc over MEASURE seconds after a warm-up. Until then this part says it cannot run.
 #
-# Usage: benches/fleet_synthetic.sh            (INSTANCES=10000 MEASURE=60 BIN_DIR=target/release)
+# Usage: benches/fleet_synthetic.sh            (INSTANCES=10000 MEASURE=60 WARMUP=30 BIN_DIR=target/release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 INSTANCES=${INSTANCES:-10000}
@@ -51,7 +51,7 @@ watcher=$!
 trap 'kill "$watcher" "$STANDIN_PID" 2>/dev/null || true' EXIT
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$watcher/stat"; }
-sleep 30  # warm-up: discovery, start-up history, the first rounds
+sleep "${WARMUP:-30}"  # warm-up: discovery, start-up history, the first rounds
 before=$(cpu); sleep "$MEASURE"; after=$(cpu)
 share=$(awk -v a="$after" -v b="$before" -v t="$ticks" -v s="$MEASURE" 'BEGIN { printf "%.1f", 100 * (a - b) / t / s }')
 peak=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$watcher/status")

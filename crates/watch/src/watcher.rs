@@ -632,7 +632,7 @@ pub(crate) fn publish(series: &WatchedSeries, metrics: &WatchMetrics, taken: u64
 pub const SAMPLES_PER_QUERY: usize = 500_000;
 
 /// Default of [`WatchParams::max_instances`]: 20,000 nodes, 80,000 series of the four metrics
-/// (about 0.7 GiB at the 361 MiB measured for 40,000 series in benches/README.md).
+/// (25,000 nodes measured 8.4 % of a core and 638 MiB peak in a release build, benches/README.md).
 pub const MAX_INSTANCES: usize = 20_000;
 
 /// The score a spatial anomaly (a value leaving the range seen so far) gets at least.
