@@ -74,3 +74,27 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+
+
+@pytest.fixture
+def s3():
+    """A moto S3 server with the bucket `aiops-models`: yields (endpoint, boto3 client); the
+    `aiops` processes reading it need S3_CREDENTIALS in their environment."""
+    moto = ROOT / ".venv/main/bin/moto_server"
+    if not moto.exists():
+        require("moto_server (scripts/setup)")
+    import boto3
+
+    port = free_port()
+    server = Server([str(moto), "-p", str(port)], port)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        client.create_bucket(Bucket="aiops-models")
+        yield endpoint, client
+    finally:
+        server.stop()

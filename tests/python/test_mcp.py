@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import Server, free_port, require
+from conftest import S3_CREDENTIALS, Server, free_port, require
 from mcp_support import ROOT, TOOLS, mcp_session, prometheus, tool_calls, train_model  # noqa: F401 (fixture)
 TOKEN = "test-token-0123456789abcdef"
 
@@ -369,22 +369,11 @@ def _window_start(report) -> float:
     return datetime.fromisoformat(report["window_start"].replace("Z", "+00:00")).timestamp()
 
 
-def test_model_is_read_from_s3_and_reloaded_when_it_changes(aiops_bin, prometheus, model, mcp, tmp_path):
-    moto = ROOT / ".venv/main/bin/moto_server"
-    if not moto.exists():
-        require("moto_server (scripts/setup)")
-    import boto3
-
-    port = free_port()
-    s3_server = Server([str(moto), "-p", str(port)], port)
-    endpoint = f"http://127.0.0.1:{port}"
-    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    client.create_bucket(Bucket="aiops-models")
+def test_model_is_read_from_s3_and_reloaded_when_it_changes(aiops_bin, prometheus, model, mcp, tmp_path, s3):
+    endpoint, client = s3
     client.upload_file(str(model), "aiops-models", "models/current/model.iforest")
     server = serve_mcp(aiops_bin, prometheus, "s3://aiops-models/models/current/", "--s3-endpoint", endpoint,
-                       "--reload-interval-ms", "200", env=credentials)
+                       "--reload-interval-ms", "200", env=S3_CREDENTIALS)
     try:
         url = f"{server.url}/mcp"
         from_s3 = call(url, "model_info", {}).structured_content
@@ -410,7 +399,6 @@ def test_model_is_read_from_s3_and_reloaded_when_it_changes(aiops_bin, prometheu
         assert 'aiops_mcp_model_reloads_total{outcome="failed"}' in metrics, metrics
     finally:
         server.stop()
-        s3_server.stop()
 
 
 # --- KAgent manifests -------------------------------------------------------------------------

@@ -6,13 +6,16 @@ The served model is crates/model-server/tests/data/model.iforest (fitted on 5 fe
 `golden_model_fixture_is_fit_42` in crates/model-server/tests/model_server.rs)."""
 
 import asyncio
+import os
 import pathlib
+import subprocess
+import time
 
 import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, Server, free_port
+from conftest import ROOT, S3_CREDENTIALS, Server, free_port
 
 MODEL_DIR = ROOT / "crates/model-server/tests/data"
 NAME = "sklearn-iris"
@@ -183,3 +186,61 @@ def test_a_wrong_manifest_is_refused_by_the_crd_schema(kserve_crds):
     isvc["spec"]["predictor"]["minReplicas"] = "one"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(isvc, crd_schema(kserve_crds, "serving.kserve.io_inferenceservices.yaml", "v1beta1"))
+
+
+# --- models in S3 (moto) ----------------------------------------------------------------------
+
+def test_score_and_serve_model_read_s3_like_a_local_file_and_reload_a_new_version(aiops_bin, tmp_path, s3):
+    """`score --model s3://...` writes the very bytes of the local model's scores, and
+    `serve-model --model s3://...` serves that model and swaps in a new object version."""
+    import httpx2
+
+    endpoint, client = s3
+    rng = np.random.default_rng(7)
+    features = tmp_path / "features.csv"
+    rows = np.vstack([rng.uniform(0, 10, size=(300, 3)), [[90.0, -50.0, 400.0]]])
+    np.savetxt(features, rows, delimiter=",", header="a,b,c", comments="", fmt="%.6f")
+    models = {}
+    for seed in ("1", "2"):
+        models[seed] = tmp_path / f"model-{seed}.iforest"
+        subprocess.run([str(aiops_bin), "train", "--features", str(features), "--model-out", str(models[seed]),
+                        "--metrics-out", str(tmp_path / f"metrics-{seed}.json"), "--seed", seed], check=True)
+
+    serving = None
+    try:
+        client.upload_file(str(models["1"]), "aiops-models", "iforest/model.iforest")
+        env = {**os.environ, **S3_CREDENTIALS}
+
+        def score(model, out):
+            subprocess.run([str(aiops_bin), "score", "--model", model, "--s3-endpoint", endpoint,
+                            "--input", str(features), "--output", str(out)], check=True, env=env)
+            return out.read_bytes()
+
+        local = score(str(models["1"]), tmp_path / "local.csv")
+        assert local.count(b"\n") == len(rows) + 1
+        assert score("s3://aiops-models/iforest/", tmp_path / "s3.csv") == local
+        missing = subprocess.run([str(aiops_bin), "score", "--model", "s3://aiops-models/none/", "--s3-endpoint",
+                                  endpoint, "--input", str(features), "--output", str(tmp_path / "x.csv")],
+                                 env=env, capture_output=True, text=True)
+        assert missing.returncode != 0 and "s3://aiops-models/none/model.iforest" in missing.stderr, missing.stderr
+
+        model_port = free_port()
+        serving = Server([str(aiops_bin), "serve-model", "--model", "s3://aiops-models/iforest/model.iforest",
+                          "--s3-endpoint", endpoint, "--model-name", NAME, "--listen", f"127.0.0.1:{model_port}",
+                          "--reload-interval", "200ms"], model_port, env=S3_CREDENTIALS)
+
+        def digest():
+            metadata = httpx2.get(f"{serving.url}/v2/models/{NAME}").json()
+            return metadata["parameters"]["model_digest"]
+
+        first = digest()
+        client.upload_file(str(models["2"]), "aiops-models", "iforest/model.iforest")
+        deadline = time.monotonic() + 20
+        while digest() == first:
+            assert time.monotonic() < deadline, "the new object version was not served"
+            time.sleep(0.2)
+        metrics = httpx2.get(f"{serving.url}/metrics").text
+        assert 'aiops_model_reloads_total{outcome="loaded"} 1' in metrics, metrics
+    finally:
+        if serving is not None:
+            serving.stop()

@@ -135,6 +135,10 @@ pub enum Error {
         #[source]
         source: object_store::path::Error,
     },
+    /// The model reload task panicked or was cancelled.
+    #[cfg(feature = "object-store")]
+    #[error("the model reload task failed")]
+    ReloadTask(#[source] tokio::task::JoinError),
     /// The recorded feature schema does not fit the model's columns, or input lacks them.
     #[error("model {location}: {problem}")]
     Columns {

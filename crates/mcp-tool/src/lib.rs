@@ -53,9 +53,6 @@ pub enum Error {
     /// location is in the cause). Shared, as a broken version's error is kept for later checks.
     #[error(transparent)]
     Model(Arc<aiops_artifacts::Error>),
-    /// The model reload task panicked or was cancelled.
-    #[error("the model reload task failed")]
-    ReloadTask(#[source] tokio::task::JoinError),
     /// The forest refused the rows (their width or values), or a column the model needs.
     #[error("the forest refused the rows")]
     Scoring(#[source] aiops_iforest::Error),

@@ -13,7 +13,7 @@ use crate::engine::{Engine, EngineSettings};
 use crate::http::{Readiness, router};
 use crate::inference::Inference;
 use crate::metrics::Metrics;
-use crate::model_store::{ModelSource, ModelStore, S3Options};
+use crate::model_store::{self, ModelSource, S3Options};
 use crate::tools::AnomalyTools;
 use crate::{Error, Result};
 
@@ -87,7 +87,7 @@ impl Server {
             }
             _ => return Err(invalid("inference_url", "--inference-url and --model-name go together".into())),
         };
-        let models = Arc::new(ModelStore::open(ModelSource::parse(&config.model, &config.s3)?).await?);
+        let models = Arc::new(model_store::open(ModelSource::parse(&config.model, &config.s3)?).await?);
         let engine_settings = EngineSettings {
             job_matcher: config.job_matcher,
             step: config.step,

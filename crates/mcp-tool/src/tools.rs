@@ -512,7 +512,7 @@ impl AnomalyTools {
         let metadata = &loaded.model.metadata;
         let now = chrono::Utc::now().timestamp() as f64;
         ModelInfo {
-            source: loaded.source.clone(),
+            source: loaded.location.clone(),
             digest: loaded.digest.clone(),
             loaded_at: loaded.loaded_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             trained_at: rfc3339(metadata.created_at_unix as f64),

@@ -13,7 +13,7 @@ use aiops_mcp_tool::config::{DEFAULT_POINTS_PER_QUERY, ServerOptions};
 use aiops_mcp_tool::engine::{Engine, EngineSettings, ProgressFn};
 use aiops_mcp_tool::inference::Inference;
 use aiops_mcp_tool::metrics::Metrics;
-use aiops_mcp_tool::model_store::{ModelSource, ModelStore, S3Options};
+use aiops_mcp_tool::model_store::{self, ModelSource, S3Options};
 use aiops_mcp_tool::schema::violations;
 use aiops_mcp_tool::server::{ServeConfig, Server};
 use aiops_mcp_tool::tools::AnomalyTools;
@@ -91,7 +91,7 @@ fn no_progress() -> ProgressFn {
 
 async fn engine(prometheus_url: &str, model: &str) -> Engine {
     let prometheus = PromClient::new(ClientConfig::from_url(prometheus_url).expect("url")).expect("client");
-    let models = ModelStore::open(ModelSource::parse(model, &S3Options::default()).expect("source")).await;
+    let models = model_store::open(ModelSource::parse(model, &S3Options::default()).expect("source")).await;
     let settings =
         EngineSettings { job_matcher: ".*node.*".into(), step: Duration::from_secs(10), max_hours: 168 };
     Engine::new(

@@ -2,16 +2,14 @@
 //! and graceful shutdown.
 
 use std::future::Future;
-use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use aiops_artifacts::model::{ModelSource, ModelStore};
 use aiops_kserve_client::{
     Datatype, ErrorResponse, ModelMetadata, Output, Parameters, ServerMetadata, TensorMetadata,
 };
-use aiops_text::error_chain;
-use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
@@ -22,10 +20,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::infer::{self, InferError};
 use crate::metrics::{Metrics, RequestLabels};
-use crate::model::{FileStamp, LoadedModel, resolve_model_file};
 use crate::{CheckedConfig, Error, PLATFORM, Result, ServerConfig};
 use aiops_serve::{CheckedLimits, HostAllowList, host_guard};
 
@@ -41,10 +39,7 @@ const INPUT_NAME: &str = "input-0";
 struct ServerState {
     config: ServerConfig,
     limits: CheckedLimits,
-    model_file: PathBuf,
-    model: ArcSwap<LoadedModel>,
-    /// The stamp of a file version that failed to load, so it is reported once, not every poll.
-    failed_stamp: Mutex<Option<FileStamp>>,
+    model: Arc<ModelStore>,
     ready: AtomicBool,
     metrics: Metrics,
 }
@@ -96,42 +91,42 @@ struct ModelPath {
 }
 
 impl ModelServer {
-    /// Finds and loads the model of `config`.
+    /// Finds and loads the model of `config` (a local file or folder, or an `s3://` URI).
     ///
     /// # Errors
-    /// [`Error::Artifact`] or [`Error::Io`] naming the path.
-    pub fn load(config: CheckedConfig) -> Result<Self> {
+    /// [`Error::Artifact`] naming the location and why no model could be loaded from it.
+    pub async fn load(config: CheckedConfig) -> Result<Self> {
         let CheckedConfig { config, limits } = config;
-        let model_file = resolve_model_file(&config.model_dir)?;
-        let model = LoadedModel::load(&model_file)?;
-        tracing::info!(path = %model_file.display(), digest = %model.digest, features = model.n_features(), "model loaded");
+        let source = ModelSource::parse(&config.model, &config.s3)?;
+        let model = ModelStore::open(source, None).await?;
         let state = ServerState {
             config,
             limits,
-            model_file,
-            model: ArcSwap::from_pointee(model),
-            failed_stamp: Mutex::new(None),
+            model: Arc::new(model),
             ready: AtomicBool::new(true),
             metrics: Metrics::new(),
         };
         Ok(Self { state: Arc::new(state) })
     }
 
-    /// The model file being served.
-    pub fn model_file(&self) -> &FsPath {
-        &self.state.model_file
+    /// Where the served model is read from: an absolute file path or `s3://bucket/key`.
+    pub fn model_location(&self) -> &str {
+        self.state.model.source().display()
     }
 
     /// The content digest of the model being served.
     pub fn model_digest(&self) -> String {
-        self.state.model.load().digest.clone()
+        self.state.model.current().digest.clone()
     }
 
-    /// Loads the model file again if it changed on disk, and swaps it in atomically when it is
-    /// valid. Returns whether a different model is now served; a file that does not load leaves
-    /// the current model in place (and is logged once).
-    pub fn reload_if_changed(&self) -> bool {
-        self.state.reload_if_changed()
+    /// Loads the model again if its stored version changed, and swaps it in atomically when it
+    /// is valid. Returns whether a different model is now served; a version that does not load
+    /// leaves the current model in place.
+    ///
+    /// # Errors
+    /// The storage error, or why the new version is unusable.
+    pub async fn reload_if_changed(&self) -> aiops_artifacts::model::ReloadResult {
+        self.state.model.reload_if_changed().await
     }
 
     /// The routes, with the body limit, metrics and the `Host` check of `hosts` applied (the
@@ -174,8 +169,15 @@ impl ModelServer {
         let hosts =
             HostAllowList::for_bind(address.ip(), config.allowed_hosts.clone()).map_err(Error::from_serve)?;
         tracing::info!(%address, model = %config.model_name, version = %config.model_version, "serving the Open Inference Protocol");
-        let reloader =
-            config.reload_interval.map(|every| tokio::spawn(poll_model_file(self.state.clone(), every)));
+        let stop_reloading = CancellationToken::new();
+        let reloader = config.reload_interval.map(|every| {
+            let state = Arc::clone(&self.state);
+            Arc::clone(&self.state.model).watch(every, stop_reloading.clone(), move |outcome| match outcome {
+                Ok(true) => state.metrics.observe_reload(true),
+                Ok(false) => {}
+                Err(_) => state.metrics.observe_reload(false),
+            })
+        });
         let state = self.state.clone();
         let draining = async move {
             shutdown.await;
@@ -185,8 +187,10 @@ impl ModelServer {
         let served = aiops_serve::serve(listener, self.router(hosts), &self.state.limits, draining)
             .await
             .map_err(Error::Serve);
+        stop_reloading.cancel();
         if let Some(reloader) = reloader {
-            reloader.abort();
+            // The loop ends at the cancellation; a panic in it was already reported.
+            let _ = reloader.await;
         }
         tracing::info!("stopped");
         served
@@ -194,41 +198,6 @@ impl ModelServer {
 }
 
 impl ServerState {
-    fn reload_if_changed(&self) -> bool {
-        let current = self.model.load();
-        let stamp = match FileStamp::of(&self.model_file) {
-            Ok(stamp) if stamp == current.stamp => return false,
-            Ok(stamp) => stamp,
-            Err(error) => {
-                tracing::warn!(path = %self.model_file.display(), %error, "model file unavailable; keeping the loaded model");
-                return false;
-            }
-        };
-        let mut failed = self.failed_stamp.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if *failed == Some(stamp) {
-            return false;
-        }
-        match LoadedModel::load(&self.model_file) {
-            Ok(model) => {
-                *failed = None;
-                let changed = model.digest != current.digest;
-                if changed {
-                    tracing::info!(path = %self.model_file.display(), digest = %model.digest, features = model.n_features(), "model reloaded");
-                    self.metrics.observe_reload(true);
-                }
-                // Same content under a new stamp is stored too, so it is not read again.
-                self.model.store(Arc::new(model));
-                changed
-            }
-            Err(error) => {
-                tracing::warn!(error = %error_chain(&error), "model file changed but does not load; keeping the loaded model");
-                self.metrics.observe_reload(false);
-                *failed = Some(stamp);
-                false
-            }
-        }
-    }
-
     /// Checks that the path names the served model (and version, if given).
     fn check_model(&self, path: &ModelPath) -> Result<(), ApiError> {
         let config = &self.config;
@@ -252,20 +221,6 @@ impl ServerState {
 
     fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
-    }
-}
-
-async fn poll_model_file(state: Arc<ServerState>, every: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticks.tick().await; // the first tick is immediate; the model was just loaded
-    loop {
-        ticks.tick().await;
-        let state = state.clone();
-        // Reading and parsing the file is blocking work.
-        if let Err(error) = tokio::task::spawn_blocking(move || state.reload_if_changed()).await {
-            tracing::error!(%error, "model reload task failed");
-        }
     }
 }
 
@@ -316,7 +271,7 @@ async fn model_metadata(
     Path(path): Path<ModelPath>,
 ) -> Result<Json<ModelMetadata>, ApiError> {
     state.check_model(&path)?;
-    let model = state.model.load();
+    let model = state.model.current();
     let features = &model.model.metadata.feature_names;
     let tensor = |name: &str, datatype, shape, parameters| TensorMetadata {
         name: name.into(),
@@ -342,7 +297,7 @@ async fn model_metadata(
         inputs: vec![tensor(
             INPUT_NAME,
             Datatype::Fp64,
-            vec![-1, model.n_features() as i64],
+            vec![-1, model.model.forest.n_features() as i64],
             input_parameters,
         )],
         outputs,
@@ -358,8 +313,8 @@ async fn infer(
     state.check_model(&path)?;
     let body = body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
     // One model for the whole request, even if a reload swaps another in meanwhile.
-    let model = state.model.load_full();
-    let batch = infer::parse(&body, model.n_features())?;
+    let model = state.model.current();
+    let batch = infer::parse(&body, model.model.forest.n_features())?;
     let config = &state.config;
     let scored = if batch.rows() <= INLINE_ROWS {
         infer::score(&model, batch, &config.model_name, &config.model_version)

@@ -5,7 +5,7 @@
 use aiops_kserve_client::{InferenceRequest, InferenceResponse, Output, Parameters, Tensor};
 use ndarray::ArrayView2;
 
-use crate::model::LoadedModel;
+use aiops_artifacts::model::StoredModel;
 
 /// Why a request could not be answered: the message of a KServe `{"error": ...}` body, by status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +161,7 @@ fn requested_outputs(request: &InferenceRequest) -> Result<Vec<Output>, InferErr
 
 /// Scores a validated batch with `model`.
 pub(crate) fn score(
-    model: &LoadedModel,
+    model: &StoredModel,
     batch: Batch,
     model_name: &str,
     model_version: &str,

@@ -9,8 +9,10 @@
 //!   (`FP64`) on request.
 //! - Errors are `{"error": "..."}` with KServe's codes: 400 invalid input, 404 unknown model or
 //!   version, 413 body too large, 503 not ready, 500 internal.
-//! - The model file is polled; a changed file is loaded and swapped in atomically, so requests in
-//!   flight finish on the old model and none fails. A file that does not load keeps the old model.
+//! - The model is a local file or an `s3://` object, read and reloaded through
+//!   [`aiops_artifacts::model::ModelStore`]: its stored version is polled; a changed model is
+//!   loaded and swapped in atomically, so requests in flight finish on the old model and none
+//!   fails. A version that does not load keeps the old model (logged and counted once).
 //! - Graceful shutdown: the server reports not ready, stops accepting connections and finishes the
 //!   requests in flight within [`aiops_serve::Limits::shutdown_timeout`].
 //! - Slow clients are bounded by [`aiops_serve`]'s limits (header, body and idle timeouts, a
@@ -25,9 +27,9 @@ pub mod infer;
 mod metrics;
 mod model;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
+use aiops_artifacts::model::S3Options;
 use aiops_serve::{CheckedLimits, HostAllowList, Limits};
 pub use http::ModelServer;
 pub use model::resolve_model_file;
@@ -45,8 +47,11 @@ pub const DEFAULT_MAX_INFLIGHT_BODY_BYTES: usize = 2 * DEFAULT_MAX_BODY_BYTES;
 /// How `aiops serve-model` is configured, before [`ServerConfig::check`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
-    /// The model file, or a folder holding `model.iforest` or a single `*.iforest` file.
-    pub model_dir: PathBuf,
+    /// Where the model is: a file, a folder holding `model.iforest`, a single `*.iforest` file
+    /// or a single file, or an `s3://bucket/key` URI (see [`aiops_artifacts::model::ModelSource::parse`]).
+    pub model: String,
+    /// How to reach S3-compatible storage for an `s3://` model.
+    pub s3: S3Options,
     /// The name clients address the model by (any name, e.g. `sklearn-iris`).
     pub model_name: String,
     /// The version served (clients may omit it).
@@ -65,9 +70,10 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// A configuration with the defaults: version `1`, [`DEFAULT_MAX_BODY_BYTES`] bodies with
     /// [`DEFAULT_MAX_INFLIGHT_BODY_BYTES`] in flight, reload check every 2 s.
-    pub fn new(model_dir: impl Into<PathBuf>, model_name: impl Into<String>) -> Self {
+    pub fn new(model: impl Into<String>, model_name: impl Into<String>) -> Self {
         Self {
-            model_dir: model_dir.into(),
+            model: model.into(),
+            s3: S3Options::default(),
             model_name: model_name.into(),
             model_version: "1".into(),
             reload_interval: Some(Duration::from_secs(2)),
@@ -131,15 +137,6 @@ pub enum Error {
     /// No model could be found, read or checked where one was expected.
     #[error(transparent)]
     Artifact(#[from] aiops_artifacts::Error),
-    /// Reading the model file or listing its folder failed.
-    #[error("cannot read {path}")]
-    Io {
-        /// The file or folder.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
     /// The HTTP server failed.
     #[error("the HTTP server failed")]
     Serve(#[source] aiops_serve::Error),

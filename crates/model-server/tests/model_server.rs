@@ -55,7 +55,7 @@ struct TestServer {
 
 impl TestServer {
     async fn start(config: ServerConfig) -> Self {
-        let server = ModelServer::load(config.check().expect("valid config")).expect("model loads");
+        let server = ModelServer::load(config.check().expect("valid config")).await.expect("model loads");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let (shutdown, stop) = oneshot::channel();
@@ -88,6 +88,11 @@ impl TestServer {
     }
 }
 
+/// `path` as a model location.
+fn location(path: &Path) -> String {
+    path.display().to_string()
+}
+
 fn model_dir(model: &Model) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     write_model(&dir.path().join(MODEL_FILE_NAME), model);
@@ -98,7 +103,7 @@ fn model_dir(model: &Model) -> tempfile::TempDir {
 async fn serves_health_metadata_and_predictions_equal_to_the_library() {
     let model = fit(42);
     let dir = model_dir(&model);
-    let server = TestServer::start(ServerConfig::new(dir.path(), NAME)).await;
+    let server = TestServer::start(ServerConfig::new(location(dir.path()), NAME)).await;
     let client = &server.client;
     assert!(client.server_live().await.unwrap());
     assert!(client.server_ready().await.unwrap());
@@ -136,7 +141,7 @@ async fn serves_health_metadata_and_predictions_equal_to_the_library() {
 async fn accepts_nested_or_flat_data_and_every_numeric_datatype() {
     let model = fit(42);
     let dir = model_dir(&model);
-    let server = TestServer::start(ServerConfig::new(dir.path(), NAME)).await;
+    let server = TestServer::start(ServerConfig::new(location(dir.path()), NAME)).await;
     let row = [3.0, 4.0, 5.0, 6.0, 7.0];
     let expected = model.forest.score_samples(ndarray::aview2(&[row])).unwrap()[0];
     for (datatype, data) in [
@@ -165,7 +170,7 @@ async fn accepts_nested_or_flat_data_and_every_numeric_datatype() {
 async fn bad_requests_get_the_right_json_error_and_the_server_keeps_serving() {
     let model = fit(42);
     let dir = model_dir(&model);
-    let mut config = ServerConfig::new(dir.path(), NAME);
+    let mut config = ServerConfig::new(location(dir.path()), NAME);
     config.limits.max_body_bytes = 64 * 1024;
     let server = TestServer::start(config).await;
     let infer = format!("/v2/models/{NAME}/infer");
@@ -313,7 +318,7 @@ async fn bad_requests_get_the_right_json_error_and_the_server_keeps_serving() {
 async fn metrics_count_requests_rows_and_anomalies() {
     let model = fit(42);
     let dir = model_dir(&model);
-    let server = TestServer::start(ServerConfig::new(dir.path(), NAME)).await;
+    let server = TestServer::start(ServerConfig::new(location(dir.path()), NAME)).await;
     let x = rows(100, 7);
     let predictions = server.client.infer_matrix(NAME, x.view(), &[]).await.unwrap();
     let anomalies = predictions.predict.iter().filter(|&&p| p == -1).count();
@@ -348,7 +353,7 @@ async fn reload_swaps_a_changed_model_without_failing_a_request() {
     let (old, new) = (fit(42), fit(7));
     assert_ne!(old.digest(), new.digest());
     let dir = model_dir(&old);
-    let mut config = ServerConfig::new(dir.path(), NAME);
+    let mut config = ServerConfig::new(location(dir.path()), NAME);
     config.reload_interval = Some(Duration::from_millis(30));
     let server = TestServer::start(config).await;
     let x = rows(20, 3);
@@ -438,11 +443,12 @@ fn resolve_model_file_finds_the_file_kserve_downloaded() {
     ));
 }
 
-#[test]
-fn a_model_file_that_does_not_load_is_refused_at_start() {
+#[tokio::test]
+async fn a_model_file_that_does_not_load_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(MODEL_FILE_NAME), b"pickle? no").unwrap();
-    let error = ModelServer::load(ServerConfig::new(dir.path(), NAME).check().unwrap()).unwrap_err();
+    let error =
+        ModelServer::load(ServerConfig::new(location(dir.path()), NAME).check().unwrap()).await.unwrap_err();
     assert!(matches!(error, Error::Artifact(aiops_artifacts::Error::Model { .. })), "{error}");
 }
 
@@ -492,7 +498,7 @@ async fn raw(url: &str, request: &str) -> (u16, String) {
 async fn dns_rebinding_and_browser_simple_requests_are_refused() {
     let model = fit(42);
     let dir = model_dir(&model);
-    let mut config = ServerConfig::new(dir.path(), NAME);
+    let mut config = ServerConfig::new(location(dir.path()), NAME);
     config.allowed_hosts = vec!["aiops-model.aiops.svc".into()];
     let server = TestServer::start(config).await;
     let body =
@@ -534,7 +540,7 @@ async fn dns_rebinding_and_browser_simple_requests_are_refused() {
 async fn a_stalled_request_body_gets_408_and_shutdown_does_not_wait_for_it() {
     let model = fit(42);
     let dir = model_dir(&model);
-    let mut config = ServerConfig::new(dir.path(), NAME);
+    let mut config = ServerConfig::new(location(dir.path()), NAME);
     config.limits.body_timeout = Duration::from_millis(300);
     config.limits.shutdown_timeout = Duration::from_millis(300);
     let server = TestServer::start(config).await;

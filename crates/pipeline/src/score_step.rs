@@ -1,4 +1,4 @@
-//! The score step: model file and features CSV in, scores CSV out
+//! The score step: model and features table in, scores table out
 //! (`[timestamp,]score,decision,prediction`, one row per input row).
 
 use std::io::Write;
@@ -12,15 +12,6 @@ use aiops_artifacts::write_atomically_with;
 use ndarray::ArrayView1;
 
 use crate::Result;
-
-/// Reads a model (a file, or a folder holding one) with the one model loader,
-/// [`aiops_artifacts::model::load`], refusing anything but an intact, consistent model.
-///
-/// # Errors
-/// [`crate::Error::Artifact`] saying which file and why.
-pub fn read_model(path: &Path) -> Result<Model> {
-    Ok(aiops_artifacts::model::load(path)?.model)
-}
 
 /// Scores: per row `(score, decision, prediction)`.
 pub struct Scores {
@@ -44,15 +35,14 @@ pub fn score(model: &Model, table: &Table) -> Result<Scores> {
     Ok(Scores { score: score.to_vec(), decision, prediction })
 }
 
-/// Reads the model, then `input` a block of rows at a time, scoring each block and writing its
-/// rows to `output` as it goes (memory stays constant whatever the input size); `output` appears
-/// atomically once every row is written. Returns the number of rows and of anomalies.
+/// Reads `input` a block of rows at a time, scoring each block with `model` (read by the one
+/// model loader, [`aiops_artifacts::model`]) and writing its rows to `output` as it goes (memory
+/// stays constant whatever the input size); `output` appears atomically once every row is
+/// written. Returns the number of rows and of anomalies.
 ///
 /// # Errors
-/// A refused model, input lacking the model's columns (all named), a bad value (line named), or
-/// I/O errors.
-pub fn run(model: &Path, input: &Path, output: &Path, format: Option<Format>) -> Result<(usize, usize)> {
-    let model = read_model(model)?;
+/// Input lacking the model's columns (all named), a bad value (line named), or I/O errors.
+pub fn run(model: &Model, input: &Path, output: &Path, format: Option<Format>) -> Result<(usize, usize)> {
     let columns = Some(model.metadata.feature_names.as_slice());
     let mut reader = TableReader::open(input, Format::resolve(input, format), columns)?;
     let format = Format::resolve(output, format);
@@ -61,7 +51,7 @@ pub fn run(model: &Path, input: &Path, output: &Path, format: Option<Format>) ->
     write_atomically_with(output, |out| {
         let mut writer = ScoresWriter::new(out, format, reader.has_timestamps()).map_err(io_error)?;
         while let Some(block) = reader.next_block()? {
-            let scores = score(&model, &block)?;
+            let scores = score(model, &block)?;
             writer.write(block.timestamps.as_ref(), &scores).map_err(io_error)?;
             rows += scores.prediction.len();
             anomalies += scores.prediction.iter().filter(|&&p| p == -1).count();

@@ -9,7 +9,8 @@
 //! the model's columns, so that scoring can refuse features computed another way.
 //!
 //! With the feature `object-store`, [`ModelSource`] reads the same way from a local path or an
-//! `s3://` URI and tells model versions apart, for servers that reload a changed model.
+//! `s3://` URI and tells model versions apart, and [`ModelStore`] keeps the model a server
+//! serves, reloading it when its stored version changes.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,10 @@ use crate::{Error, Result};
 mod source;
 #[cfg(feature = "object-store")]
 pub use source::{ModelSource, ModelVersion, S3Options};
+#[cfg(feature = "object-store")]
+mod store;
+#[cfg(feature = "object-store")]
+pub use store::{ModelStore, ReloadResult, StoredModel};
 
 /// Largest model file read: a reference model is about 1 MB, the largest forest the format
 /// allows in practice a few hundred.

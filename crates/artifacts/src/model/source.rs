@@ -17,7 +17,7 @@ use crate::{Error, Result};
 
 /// How to reach S3-compatible storage, besides the standard `AWS_*` environment variables
 /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, ...).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct S3Options {
     /// Endpoint of an S3-compatible server, e.g. `http://minio.kubeflow:9000`; `http://`
     /// endpoints are allowed explicitly.

@@ -93,7 +93,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         println!("  {}", path.display());
     }
     println!("\nServe the model:");
-    println!("  aiops serve-model --model-dir {} --model-name aiops-iforest", args.out.display());
+    println!("  aiops serve-model --model {} --model-name aiops-iforest", args.out.display());
     println!("  aiops serve-mcp --prometheus-url http://127.0.0.1:9090 --model {}", a.model.display());
     Ok(())
 }

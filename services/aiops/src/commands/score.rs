@@ -1,18 +1,21 @@
-//! `aiops score --model MODEL --input F.csv --output scores.csv`
+//! `aiops score --model PATH_OR_S3_URI --input F.csv --output scores.csv`
 
 use std::path::PathBuf;
 
 use aiops_pipeline::score_step;
 use anyhow::Context;
 
-use crate::args::FormatArgs;
+use crate::args::{FormatArgs, S3Args, load_model};
 
 /// Arguments of `aiops score`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Model file written by `aiops train` (or a folder holding `model.iforest`).
-    #[arg(long)]
-    model: PathBuf,
+    /// Model written by `aiops train`: a file, a folder holding `model.iforest`, or
+    /// `s3://bucket/key` (credentials from the standard `AWS_*` variables).
+    #[arg(long, value_name = "PATH_OR_S3_URI")]
+    model: String,
+    #[command(flatten)]
+    s3: S3Args,
     /// CSV or Parquet table holding the model's columns (a features table).
     #[arg(long)]
     input: PathBuf,
@@ -24,8 +27,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    let (rows, anomalies) = score_step::run(&args.model, &args.input, &args.output, args.format.format())
-        .with_context(|| format!("scoring {} with {}", args.input.display(), args.model.display()))?;
+    let model = load_model(&args.model, &args.s3)?;
+    let (rows, anomalies) = score_step::run(&model.model, &args.input, &args.output, args.format.format())
+        .with_context(|| format!("scoring {} with {}", args.input.display(), model.location))?;
     eprintln!("scored {rows} rows, {anomalies} anomalies; wrote {}", args.output.display());
     Ok(())
 }

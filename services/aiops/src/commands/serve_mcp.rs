@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aiops_artifacts::model::S3Options;
 use aiops_mcp_tool::config::{
     DEFAULT_MAX_HOURS, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_POINTS_PER_QUERY, ServerOptions,
 };
@@ -15,7 +14,7 @@ use aiops_mcp_tool::server::{ServeConfig, Server};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::args::{ListenArgs, PrometheusArgs, ServeLimitsArgs, limits, values};
+use crate::args::{ListenArgs, PrometheusArgs, S3Args, ServeLimitsArgs, limits, values};
 
 /// Arguments of `aiops serve-mcp`.
 #[derive(Debug, clap::Args)]
@@ -29,12 +28,8 @@ pub(crate) struct Args {
     /// Reloaded when it changes.
     #[arg(long, env = "AIOPS_MODEL")]
     model: String,
-    /// Endpoint of S3-compatible storage (MinIO, moto), e.g. `http://minio-service.kubeflow:9000`.
-    #[arg(long, env = "AIOPS_S3_ENDPOINT")]
-    s3_endpoint: Option<String>,
-    /// Region of the bucket (S3-compatible servers accept any).
-    #[arg(long, env = "AIOPS_S3_REGION")]
-    s3_region: Option<String>,
+    #[command(flatten)]
+    s3: S3Args,
     /// Score on this Open Inference Protocol server (e.g. `aiops serve-model`, a KServe
     /// InferenceService) instead of in-process; needs --model-name.
     #[arg(long, requires = "model_name")]
@@ -94,7 +89,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let config = ServeConfig {
         prometheus: args.prometheus.client_config()?,
         model: args.model.clone(),
-        s3: S3Options { endpoint: args.s3_endpoint.clone(), region: args.s3_region.clone() },
+        s3: args.s3.options(),
         inference_url: args.inference_url.clone(),
         model_name: args.model_name.clone(),
         job_matcher: args.job.clone(),

@@ -1,6 +1,5 @@
-//! `aiops serve-model --model-dir DIR --model-name NAME [--listen 127.0.0.1:8080]`
+//! `aiops serve-model --model PATH_OR_S3_URI --model-name NAME [--listen 127.0.0.1:8080]`
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use aiops_model_server::{
@@ -9,16 +8,19 @@ use aiops_model_server::{
 use aiops_serve::{Limits, shutdown_signal};
 use anyhow::Context;
 
-use crate::args::{ListenArgs, ServeLimitsArgs, limits, values};
+use crate::args::{ListenArgs, S3Args, ServeLimitsArgs, limits, values};
 
 /// Arguments of `aiops serve-model`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The model file, or the folder holding it (`model.iforest`, a single `*.iforest`, or a single
     /// file of any name such as a Kubeflow Pipelines `model` artifact), e.g. `/mnt/models` where
-    /// KServe's storage initializer puts it.
-    #[arg(long)]
-    model_dir: PathBuf,
+    /// KServe's storage initializer puts it; or `s3://bucket/key` (credentials from the standard
+    /// `AWS_*` variables). Reloaded when its stored version changes.
+    #[arg(long = "model", visible_alias = "model-dir", value_name = "PATH_OR_S3_URI")]
+    model: String,
+    #[command(flatten)]
+    s3: S3Args,
     /// The name clients address the model by (any name, e.g. `sklearn-iris`).
     #[arg(long)]
     model_name: String,
@@ -51,7 +53,8 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let reload_interval = args.reload_interval_ms.unwrap_or(args.reload_interval);
     let config = ServerConfig {
-        model_dir: args.model_dir.clone(),
+        model: args.model.clone(),
+        s3: args.s3.options(),
         model_name: args.model_name.clone(),
         model_version: args.model_version.clone(),
         reload_interval: (!reload_interval.is_zero()).then_some(reload_interval),
@@ -61,13 +64,15 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             DEFAULT_MAX_INFLIGHT_BODY_BYTES.max(args.max_body_bytes),
         )),
     };
-    let server = ModelServer::load(config.check()?)
-        .with_context(|| format!("loading the model from {}", args.model_dir.display()))?;
+    let config = config.check()?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(workers) = args.workers {
         runtime.worker_threads(workers);
     }
     runtime.enable_all().build()?.block_on(async {
+        let server = ModelServer::load(config)
+            .await
+            .with_context(|| format!("loading the model from {}", args.model))?;
         let address = args.listen.address();
         let listener =
             tokio::net::TcpListener::bind(address).await.with_context(|| format!("binding {address}"))?;

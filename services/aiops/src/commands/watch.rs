@@ -10,7 +10,7 @@ use aiops_promclient::{ClientConfig, Instance, LabelSelector, Metric};
 use aiops_watch::{Checkpoints, Shard, Targets, WatchParams, Watcher};
 use anyhow::Context;
 
-use crate::args::{ListenArgs, PrometheusArgs, ServeLimitsArgs, limits, values};
+use crate::args::{ListenArgs, PrometheusArgs, S3Args, ServeLimitsArgs, limits, load_model, values};
 
 /// Arguments of `aiops watch`.
 #[derive(Debug, clap::Args)]
@@ -18,10 +18,13 @@ use crate::args::{ListenArgs, PrometheusArgs, ServeLimitsArgs, limits, values};
 pub(crate) struct Args {
     #[command(flatten)]
     prometheus: PrometheusArgs,
-    /// A trained forest (`aiops train` output, `model.iforest`), optional: it scores the one
-    /// watched metric it was trained on, besides the streaming detector every series has.
-    #[arg(long)]
-    model: Option<PathBuf>,
+    /// A trained forest (`aiops train` output: a file, a folder holding `model.iforest`, or
+    /// `s3://bucket/key`), optional: it scores the one watched metric it was trained on,
+    /// besides the streaming detector every series has.
+    #[arg(long, value_name = "PATH_OR_S3_URI")]
+    model: Option<String>,
+    #[command(flatten)]
+    s3: S3Args,
     /// A node-exporter instance (`IP:PORT`) to watch; repeat for more.
     #[arg(long = "instance")]
     instances: Vec<Instance>,
@@ -127,8 +130,8 @@ impl Args {
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let serve_limits = aiops_watch::server::limits(&args.serve_limits.overrides())?;
-    // The one model loader: a file or a folder, every limit checked, the feature schema read.
-    let model = args.model.as_deref().map(aiops_artifacts::model::load).transpose()?;
+    // The one model loader: a file, a folder or S3, every limit checked, the feature schema read.
+    let model = args.model.as_deref().map(|location| load_model(location, &args.s3)).transpose()?;
     let config = WatchParams {
         prometheus: args.prometheus.client_config()?,
         targets: args.targets(),
