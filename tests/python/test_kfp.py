@@ -34,11 +34,12 @@ def test_loads_as_a_kfp_component(compiled):
     component = kfp.components.load_component_from_file(str(compiled))
     assert component.name == "aiops-training"
     assert set(component.component_spec.inputs) == {
-        "prometheus_url", "training_hours", "instance_ip", "step", "contamination", "n_estimators", "service_name",
-        "table_format",
+        "prometheus_url", "training_hours", "instance_ip", "step", "window", "contamination", "n_estimators",
+        "service_name", "table_format",
     }
     assert component.component_spec.inputs["table_format"].default == "csv"
     assert component.component_spec.inputs["training_hours"].default == 24
+    assert component.component_spec.inputs["window"].default == 5
     assert component.component_spec.inputs["instance_ip"].optional is False
 
 
@@ -90,6 +91,7 @@ def test_artifacts_chain_dataset_dataset_model(spec):
     assert titles == {
         ("comp-fetch", "data"): "system.Dataset",
         ("comp-features", "features"): "system.Dataset",
+        ("comp-features", "schema"): "system.Artifact",
         ("comp-train", "model"): "system.Model",
         ("comp-train", "metrics"): "system.Artifact",
     }
@@ -109,18 +111,22 @@ def kfp_reference(path):
         )
 
     @dsl.container_component
-    def features(data: Input[Dataset], table_format: str, features: Output[Dataset]):
+    def features(data: Input[Dataset], window: int, table_format: str, features: Output[Dataset],
+                 schema: Output[Artifact]):
         return dsl.ContainerSpec(image=IMAGE, command=["aiops", "features"],
-                                 args=["--input", data.path, "--output", features.path, "--format", table_format])
+                                 args=["--input", data.path, "--window", window, "--output", features.path,
+                                       "--schema-out", schema.path, "--format", table_format])
 
     @dsl.container_component
-    def train(features: Input[Dataset], contamination: float, n_estimators: int, table_format: str,
+    def train(features: Input[Dataset], schema: Input[Artifact], contamination: float, n_estimators: int,
+              table_format: str,
               model: Output[Model], metrics: Output[Artifact]):
         return dsl.ContainerSpec(
             image=IMAGE,
             command=["aiops", "train"],
-            args=["--features", features.path, "--contamination", contamination, "--n-estimators", n_estimators,
-                  "--model-out", model.path, "--metrics-out", metrics.path, "--format", table_format],
+            args=["--features", features.path, "--feature-schema", schema.path, "--contamination", contamination,
+                  "--n-estimators", n_estimators, "--model-out", model.path, "--metrics-out", metrics.path,
+                  "--format", table_format],
         )
 
     @dsl.container_component
@@ -131,13 +137,13 @@ def kfp_reference(path):
 
     @dsl.pipeline(name="aiops-training")
     def pipeline(instance_ip: str, prometheus_url: str = "http://prometheus-server.monitoring.svc.cluster.local",
-                 training_hours: int = 24, step: str = "60s", contamination: float = 0.05,
+                 training_hours: int = 24, step: str = "60s", window: int = 5, contamination: float = 0.05,
                  n_estimators: int = 100, service_name: str = "aiops-iforest", table_format: str = "csv"):
         fetched = fetch(prometheus_url=prometheus_url, instance_ip=instance_ip, training_hours=training_hours,
                         step=step, table_format=table_format)
-        computed = features(data=fetched.outputs["data"], table_format=table_format)
-        trained = train(features=computed.outputs["features"], contamination=contamination,
-                        n_estimators=n_estimators, table_format=table_format)
+        computed = features(data=fetched.outputs["data"], window=window, table_format=table_format)
+        trained = train(features=computed.outputs["features"], schema=computed.outputs["schema"],
+                        contamination=contamination, n_estimators=n_estimators, table_format=table_format)
         deploy(model=trained.outputs["model"], service_name=service_name)
 
     compiler.Compiler().compile(pipeline, str(path))

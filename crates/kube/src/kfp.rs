@@ -1,7 +1,7 @@
 //! Compiles the training pipeline into a Kubeflow Pipelines v2 IR `PipelineSpec` (the YAML that
 //! `kfp.compiler.Compiler` writes, schemaVersion 2.1.0): four container components (fetch,
-//! features, train, deploy) running our image, wired by artifacts (Dataset, Dataset, Model) and
-//! driven by the run parameters.
+//! features, train, deploy) running our image, wired by artifacts (Dataset, Dataset and the feature
+//! schema, Model) and driven by the run parameters.
 //!
 //! The pipeline is described once, as data ([`COMPONENTS`] and [`RUN_PARAMETERS`]); components,
 //! executors, the DAG and the root inputs are all derived from it, so a parameter or artifact
@@ -52,7 +52,7 @@ pub struct RunParameter {
 }
 
 /// The run parameters: the reference's four, then ours.
-pub const RUN_PARAMETERS: [RunParameter; 8] = [
+pub const RUN_PARAMETERS: [RunParameter; 9] = [
     RunParameter {
         name: "prometheus_url",
         kind: ParameterType::String,
@@ -76,6 +76,12 @@ pub const RUN_PARAMETERS: [RunParameter; 8] = [
         kind: ParameterType::String,
         default: Some("\"60s\""),
         help: "query resolution",
+    },
+    RunParameter {
+        name: "window",
+        kind: ParameterType::Integer,
+        default: Some("5"),
+        help: "rolling window of the features, in points",
     },
     RunParameter {
         name: "contamination",
@@ -224,8 +230,12 @@ pub const COMPONENTS: [Component; 4] = [
         args: &[
             Literal("--input"),
             InputPath("data"),
+            Literal("--window"),
+            Parameter("window"),
             Literal("--output"),
             OutputPath("features"),
+            Literal("--schema-out"),
+            OutputPath("schema"),
             Literal("--format"),
             Parameter("table_format"),
         ],
@@ -235,7 +245,9 @@ pub const COMPONENTS: [Component; 4] = [
             producer: "fetch",
             output: "data",
         }],
-        outputs: &[("features", ArtifactType::Dataset)],
+        // The schema travels as its own artifact: KFP uploads an output's path only, not the
+        // `<features>.schema.json` beside it, and train must record the window actually used.
+        outputs: &[("features", ArtifactType::Dataset), ("schema", ArtifactType::Artifact)],
     },
     Component {
         name: "train",
@@ -243,6 +255,8 @@ pub const COMPONENTS: [Component; 4] = [
         args: &[
             Literal("--features"),
             InputPath("features"),
+            Literal("--feature-schema"),
+            InputPath("schema"),
             Literal("--contamination"),
             Parameter("contamination"),
             Literal("--n-estimators"),
@@ -254,12 +268,20 @@ pub const COMPONENTS: [Component; 4] = [
             Literal("--format"),
             Parameter("table_format"),
         ],
-        inputs: &[ArtifactInput {
-            name: "features",
-            kind: ArtifactType::Dataset,
-            producer: "features",
-            output: "features",
-        }],
+        inputs: &[
+            ArtifactInput {
+                name: "features",
+                kind: ArtifactType::Dataset,
+                producer: "features",
+                output: "features",
+            },
+            ArtifactInput {
+                name: "schema",
+                kind: ArtifactType::Artifact,
+                producer: "features",
+                output: "schema",
+            },
+        ],
         outputs: &[("metrics", ArtifactType::Artifact), ("model", ArtifactType::Model)],
     },
     Component {
@@ -488,6 +510,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Issue 15: train records the schema the features step computed with, which KFP can only
+    /// hand over as an artifact of its own; and the window is a run parameter.
+    #[test]
+    fn train_reads_the_feature_schema_artifact_of_the_features_step() {
+        let spec = compile(&CompileOptions::for_image("img:1")).unwrap();
+        let args = |step: &str| -> Vec<String> {
+            serde_json::from_value(
+                spec["deploymentSpec"]["executors"][format!("exec-{step}")]["container"]["args"].clone(),
+            )
+            .unwrap()
+        };
+        let features = args("features");
+        let after = |args: &[String], flag: &str| args.iter().skip_while(|a| *a != flag).nth(1).cloned();
+        assert_eq!(
+            after(&features, "--schema-out").as_deref(),
+            Some("{{$.outputs.artifacts['schema'].path}}")
+        );
+        assert_eq!(after(&features, "--window").as_deref(), Some("{{$.inputs.parameters['window']}}"));
+        let train = args("train");
+        assert_eq!(
+            after(&train, "--feature-schema").as_deref(),
+            Some("{{$.inputs.artifacts['schema'].path}}")
+        );
+        let wired = &spec["root"]["dag"]["tasks"]["train"]["inputs"]["artifacts"]["schema"];
+        assert_eq!(
+            wired["taskOutputArtifact"],
+            json!({ "outputArtifactKey": "schema", "producerTask": "features" })
+        );
+        assert_eq!(spec["root"]["inputDefinitions"]["parameters"]["window"]["defaultValue"], json!(5));
     }
 
     #[test]

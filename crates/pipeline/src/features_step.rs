@@ -20,8 +20,9 @@ const HOUR_COLUMN: usize = 4;
 /// Reads `input`, computes the schema's features and writes them to `output` atomically (each
 /// file in `format`, or as its name says: `.parquet` is Parquet, anything else CSV), and
 /// the schema they were computed with (the value column named as in the input) to
-/// [`schema_file`]`(output)`, so that training records the window actually used. Returns the
-/// number of rows written.
+/// `schema_out` (usually [`schema_file`]`(output)`; a pipeline passes it on as an artifact of
+/// its own), so that training records the window actually used. Returns the number of rows
+/// written.
 ///
 /// # Errors
 /// Any input error (with its line), a timestamp pandas could not represent, or an I/O error.
@@ -29,6 +30,7 @@ pub fn run(
     schema: &FeatureSchema,
     input: &Path,
     output: &Path,
+    schema_out: &Path,
     order: Order,
     format: Option<Format>,
 ) -> Result<usize> {
@@ -36,7 +38,7 @@ pub fn run(
     let features = schema.compute(&series.timestamps, &series.values)?;
     let schema = schema.clone().with_value_column(&series.value_column)?;
     let schema_json = serde_json::to_vec_pretty(&schema)?;
-    write_atomically(&schema_file(output), |out| out.write_all(&schema_json))?;
+    write_atomically(schema_out, |out| out.write_all(&schema_json))?;
     let format = Format::resolve(output, format);
     write_atomically(output, |out| write_features(out, format, &series, &schema, &features))?;
     Ok(series.values.len())

@@ -116,12 +116,27 @@ pub fn train_and_report(
 ) -> Result<RunSummary> {
     let schema = FeatureSchema::reference();
     let rows = timed("features", progress, || {
-        let rows = features_step::run(&schema, &artifacts.data, &artifacts.features, Order::Strict, None)?;
+        let schema_out = features_step::schema_file(&artifacts.features);
+        let rows = features_step::run(
+            &schema,
+            &artifacts.data,
+            &artifacts.features,
+            &schema_out,
+            Order::Strict,
+            None,
+        )?;
         Ok((rows, format!("{rows} rows x {} columns", schema.columns.len())))
     })?;
     let model = timed("train", progress, || {
-        let model =
-            train_step::run(&artifacts.features, &artifacts.model, &artifacts.metrics, None, params, None)?;
+        let model = train_step::run(
+            &artifacts.features,
+            None,
+            &artifacts.model,
+            &artifacts.metrics,
+            None,
+            params,
+            None,
+        )?;
         let detail = format!("{} trees on {rows} rows", params.n_estimators);
         Ok((model, detail))
     })?;

@@ -40,22 +40,29 @@ pub fn train(table: &Table, schema: Option<&FeatureSchema>, params: &IsolationFo
 }
 
 /// The feature schema `table` (read from `features`) was computed with, when its columns are the
-/// standard features: the one the features step recorded in
-/// [`schema_file`]`(features)`, else (a features CSV made
-/// elsewhere) the reference schema. Other columns have no schema.
+/// standard features: the one the features step recorded in `schema` when given (which must
+/// exist: a pipeline passes it as an artifact), else in [`schema_file`]`(features)` when that
+/// exists, else (a features table made elsewhere) the reference schema. Other columns have no
+/// schema.
 ///
 /// # Errors
-/// [`crate::Error::Artifact`] when the schema file exists but cannot be read;
-/// [`crate::Error::InvalidParameter`] naming `feature schema` when it is not a valid schema or names other
-/// columns than the CSV's.
-pub fn feature_schema(features: &Path, table: &Table) -> Result<Option<FeatureSchema>> {
+/// [`crate::Error::Artifact`] when the schema file cannot be read (a given one also when it is
+/// missing); [`crate::Error::InvalidParameter`] naming `feature schema` when it is not a valid
+/// schema or names other columns than the table's.
+pub fn feature_schema(
+    features: &Path,
+    schema: Option<&Path>,
+    table: &Table,
+) -> Result<Option<FeatureSchema>> {
     let Some(standard) = standard_schema(&table.columns) else {
         return Ok(None);
     };
-    let path = schema_file(features);
+    let path = schema.map_or_else(|| schema_file(features), Path::to_owned);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Some(standard)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && schema.is_none() => {
+            return Ok(Some(standard));
+        }
         Err(source) => return Err(aiops_artifacts::Error::Io { path, source }.into()),
     };
     let invalid = |reason: String| Error::InvalidParameter { field: "feature schema", reason };
@@ -80,13 +87,15 @@ pub fn model_file(path: &Path) -> PathBuf {
 }
 
 /// Reads `features` (in `format`, or as its name says; the chosen `columns`, default
-/// [`aiops_artifacts::table::default_columns`]), trains,
-/// and writes the model and the metrics JSON atomically. Returns the model.
+/// [`aiops_artifacts::table::default_columns`]) and the feature schema they were computed with
+/// (`schema`, see [`feature_schema`]), trains, and writes the model and the metrics JSON
+/// atomically. Returns the model.
 ///
 /// # Errors
 /// Input errors naming the line, model errors, or I/O errors naming the file.
 pub fn run(
     features: &Path,
+    schema: Option<&Path>,
     model_out: &Path,
     metrics_out: &Path,
     columns: Option<&[String]>,
@@ -95,7 +104,7 @@ pub fn run(
 ) -> Result<Model> {
     let reader = TableReader::open(features, Format::resolve(features, format), columns)?;
     let table = reader.without_timestamps().read_all()?;
-    let schema = feature_schema(features, &table)?;
+    let schema = feature_schema(features, schema, &table)?;
     let model = train(&table, schema.as_ref(), params)?;
     let bytes = model.to_bytes();
     let metrics = TrainMetrics {

@@ -1,4 +1,4 @@
-//! `aiops features --input data.csv --output features.csv`
+//! `aiops features --input data.csv --output features.csv [--schema-out PATH] [--window 5]`
 
 use std::path::PathBuf;
 
@@ -19,6 +19,10 @@ pub(crate) struct Args {
     /// Features CSV (or Parquet) to write (atomically: nothing is written when the input is bad).
     #[arg(long)]
     output: PathBuf,
+    /// Where to record the feature schema the features were computed with (what `train` records
+    /// in the model); default `<output>.schema.json`.
+    #[arg(long, value_name = "PATH")]
+    schema_out: Option<PathBuf>,
     /// Rolling window length in points (the reference uses 5).
     #[arg(long, default_value_t = aiops_features::REFERENCE_WINDOW)]
     window: usize,
@@ -32,8 +36,10 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let schema = FeatureSchema::with_window(args.window)?;
     let order = if args.sort { Order::Sort } else { Order::Strict };
-    let rows = features_step::run(&schema, &args.input, &args.output, order, args.format.format())
-        .with_context(|| format!("computing features of {}", args.input.display()))?;
+    let schema_out = args.schema_out.clone().unwrap_or_else(|| features_step::schema_file(&args.output));
+    let rows =
+        features_step::run(&schema, &args.input, &args.output, &schema_out, order, args.format.format())
+            .with_context(|| format!("computing features of {}", args.input.display()))?;
     eprintln!("wrote {rows} rows of features to {}", args.output.display());
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `aiops train --features F.csv --model-out MODEL --metrics-out metrics.json`
+//! `aiops train --features F.csv [--feature-schema F.csv.schema.json] --model-out MODEL --metrics-out metrics.json`
 
 use std::path::PathBuf;
 
@@ -13,6 +13,10 @@ pub(crate) struct Args {
     /// Features CSV or Parquet (or any numeric table with a header).
     #[arg(long)]
     features: PathBuf,
+    /// The feature schema `aiops features` recorded (`--schema-out`), recorded in the model;
+    /// default `<features>.schema.json` when it exists, else the reference schema.
+    #[arg(long, value_name = "PATH")]
+    feature_schema: Option<PathBuf>,
     /// Model file to write; a folder gets `model.iforest` inside it.
     #[arg(long)]
     model_out: PathBuf,
@@ -33,6 +37,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let params = args.forest.params()?;
     let model = train_step::run(
         &args.features,
+        args.feature_schema.as_deref(),
         &args.model_out,
         &args.metrics_out,
         args.columns.as_deref(),

@@ -175,3 +175,62 @@ fn train_records_the_window_the_features_were_computed_with() {
     assert!(!out.status.success() && stderr.contains("features.csv.schema.json records columns"), "{stderr}");
     assert!(!model_out.exists());
 }
+
+/// Issue 15 in Kubeflow Pipelines: each artifact is its own upload, so the features CSV arrives
+/// without the schema beside it. The features step writes the schema to `--schema-out` (an
+/// artifact of its own) and train takes it as `--feature-schema`.
+#[test]
+fn train_records_the_window_of_a_schema_passed_as_its_own_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.csv");
+    let mut text = String::from("timestamp,cpu_usage\n");
+    for i in 0..300 {
+        text.push_str(&format!("{},{}\n", 1_700_000_000 + 60 * i, 40 + (i * 7919) % 101));
+    }
+    std::fs::write(&data, text).unwrap();
+    let produced = dir.path().join("features-out");
+    let (features, schema) = (produced.join("features"), dir.path().join("schema-out/schema"));
+    std::fs::create_dir_all(&produced).unwrap();
+    std::fs::create_dir_all(schema.parent().unwrap()).unwrap();
+    let out = aiops(&[
+        "features",
+        "--input",
+        path_str(&data),
+        "--window",
+        "50",
+        "--output",
+        path_str(&features),
+        "--schema-out",
+        path_str(&schema),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(schema.is_file() && !produced.join("features.schema.json").exists());
+    // The train step's own copy of the features artifact: nothing beside it.
+    let consumed = dir.path().join("train-in");
+    std::fs::create_dir(&consumed).unwrap();
+    std::fs::copy(&features, consumed.join("features")).unwrap();
+    let consumed = consumed.join("features");
+    let train = |name: &str, extra: &[&str]| {
+        let model_out = dir.path().join(name);
+        let metrics = dir.path().join("metrics.json");
+        let mut args = vec!["train", "--features", path_str(&consumed)];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--model-out", path_str(&model_out), "--metrics-out", path_str(&metrics)]);
+        let out = aiops(&args);
+        (out, model_out)
+    };
+    let (out, model_out) = train("with-schema", &["--feature-schema", path_str(&schema)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let recorded = aiops_artifacts::model::load(&model_out).unwrap().schema.expect("a schema");
+    assert_eq!(recorded.window, 50);
+    // Without it, the skew this flag prevents: the reference window is recorded.
+    let (out, model_out) = train("without", &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(aiops_artifacts::model::load(&model_out).unwrap().schema.expect("a schema").window, 5);
+    // A schema named but missing is an error naming it, not a silent fallback.
+    let missing = dir.path().join("no-such-schema");
+    let (out, model_out) = train("missing-schema", &["--feature-schema", path_str(&missing)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("no-such-schema"), "{stderr}");
+    assert!(!model_out.exists());
+}
