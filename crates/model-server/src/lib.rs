@@ -12,7 +12,9 @@
 //! - The model is a local file or an `s3://` object, read and reloaded through
 //!   [`aiops_artifacts::model::ModelStore`]: its stored version is polled; a changed model is
 //!   loaded and swapped in atomically, so requests in flight finish on the old model and none
-//!   fails. A version that does not load keeps the old model (logged and counted once).
+//!   fails. A version that does not load keeps the old model (logged and counted once). With no
+//!   loadable model at start, [`ModelServer::load`] fails and `aiops serve-model` exits without
+//!   binding, so no probe ever sees it ready without a model.
 //! - Graceful shutdown: the server reports not ready, stops accepting connections and finishes the
 //!   requests in flight within [`aiops_serve::Limits::shutdown_timeout`].
 //! - Slow clients are bounded by [`aiops_serve`]'s limits (header, body and idle timeouts, a

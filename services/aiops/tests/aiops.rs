@@ -30,5 +30,8 @@ mod parquet;
 #[path = "aiops/pipeline.rs"]
 mod pipeline;
 
+#[path = "aiops/serve.rs"]
+mod serve;
+
 #[path = "aiops/flags.rs"]
 mod flags;
