@@ -120,8 +120,8 @@ impl ModelServer {
     }
 
     /// Loads the model again if its stored version changed, and swaps it in atomically when it
-    /// is valid. Returns whether a different model is now served; a version that does not load
-    /// leaves the current model in place.
+    /// is valid. Returns whether a new version was loaded; a version that does not load leaves
+    /// the current model in place.
     ///
     /// # Errors
     /// The storage error, or why the new version is unusable.

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::{ModelSource, ModelVersion};
 use crate::{Error, Result};
 
-/// What a reload returns: whether another model is now served, or why the stored version was
+/// What a reload returns: whether a new version was loaded, or why the stored version was
 /// refused (shared: a broken version's error is kept and returned until the version changes).
 pub type ReloadResult = std::result::Result<bool, Arc<Error>>;
 
@@ -94,8 +94,9 @@ impl ModelStore {
         self.last_reload_error.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Reloads the model when the stored version changed; returns whether another model (another
-    /// digest) is now served. A broken new version is refused and the current model kept.
+    /// Reloads the model when the stored version changed; returns whether a new version was
+    /// loaded (its content may equal the previous one's, e.g. a good model put back after a
+    /// broken one). A broken new version is refused and the current model kept.
     ///
     /// # Errors
     /// The storage error, or why the new version is unusable.
@@ -131,13 +132,9 @@ impl ModelStore {
                 return Err(error);
             }
         };
-        let changed = loaded.digest != current.digest;
-        if changed {
-            tracing::info!(model = %loaded.location, digest = %loaded.digest, features = loaded.model.forest.n_features(), "model reloaded");
-        }
-        // Same content under a new version is stored too, so it is not read again.
+        tracing::info!(model = %loaded.location, digest = %loaded.digest, unchanged = loaded.digest == current.digest, features = loaded.model.forest.n_features(), "model reloaded");
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(loaded);
-        Ok(changed)
+        Ok(true)
     }
 
     /// Checks for a new model every `interval` until `shutdown` is cancelled, telling
