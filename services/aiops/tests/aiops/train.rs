@@ -129,17 +129,23 @@ fn bad_parameters_and_inputs_are_refused_without_output() {
     }
 }
 
+/// Writes `data.csv` in `dir`: 300 one-minute points of `column`, values 40..140.
+fn write_data_csv(dir: &Path, column: &str) -> std::path::PathBuf {
+    let data = dir.join("data.csv");
+    let mut text = format!("timestamp,{column}\n");
+    for i in 0..300 {
+        text.push_str(&format!("{},{}\n", 1_700_000_000 + 60 * i, 40 + (i * 7919) % 101));
+    }
+    std::fs::write(&data, text).unwrap();
+    data
+}
+
 /// Issue 15: `features --window 50` then `train` recorded window 5, so inference silently
 /// recomputed other features. The features step records its schema beside the CSV; train reads it.
 #[test]
 fn train_records_the_window_the_features_were_computed_with() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data.csv");
-    let mut text = String::from("timestamp,memory_usage\n");
-    for i in 0..300 {
-        text.push_str(&format!("{},{}\n", 1_700_000_000 + 60 * i, 40 + (i * 7919) % 101));
-    }
-    std::fs::write(&data, text).unwrap();
+    let data = write_data_csv(dir.path(), "memory_usage");
     let features = dir.path().join("features.csv");
     let out =
         aiops(&["features", "--input", path_str(&data), "--output", path_str(&features), "--window", "50"]);
@@ -182,12 +188,7 @@ fn train_records_the_window_the_features_were_computed_with() {
 #[test]
 fn train_records_the_window_of_a_schema_passed_as_its_own_artifact() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data.csv");
-    let mut text = String::from("timestamp,cpu_usage\n");
-    for i in 0..300 {
-        text.push_str(&format!("{},{}\n", 1_700_000_000 + 60 * i, 40 + (i * 7919) % 101));
-    }
-    std::fs::write(&data, text).unwrap();
+    let data = write_data_csv(dir.path(), "cpu_usage");
     let produced = dir.path().join("features-out");
     let (features, schema) = (produced.join("features"), dir.path().join("schema-out/schema"));
     std::fs::create_dir_all(&produced).unwrap();
