@@ -388,53 +388,17 @@ pub(crate) fn lossy(field: &[u8]) -> std::borrow::Cow<'_, str> {
 }
 
 /// Parses a float exactly as `str::parse::<f64>` does after trimming whitespace (the same
-/// accepted forms, the same bits), with a fast path for plain decimals.
+/// accepted forms, the same bits): on the bytes with fast-float's Eisel-Lemire algorithm, and
+/// through std for what it refuses (surrounding whitespace, or no number at all).
 pub(crate) fn parse_f64(field: &[u8]) -> Option<f64> {
-    plain_decimal(field).or_else(|| std::str::from_utf8(field).ok()?.trim().parse().ok())
+    fast_float2::parse(field).ok().or_else(|| std::str::from_utf8(field).ok()?.trim().parse().ok())
 }
-
-/// `[-]digits[.digits]` with at most 15 significant digits after leading zeros and at most 22
-/// decimals: the integer and the power of ten are exact in f64, so one division rounds
-/// correctly (Clinger's fast path); `None` for anything else.
-fn plain_decimal(field: &[u8]) -> Option<f64> {
-    let (negative, digits) = match field.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, field),
-    };
-    let (mut mantissa, mut significant, mut decimals, mut seen_dot, mut any) =
-        (0u64, 0u32, 0u32, false, false);
-    for &b in digits {
-        match b {
-            b'0'..=b'9' => {
-                any = true;
-                mantissa = mantissa * 10 + u64::from(b - b'0');
-                significant += u32::from(mantissa != 0);
-                decimals += u32::from(seen_dot);
-                if significant > 15 {
-                    return None;
-                }
-            }
-            b'.' if !seen_dot => seen_dot = true,
-            _ => return None,
-        }
-    }
-    if !any || decimals > 22 {
-        return None;
-    }
-    let magnitude = mantissa as f64 / POWERS_OF_TEN[decimals as usize];
-    Some(if negative { -magnitude } else { magnitude })
-}
-
-const POWERS_OF_TEN: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-    1e19, 1e20, 1e21, 1e22,
-];
 
 /// Appends `v` as Rust's `{:?}` writes it: the shortest form that parses back to the same bits,
 /// in exponent form below 1e-4 and from 1e16 (`1e300`, `1.5e-7`), `NaN`, `inf`, `-inf`, `-0.0`.
 ///
-/// Ryu finds the same shortest digits as Rust four to ten times faster, except that when the
-/// value lies exactly halfway between two shortest candidates Ryu rounds to even and Rust up:
+/// Żmij finds the same shortest digits as Rust several times faster, except that when the
+/// value lies exactly halfway between two shortest candidates Żmij rounds to even and Rust up:
 /// those ties (found exactly, with integers), the exponent forms and the special values go
 /// through Rust's own formatting.
 pub(crate) fn push_shortest(out: &mut Vec<u8>, v: f64) {
@@ -443,7 +407,7 @@ pub(crate) fn push_shortest(out: &mut Vec<u8>, v: f64) {
         let _ = write!(out, "{v:?}");
         return;
     }
-    let mut buffer = ryu::Buffer::new();
+    let mut buffer = zmij::Buffer::new();
     let text = buffer.format_finite(v).as_bytes();
     if text.contains(&b'e') || is_tie(v.abs(), text) {
         let _ = write!(out, "{v:?}");
@@ -609,12 +573,11 @@ mod tests {
     }
 
     #[test]
-    fn plain_decimals_take_the_fast_path_and_others_fall_back() {
-        assert_eq!(plain_decimal(b"12.5"), Some(12.5));
-        assert_eq!(plain_decimal(b"-0.0").map(f64::to_bits), Some((-0.0f64).to_bits()));
-        assert_eq!(plain_decimal(b"1e5"), None);
-        assert_eq!(plain_decimal(b"1234567890123456"), None);
+    fn parsing_accepts_what_std_accepts_after_trimming() {
+        assert_eq!(parse_f64(b"12.5"), Some(12.5));
+        assert_eq!(parse_f64(b"-0.0").map(f64::to_bits), Some((-0.0f64).to_bits()));
         assert_eq!(parse_f64(b"1e5"), Some(1e5));
+        assert_eq!(parse_f64(b"0.30471707975443135"), Some(0.304_717_079_754_431_35));
         assert_eq!(parse_f64(b" inf "), Some(f64::INFINITY));
         assert_eq!(parse_f64(b"."), None);
         assert_eq!(parse_f64(b"-"), None);
@@ -678,6 +641,14 @@ mod tests {
             prop_assert_eq!(shortest(v), format!("{v:?}"));
             let whole = f64::from(whole) / 10f64.powi(scale % 4);
             prop_assert_eq!(shortest(whole), format!("{whole:?}"));
+        }
+
+        #[test]
+        fn parsing_accepts_and_refuses_what_std_does(
+            text in "[ +-]{0,2}[0-9.eE+-]{0,14}[ ]?|[ ]?[+-]?(inf|infinity|nan|INF|NaN|Infinity|in|nana|infinit)[ ]?"
+        ) {
+            let expected = text.trim().parse::<f64>().ok().map(f64::to_bits);
+            prop_assert_eq!(parse_f64(text.as_bytes()).map(f64::to_bits), expected, "{:?}", text);
         }
 
         #[test]

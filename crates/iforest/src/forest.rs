@@ -70,14 +70,56 @@ impl IsolationForest {
     /// [`Error::InvalidParams`] for bad parameters (naming the field), [`Error::EmptyInput`] for
     /// no rows or no columns, [`Error::NonFinite`] naming the first NaN or infinite value.
     pub fn fit(params: &IsolationForestParams, x: ArrayView2<'_, f64>) -> Result<Self> {
+        Self::fit_then(params, x, |forest| {
+            if matches!(forest.params.contamination, Contamination::Fraction(_)) {
+                let scores = forest.score_samples(x)?;
+                forest.calibrate(scores.as_slice().unwrap_or_default());
+            }
+            Ok(())
+        })
+    }
+
+    /// [`IsolationForest::fit`], also returning the training rows' scores (scored once: the
+    /// contamination offset and any summary of the training data come from the same scores).
+    ///
+    /// # Errors
+    /// As [`IsolationForest::fit`].
+    pub fn fit_scored(params: &IsolationForestParams, x: ArrayView2<'_, f64>) -> Result<(Self, Array1<f64>)> {
+        let mut scores = Array1::zeros(0);
+        let forest = Self::fit_then(params, x, |forest| {
+            scores = forest.score_samples(x)?;
+            forest.calibrate(scores.as_slice().unwrap_or_default());
+            Ok(())
+        })?;
+        Ok((forest, scores))
+    }
+
+    /// Grows a forest and runs `then` on it, both on the fitting thread pool.
+    fn fit_then(
+        params: &IsolationForestParams,
+        x: ArrayView2<'_, f64>,
+        then: impl FnOnce(&mut Self) -> Result<()> + Send,
+    ) -> Result<Self> {
         let mut params = params.check()?.get().clone();
         // The thread count is the fitting machine's: used here, never kept in the forest.
         let threads = params.threads.take();
-        with_threads(threads, || Self::fit_checked(params, x))?
+        with_threads(threads, || {
+            let mut forest = Self::grow_checked(params, x)?;
+            then(&mut forest)?;
+            Ok(forest)
+        })?
     }
 
-    /// [`IsolationForest::fit`] with checked parameters, on the current rayon pool.
-    fn fit_checked(params: IsolationForestParams, x: ArrayView2<'_, f64>) -> Result<Self> {
+    /// Sets the offset from the training rows' scores when the contamination is a fraction
+    /// (scikit-learn's `offset_ = np.percentile(scores, 100 * contamination)`).
+    fn calibrate(&mut self, training_scores: &[f64]) {
+        if let Contamination::Fraction(c) = self.params.contamination {
+            self.offset = percentile(training_scores, 100.0 * c).unwrap_or(-0.5);
+        }
+    }
+
+    /// Grows the trees with checked parameters on the current rayon pool (offset -0.5).
+    fn grow_checked(params: IsolationForestParams, x: ArrayView2<'_, f64>) -> Result<Self> {
         let (n_rows, n_features) = x.dim();
         if n_rows == 0 || n_features == 0 {
             return Err(Error::EmptyInput { rows: n_rows, columns: n_features });
@@ -105,13 +147,7 @@ impl IsolationForest {
             .into_par_iter()
             .map(|t| grow(&spec, &mut Rng::for_tree(params.seed, t)))
             .collect();
-        let mut forest = Self::from_trees(params, n_features, max_samples, -0.5, &trees)?;
-        if let Contamination::Fraction(c) = forest.params.contamination {
-            let scores = forest.score_samples(x)?;
-            let scores = scores.as_slice().unwrap_or_default();
-            forest.offset = percentile(scores, 100.0 * c).unwrap_or(-0.5);
-        }
-        Ok(forest)
+        Self::from_trees(params, n_features, max_samples, -0.5, &trees)
     }
 
     /// Assembles a forest from grown or loaded trees, validating their structure: at least one

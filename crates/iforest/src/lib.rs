@@ -63,7 +63,7 @@ mod tree;
 
 pub use complete::KERNEL_VARIABLE;
 pub use forest::{IsolationForest, prediction};
-pub use math::{average_path_length, percentile};
+pub use math::{average_path_length, percentile, percentiles};
 pub use model::{
     FORMAT_VERSION, MAGIC, MODEL_FILE_NAME, Model, ModelMetadata, ScorePercentile, TrainingSummary,
 };

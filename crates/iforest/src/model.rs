@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::forest::IsolationForest;
-use crate::math::percentile;
+use crate::math::percentiles;
 use crate::params::IsolationForestParams;
 use crate::tree::RawNode;
 use crate::{Error, Result};
@@ -117,8 +117,18 @@ impl TrainingSummary {
         if x.nrows() == 0 {
             return Err(Error::EmptyInput { rows: 0, columns: x.ncols() });
         }
-        let scores = forest.score_samples(x)?.to_vec();
+        Self::from_scores(forest, &forest.score_samples(x)?.to_vec())
+    }
+
+    /// Summarises `forest`'s scores of its training rows (from [`IsolationForest::fit_scored`]).
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] for no scores.
+    pub fn from_scores(forest: &IsolationForest, scores: &[f64]) -> Result<Self> {
         let n = scores.len();
+        if n == 0 {
+            return Err(Error::EmptyInput { rows: 0, columns: forest.n_features() });
+        }
         let anomalies = scores.iter().filter(|&&s| s - forest.offset() < 0.0).count();
         Ok(Self {
             training_samples: n,
@@ -130,10 +140,8 @@ impl TrainingSummary {
             score_mean: scores.iter().sum::<f64>() / n as f64,
             score_percentiles: SUMMARY_PERCENTILES
                 .iter()
-                .map(|&p| ScorePercentile {
-                    percentile: p,
-                    score: percentile(&scores, p).unwrap_or(f64::NAN),
-                })
+                .zip(percentiles(scores, &SUMMARY_PERCENTILES))
+                .map(|(&percentile, score)| ScorePercentile { percentile, score: score.unwrap_or(f64::NAN) })
                 .collect(),
         })
     }
@@ -163,6 +171,30 @@ impl Model {
         training_x: ArrayView2<'_, f64>,
     ) -> Result<Self> {
         let training = TrainingSummary::compute(&forest, training_x)?;
+        Self::with_summary(forest, feature_names, feature_schema, training)
+    }
+
+    /// [`Model::new`] from the training rows' scores (as [`IsolationForest::fit_scored`] returns
+    /// them) instead of the rows: the training data is not scored again.
+    ///
+    /// # Errors
+    /// As [`Model::new`].
+    pub fn from_training_scores(
+        forest: IsolationForest,
+        feature_names: Vec<String>,
+        feature_schema: Option<serde_json::Value>,
+        training_scores: &[f64],
+    ) -> Result<Self> {
+        let training = TrainingSummary::from_scores(&forest, training_scores)?;
+        Self::with_summary(forest, feature_names, feature_schema, training)
+    }
+
+    fn with_summary(
+        forest: IsolationForest,
+        feature_names: Vec<String>,
+        feature_schema: Option<serde_json::Value>,
+        training: TrainingSummary,
+    ) -> Result<Self> {
         let created_at_unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);

@@ -34,9 +34,10 @@ pub struct TrainMetrics<'a> {
 /// # Errors
 /// [`crate::Error::Model`] for bad parameters or data the forest refuses.
 pub fn train(table: &Table, schema: Option<&FeatureSchema>, params: &IsolationForestParams) -> Result<Model> {
-    let forest = IsolationForest::fit(params, table.values.view())?;
+    let (forest, scores) = IsolationForest::fit_scored(params, table.values.view())?;
     let schema = schema.map(schema_record);
-    Ok(Model::new(forest, table.columns.clone(), schema, table.values.view())?)
+    let scores = scores.as_slice().unwrap_or_default();
+    Ok(Model::from_training_scores(forest, table.columns.clone(), schema, scores)?)
 }
 
 /// The feature schema `table` (read from `features`) was computed with, when its columns are the

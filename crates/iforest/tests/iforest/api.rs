@@ -26,6 +26,18 @@ fn outliers_score_lower_and_are_flagged() {
 }
 
 #[test]
+fn fit_scored_is_fit_plus_the_training_scores() {
+    let x = cloud(900, 3, 20);
+    for contamination in [Contamination::Auto, Contamination::Fraction(0.05)] {
+        let params = IsolationForestParams { contamination, ..IsolationForestParams::reference() };
+        let forest = IsolationForest::fit(&params, x.view()).unwrap();
+        let (scored, scores) = IsolationForest::fit_scored(&params, x.view()).unwrap();
+        assert_eq!(scored, forest, "{contamination:?}");
+        assert_eq!(scores, forest.score_samples(x.view()).unwrap(), "{contamination:?}");
+    }
+}
+
+#[test]
 fn batch_single_row_and_decision_paths_agree() {
     let x = cloud(700, 4, 5);
     let forest = IsolationForest::fit(&IsolationForestParams::reference(), x.view()).unwrap();

@@ -4,6 +4,7 @@
 
 use aiops_iforest::{
     Contamination, IsolationForest, IsolationForestParams, MaxSamples, average_path_length, percentile,
+    percentiles,
 };
 use ndarray::{Array2, array};
 
@@ -39,6 +40,47 @@ print(json.dumps([float(v) for v in _average_path_length(sizes)]))
         // numpy's vectorised `log` may differ from libm's by one unit in the last place.
         assert!(ulps(average_path_length(*n), want) <= 1, "c({n}): {} vs {want}", average_path_length(*n));
     }
+}
+
+#[test]
+fn percentiles_are_numpys_linear_rule_with_ties_and_at_the_ends() {
+    // Few distinct values (many ties) and lengths 1, 2 and odd: the selecting
+    // single percentile and the sorting many must both give numpy's bits.
+    let mut next = 7u64;
+    let mut value = move || {
+        next = next.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((next >> 33) % 9) as f64 * 0.125 - 0.5
+    };
+    let sets: Vec<Vec<f64>> = [1usize, 2, 3, 10, 999, 1000]
+        .into_iter()
+        .map(|n| (0..n).map(|_| value()).collect())
+        .chain([vec![3.0, -1.0], vec![-0.25; 5]])
+        .collect();
+    let percents = [0.0, 0.1, 1.0, 5.0, 12.3, 25.0, 50.0, 75.0, 95.0, 99.0, 99.99, 100.0];
+    let script = r#"
+import json, sys
+import numpy as np
+sets, percents = json.load(sys.stdin)
+# Bits, not decimals: serde_json's default float parsing may round the last bit differently.
+bits = lambda v: int(np.float64(v).view(np.uint64))
+print(json.dumps([[bits(np.percentile(np.asarray(s, dtype=np.float64), p)) for p in percents] for s in sets]))
+"#;
+    let expected = oracle(script, &serde_json::json!([sets, percents]));
+    for (values, want) in sets.iter().zip(expected.as_array().unwrap()) {
+        let many = percentiles(values, &percents);
+        for ((p, got), want) in percents.iter().zip(&many).zip(want.as_array().unwrap()) {
+            let want = want.as_u64().expect("bits");
+            assert_eq!(
+                got.map(f64::to_bits),
+                Some(want),
+                "percentile {p} of {values:?}: {got:?} vs {}",
+                f64::from_bits(want)
+            );
+            assert_eq!(percentile(values, *p).map(f64::to_bits), Some(want), "percentile {p} of {values:?}");
+        }
+    }
+    assert_eq!(percentiles(&[], &[50.0]), [None]);
+    assert_eq!(percentiles(&[1.0], &[-1.0, 100.5]), [None, None]);
 }
 
 #[test]
