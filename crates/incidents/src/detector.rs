@@ -28,7 +28,18 @@
 //!    first [`DetectorParams::learning`] rows), fed to an [`IncidentTracker`] whose cooldown
 //!    suppresses alerts for a while after each alert.
 //!
-//! Rows are taken in order: timestamps may repeat or jump backwards (they only pick the hour).
+//! Rows are taken in order: timestamps may repeat or jump backwards (they pick the hour, and
+//! their typical spacing the time scale below).
+//!
+//! **Time scale.** The row counts of [`DetectorParams`] were chosen on NAB's series, most of them
+//! sampled every 5 minutes. On finer data (a typical interval below 4 minutes) the row counts of
+//! time - the horizons, the averaging, the minimum context and the cooldown - are multiplied by
+//! `300 s / interval` (at most 20 times, i.e. 15-second data), so that they span the same time as
+//! on 5-minute data; the learning period stays a count of rows (so a watcher of 1-minute data can
+//! alert after 100 minutes). Coarser data keeps the row counts: NAB scores rows, and on its
+//! hourly and half-hourly series shorter horizons cost false positives. The interval is a
+//! streaming median of the positive gaps between consecutive timestamps (1 % steps), so repeated
+//! and backwards timestamps and the odd gap do not move it.
 
 use std::collections::VecDeque;
 
@@ -42,7 +53,8 @@ use crate::{CheckedIncidentParams, Error, Incident, IncidentParams, IncidentTrac
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DetectorParams {
     /// Horizon (rows) of the mean absolute change, and (in rows of the series) of each hour's
-    /// context.
+    /// context. Like the other row counts here but `learning`: rows of 5-minute data, scaled up
+    /// on finer data (see the module documentation).
     pub baseline: usize,
     /// How many standard deviations make a raw score of `1 - e^-0.5`.
     pub sharpness: f64,
@@ -50,7 +62,7 @@ pub struct DetectorParams {
     pub averaging: usize,
     /// Horizon (rows) of the running distribution of that short mean.
     pub history: usize,
-    /// Rows before anything can be anomalous.
+    /// Rows before anything can be anomalous (a count of rows at any sampling interval).
     pub learning: usize,
     /// Surprise (`-log10` of the tail probability) at which a point is anomalous.
     pub threshold: f64,
@@ -60,7 +72,8 @@ pub struct DetectorParams {
     /// How many mean absolute changes the step out of the range must be, at least, for a
     /// spatial anomaly (0: any step).
     pub spatial_jump: f64,
-    /// How anomalous points become incidents and alerts (the cooldown suppresses alerts).
+    /// How anomalous points become incidents and alerts (the cooldown, scaled up on finer data,
+    /// suppresses alerts).
     pub incidents: IncidentParams,
 }
 
@@ -207,6 +220,19 @@ const MIN_VARIANCE: f64 = 0.0003;
 const MIN_CONTEXT: usize = 6;
 /// Mean absolute difference of two independent standard normal values, `2 / sqrt(pi)`.
 const MEAN_ABS_CHANGE: f64 = std::f64::consts::FRAC_2_SQRT_PI;
+/// The sampling interval (seconds) the row counts of [`DetectorParams`] are counted in.
+const REFERENCE_INTERVAL: f64 = 300.0;
+/// Intervals (seconds) below which the row counts are scaled up.
+const FINE_INTERVAL: f64 = 240.0;
+/// The largest scale (15-second data; finer data is treated as such).
+const MAX_TIME_SCALE: f64 = 20.0;
+/// The factor by which the streaming median of the gaps moves per gap.
+const INTERVAL_STEP: f64 = 1.01;
+
+/// `rows` of 5-minute data in rows of data `scale` times finer (`rows` itself at scale 1).
+fn scale_rows(rows: usize, scale: f64) -> usize {
+    (rows as f64 * scale).round() as usize
+}
 
 /// The causal detector: sees points in row order only and reports for each what it makes of it;
 /// nothing it reports for a point depends on a later point.
@@ -227,6 +253,12 @@ pub struct StreamingDetector {
     /// The running distribution of the averaged raw score.
     average: Ewm,
     range: Option<(f64, f64)>,
+    /// The previous finite timestamp.
+    #[serde(default)]
+    previous_timestamp: Option<f64>,
+    /// The streaming median of the positive gaps between timestamps (seconds; 0: none seen yet).
+    #[serde(default)]
+    interval: f64,
     tracker: IncidentTracker,
 }
 
@@ -242,6 +274,8 @@ impl StreamingDetector {
             raw_sum: 0.0,
             average: Ewm::default(),
             range: None,
+            previous_timestamp: None,
+            interval: 0.0,
             tracker: IncidentTracker::new(&params.incidents),
         }
     }
@@ -252,16 +286,20 @@ impl StreamingDetector {
     }
 
     /// Whether this state is one a detector can reach: valid parameters, at most `averaging`
-    /// recent raw scores, and incident indices before the next row. A state read from a file
-    /// must pass this before [`StreamingDetector::push`] (which may panic on a forged state).
+    /// recent raw scores (times the largest time scale), a finite non-negative interval, and
+    /// incident indices before the next row. A state read from a file must pass this before
+    /// [`StreamingDetector::push`] (which may panic on a forged state).
     pub fn is_consistent(&self) -> bool {
         self.params.check().is_ok()
             && self.params.incidents == *self.tracker.params()
-            && self.raw.len() <= self.params.averaging
+            && self.raw.len() <= scale_rows(self.params.averaging, MAX_TIME_SCALE)
+            && self.interval.is_finite()
+            && self.interval >= 0.0
             && self.tracker.is_consistent()
     }
 
-    /// Bytes of state held per series (the struct and its buffer).
+    /// Bytes of state held per series (the struct and its buffer, which holds up to 20 times
+    /// `averaging` raw scores on 15-second data).
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + self.raw.capacity() * std::mem::size_of::<f64>()
     }
@@ -270,8 +308,11 @@ impl StreamingDetector {
     /// infinite value is skipped: unscored, and not learnt.
     pub fn push(&mut self, timestamp: f64, value: f64) -> PointOutcome {
         let index = self.tracker.len();
+        self.learn_interval(timestamp);
+        let scale = self.time_scale();
+        let cooldown = scale_rows(self.params.incidents.cooldown, scale);
         if !value.is_finite() {
-            let events = self.tracker.push(timestamp, value, f64::NAN);
+            let events = self.tracker.push_with_cooldown(timestamp, value, f64::NAN, cooldown);
             return PointOutcome {
                 raw: f64::NAN,
                 surprise: f64::NAN,
@@ -283,10 +324,10 @@ impl StreamingDetector {
         let params = self.params;
         let hour =
             if timestamp.is_finite() { (timestamp.rem_euclid(86_400.0) / 3600.0) as usize % 24 } else { 0 };
-        let raw = self.raw_score(value, hour);
+        let raw = self.raw_score(value, hour, scale);
         let step = self.previous.map_or(f64::INFINITY, |previous| (value - previous).abs());
-        self.learn(value, hour);
-        let surprise = self.surprise(raw);
+        self.learn(value, hour, scale);
+        let surprise = self.surprise(raw, scale);
         let spatial = self.leaves_range(value, step);
         let decision = if index < params.learning {
             f64::NAN
@@ -295,8 +336,40 @@ impl StreamingDetector {
         } else {
             (params.threshold - surprise) / (10.0 * params.threshold)
         };
-        let events = self.tracker.push(timestamp, value, decision);
+        let events = self.tracker.push_with_cooldown(timestamp, value, decision, cooldown);
         PointOutcome { raw, surprise, spatial, decision, events }
+    }
+
+    /// Moves the streaming median of the positive gaps between timestamps 1 % towards this
+    /// point's gap (the first gap sets it).
+    fn learn_interval(&mut self, timestamp: f64) {
+        if !timestamp.is_finite() {
+            return;
+        }
+        if let Some(previous) = self.previous_timestamp {
+            let gap = timestamp - previous;
+            if gap > 0.0 {
+                if self.interval == 0.0 {
+                    self.interval = gap;
+                } else if gap > self.interval {
+                    self.interval *= INTERVAL_STEP;
+                } else if gap < self.interval {
+                    self.interval /= INTERVAL_STEP;
+                }
+            }
+        }
+        self.previous_timestamp = Some(timestamp);
+    }
+
+    /// How many rows of this series span the time of one row of 5-minute data: 1 unless the
+    /// interval is below [`FINE_INTERVAL`] seconds, then `300 / interval`, at most
+    /// [`MAX_TIME_SCALE`].
+    fn time_scale(&self) -> f64 {
+        if self.interval > 0.0 && self.interval < FINE_INTERVAL {
+            (REFERENCE_INTERVAL / self.interval).min(MAX_TIME_SCALE)
+        } else {
+            1.0
+        }
     }
 
     /// Ends the stream: the incident still open, if confirmed.
@@ -312,7 +385,7 @@ impl StreamingDetector {
     }
 
     /// The raw score of `value` against what was learnt before it.
-    fn raw_score(&self, value: f64, hour: usize) -> f64 {
+    fn raw_score(&self, value: f64, hour: usize, scale: f64) -> f64 {
         let mut z: f64 = 0.0;
         if let Some(previous) = self.previous
             && self.change.seen > 1
@@ -321,24 +394,25 @@ impl StreamingDetector {
             z = (value - previous).abs() / typical / MEAN_ABS_CHANGE;
         }
         let context = self.hours[hour];
-        if context.seen >= MIN_CONTEXT {
+        if context.seen >= scale_rows(MIN_CONTEXT, scale) {
             z = z.max((value - context.mean).abs() / context.scale());
         }
         let scaled = z / self.params.sharpness;
         1.0 - (-0.5 * scaled * scaled).exp()
     }
 
-    fn learn(&mut self, value: f64, hour: usize) {
+    fn learn(&mut self, value: f64, hour: usize, scale: f64) {
         if let Some(previous) = self.previous {
-            self.change.push((value - previous).abs(), self.params.baseline);
+            self.change.push((value - previous).abs(), scale_rows(self.params.baseline, scale));
         }
         self.previous = Some(value);
-        self.hours[hour].push(value, (self.params.baseline / 24).max(2));
+        self.hours[hour].push(value, scale_rows((self.params.baseline / 24).max(2), scale));
     }
 
     /// The surprise of the mean of the last raw scores, then learns that mean.
-    fn surprise(&mut self, raw: f64) -> f64 {
-        if self.raw.len() == self.params.averaging {
+    fn surprise(&mut self, raw: f64, scale: f64) -> f64 {
+        let averaging = scale_rows(self.params.averaging, scale);
+        while self.raw.len() >= averaging {
             self.raw_sum -= self.raw.pop_front().unwrap_or(0.0);
         }
         self.raw.push_back(raw);
@@ -349,7 +423,7 @@ impl StreamingDetector {
             self.average.mean.max(MIN_MEAN),
             self.average.var.max(MIN_VARIANCE).sqrt(),
         );
-        self.average.push(average, self.params.history);
+        self.average.push(average, scale_rows(self.params.history, scale));
         surprise
     }
 
@@ -575,8 +649,69 @@ mod tests {
     }
 
     #[test]
-    fn the_state_is_small() {
-        let detector = StreamingDetector::new(&params());
+    fn the_state_is_small_at_any_interval() {
+        let mut detector = StreamingDetector::new(&params());
         assert!(detector.state_bytes() < 64 * 1024, "{} bytes", detector.state_bytes());
+        // 1-second data: the largest time scale (20), so the longest averaging buffer
+        for i in 0..1000 {
+            detector.push(1.4e9 + f64::from(i), f64::from(i % 7));
+        }
+        assert_eq!(detector.raw.len(), 20 * detector.params.averaging);
+        assert!(detector.state_bytes() < 64 * 1024, "{} bytes", detector.state_bytes());
+        assert!(detector.is_consistent());
+    }
+
+    /// The time scale after `rows` rows with these gaps (seconds), cycled.
+    fn time_scale_after(gaps: &[f64], rows: usize) -> f64 {
+        let mut detector = StreamingDetector::new(&params());
+        let mut timestamp = 1.4e9;
+        for gap in gaps.iter().cycle().take(rows) {
+            timestamp += gap;
+            detector.push(timestamp, 1.0);
+        }
+        detector.time_scale()
+    }
+
+    #[test]
+    fn the_time_scale_follows_the_typical_interval() {
+        // 5-minute rows with repeated and backwards timestamps and the odd gap: unscaled
+        assert_eq!(time_scale_after(&[300.0, 0.0, 300.0, 3600.0, 300.0, -600.0, 300.0, 300.0], 2000), 1.0);
+        assert_eq!(time_scale_after(&[3600.0], 100), 1.0, "coarser data keeps its row counts");
+        let minute = time_scale_after(&[60.0, 60.0, 60.0, 120.0], 2000);
+        assert!((minute - 5.0).abs() < 0.1, "1-minute data: {minute}");
+        // a first gap of 5 minutes does not stick: the median moves in 1 % steps
+        let started_odd =
+            time_scale_after(&[300.0].iter().chain(&[60.0; 999]).copied().collect::<Vec<_>>(), 1000);
+        assert!((started_odd - 5.0).abs() < 0.1, "{started_odd}");
+        assert_eq!(time_scale_after(&[0.5], 2000), 20.0, "at most 20 (15-second data)");
+    }
+
+    /// Regression: on 1-minute data the row counts (chosen on 5-minute data) spanned a fifth of
+    /// the time: on this business-hours series the detector alerted at the daily steps (20 alerts
+    /// in ten days), and the injected jump came 76 rows late, inside a step's cooldown.
+    #[test]
+    fn one_minute_data_is_judged_on_the_time_scale_of_five_minute_data() {
+        let day = 1440;
+        let mut state = 12_345_u64;
+        let mut noise = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1_u64 << 53) as f64
+        };
+        let jump = 8 * day + day / 2;
+        let (timestamps, values): (Vec<f64>, Vec<f64>) = (0..10 * day)
+            .map(|i| {
+                let hour_of_day = (i % day) as f64 / day as f64;
+                let level = if (0.3..0.8).contains(&hour_of_day) { 80.0 } else { 20.0 };
+                let shift = if (jump..jump + 150).contains(&i) { 30.0 } else { 0.0 };
+                (1.396e9 + 60.0 * i as f64, level + 5.0 * noise() + shift)
+            })
+            .unzip();
+        let detection = detect(&params(), &timestamps, &values).unwrap();
+        let after_the_first_day: Vec<usize> =
+            detection.alerts.iter().copied().filter(|&a| a >= day).collect();
+        assert_eq!(after_the_first_day.len(), 1, "{:?}", detection.alerts);
+        assert!((jump..jump + 5).contains(&after_the_first_day[0]), "{:?}", detection.alerts);
     }
 }

@@ -215,6 +215,18 @@ impl IncidentTracker {
 
     /// Adds the next point: its timestamp (unix seconds), metric value and decision.
     pub fn push(&mut self, timestamp: f64, value: f64, decision: f64) -> TrackerEvents {
+        self.push_with_cooldown(timestamp, value, decision, self.params.cooldown)
+    }
+
+    /// [`IncidentTracker::push`] with another cooldown (rows) than the parameters' (the
+    /// detector scales it to the series' sampling interval).
+    pub(crate) fn push_with_cooldown(
+        &mut self,
+        timestamp: f64,
+        value: f64,
+        decision: f64,
+        cooldown: usize,
+    ) -> TrackerEvents {
         let index = self.next_index;
         self.next_index += 1;
         let mut events = TrackerEvents::default();
@@ -259,7 +271,7 @@ impl IncidentTracker {
         if incident.anomalous_points == params.min_points {
             incident.alert_index = index;
             incident.alert_time = timestamp;
-            incident.alerted = self.last_alert.is_none_or(|last| index - last >= params.cooldown);
+            incident.alerted = self.last_alert.is_none_or(|last| index - last >= cooldown);
             if incident.alerted {
                 self.last_alert = Some(index);
                 events.alert = Some(incident.clone());
