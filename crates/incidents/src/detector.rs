@@ -34,8 +34,8 @@
 //! **Time scale.** The row counts of [`DetectorParams`] were chosen on NAB's series, most of them
 //! sampled every 5 minutes. On finer data (a typical interval below 4 minutes) the row counts of
 //! time - the horizons, the averaging, the minimum context and the cooldown - are multiplied by
-//! `300 s / interval` (at most 20 times, i.e. 15-second data), so that they span the same time as
-//! on 5-minute data; the learning period stays a count of rows (so a watcher of 1-minute data can
+//! `300 s / interval`, at most 5 times (1-minute data), so that they span the same time as on
+//! 5-minute data; the learning period stays a count of rows (so a watcher of 1-minute data can
 //! alert after 100 minutes). Coarser data keeps the row counts: NAB scores rows, and on its
 //! hourly and half-hourly series shorter horizons cost false positives. The interval is a
 //! streaming median of the positive gaps between consecutive timestamps (1 % steps), so repeated
@@ -224,8 +224,9 @@ const MEAN_ABS_CHANGE: f64 = std::f64::consts::FRAC_2_SQRT_PI;
 const REFERENCE_INTERVAL: f64 = 300.0;
 /// Intervals (seconds) below which the row counts are scaled up.
 const FINE_INTERVAL: f64 = 240.0;
-/// The largest scale (15-second data; finer data is treated as such).
-const MAX_TIME_SCALE: f64 = 20.0;
+/// The largest scale (1-minute data; finer data is treated as such): beyond it, the averaging
+/// spans so many rows of a short incident that its peak decision moves to the incident's end.
+const MAX_TIME_SCALE: f64 = 5.0;
 /// The factor by which the streaming median of the gaps moves per gap.
 const INTERVAL_STEP: f64 = 1.01;
 
@@ -298,8 +299,8 @@ impl StreamingDetector {
             && self.tracker.is_consistent()
     }
 
-    /// Bytes of state held per series (the struct and its buffer, which holds up to 20 times
-    /// `averaging` raw scores on 15-second data).
+    /// Bytes of state held per series (the struct and its buffer, which holds up to 5 times
+    /// `averaging` raw scores on 1-minute and finer data).
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + self.raw.capacity() * std::mem::size_of::<f64>()
     }
@@ -652,11 +653,11 @@ mod tests {
     fn the_state_is_small_at_any_interval() {
         let mut detector = StreamingDetector::new(&params());
         assert!(detector.state_bytes() < 64 * 1024, "{} bytes", detector.state_bytes());
-        // 1-second data: the largest time scale (20), so the longest averaging buffer
+        // 1-second data: the largest time scale (5), so the longest averaging buffer
         for i in 0..1000 {
             detector.push(1.4e9 + f64::from(i), f64::from(i % 7));
         }
-        assert_eq!(detector.raw.len(), 20 * detector.params.averaging);
+        assert_eq!(detector.raw.len(), 5 * detector.params.averaging);
         assert!(detector.state_bytes() < 64 * 1024, "{} bytes", detector.state_bytes());
         assert!(detector.is_consistent());
     }
@@ -677,13 +678,14 @@ mod tests {
         // 5-minute rows with repeated and backwards timestamps and the odd gap: unscaled
         assert_eq!(time_scale_after(&[300.0, 0.0, 300.0, 3600.0, 300.0, -600.0, 300.0, 300.0], 2000), 1.0);
         assert_eq!(time_scale_after(&[3600.0], 100), 1.0, "coarser data keeps its row counts");
-        let minute = time_scale_after(&[60.0, 60.0, 60.0, 120.0], 2000);
-        assert!((minute - 5.0).abs() < 0.1, "1-minute data: {minute}");
+        let two_minutes = time_scale_after(&[120.0, 120.0, 120.0, 240.0], 2000);
+        assert!((two_minutes - 2.5).abs() < 0.05, "2-minute data: {two_minutes}");
         // a first gap of 5 minutes does not stick: the median moves in 1 % steps
         let started_odd =
-            time_scale_after(&[300.0].iter().chain(&[60.0; 999]).copied().collect::<Vec<_>>(), 1000);
-        assert!((started_odd - 5.0).abs() < 0.1, "{started_odd}");
-        assert_eq!(time_scale_after(&[0.5], 2000), 20.0, "at most 20 (15-second data)");
+            time_scale_after(&[300.0].iter().chain(&[120.0; 999]).copied().collect::<Vec<_>>(), 1000);
+        assert!((started_odd - 2.5).abs() < 0.05, "{started_odd}");
+        assert_eq!(time_scale_after(&[60.0], 2000), 5.0, "1-minute data");
+        assert_eq!(time_scale_after(&[15.0], 2000), 5.0, "at most 5 (1-minute data)");
     }
 
     /// Regression: on 1-minute data the row counts (chosen on 5-minute data) spanned a fifth of
