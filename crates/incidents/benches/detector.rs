@@ -2,7 +2,7 @@
 //!
 //! A 1,000,000-point series of 5-minute samples (a daily wave, deterministic noise, a level shift
 //! every 10,000 points) pushed through one `StreamingDetector`, single-threaded; then the same
-//! values 15 seconds apart (the largest time scale: the detector averages 20 times more scores).
+//! values 15 seconds apart (the largest time scale: the detector averages 5 times more scores).
 //! Run with `cargo bench -p aiops-incidents --bench detector`; the state sizes are printed first
 //! (at 15 seconds, after the stream).
 
