@@ -180,7 +180,7 @@ pub(crate) enum Problem {
 }
 
 /// Refuses a record that is not UTF-8 text, as the `csv` crate does for text records.
-pub(crate) fn check_utf8(fields: &[&[u8]]) -> Result<(), Problem> {
+fn check_utf8(fields: &[&[u8]]) -> Result<(), Problem> {
     for (field, bytes) in fields.iter().enumerate() {
         if let Err(e) = std::str::from_utf8(bytes) {
             return Err(Problem::Utf8 { field, valid_up_to: e.valid_up_to() });
@@ -239,9 +239,23 @@ pub(crate) struct Piece<'a> {
     pub(crate) bytes: &'a [u8],
     /// Terminators pending at its start.
     pending: Pending,
+    /// Whether every byte is ASCII (then every record is text).
+    ascii: bool,
+    /// Whether a double quote occurs (else no record needs the `csv` crate's unquoting).
+    quoted: bool,
 }
 
 impl<'a> Piece<'a> {
+    fn new(bytes: &'a [u8], pending: Pending) -> Self {
+        Self { bytes, pending, ascii: bytes.is_ascii(), quoted: memchr::memchr(b'"', bytes).is_some() }
+    }
+
+    /// Refuses a record of this piece that is not UTF-8 text, as the `csv` crate does for text
+    /// records (checked per record only when the piece is not all ASCII).
+    pub(crate) fn check_utf8(&self, fields: &[&[u8]]) -> Result<(), Problem> {
+        if self.ascii { Ok(()) } else { check_utf8(fields) }
+    }
+
     /// Calls `record(position, fields)` for every record of the piece, stopping at the first
     /// problem.
     pub(crate) fn for_each_record(
@@ -261,7 +275,7 @@ impl<'a> Piece<'a> {
             let end = memchr::memchr2(b'\n', b'\r', &bytes[from..]).map_or(bytes.len(), |e| from + e);
             let line = &bytes[from..end];
             if !line.is_empty() {
-                let result = if memchr::memchr(b'"', line).is_some() {
+                let result = if self.quoted && memchr::memchr(b'"', line).is_some() {
                     quoted_fields(line).and_then(|owned| {
                         let borrowed: Vec<&[u8]> = owned.iter().collect();
                         record(at, &borrowed)
@@ -330,7 +344,7 @@ fn pieces(block: &[u8], pending: Pending) -> Vec<Piece<'_>> {
             memchr::memchr(b'\n', &rest[target..]).map_or(rest.len(), |at| target + at + 1)
         };
         let piece_pending = if start == 0 { pending } else { pending_at(block, start, pending) };
-        pieces.push(Piece { bytes: &rest[..cut], pending: piece_pending });
+        pieces.push(Piece::new(&rest[..cut], piece_pending));
         start += cut;
     }
     pieces
@@ -409,23 +423,45 @@ pub(crate) fn push_shortest(out: &mut Vec<u8>, v: f64) {
     }
     let mut buffer = zmij::Buffer::new();
     let text = buffer.format_finite(v).as_bytes();
-    if text.contains(&b'e') || is_tie(v.abs(), text) {
-        let _ = write!(out, "{v:?}");
-        return;
-    }
-    out.extend_from_slice(text);
-    if !text.contains(&b'.') {
-        out.extend_from_slice(b".0");
+    match plain_decimals(text) {
+        Some(decimals) if !is_tie(v.abs(), text, decimals.unwrap_or(0)) => {
+            out.extend_from_slice(text);
+            if decimals.is_none() {
+                out.extend_from_slice(b".0");
+            }
+        }
+        // Exponent form, or a tie.
+        _ => {
+            let _ = write!(out, "{v:?}");
+        }
     }
 }
 
+/// The digits after the point of a formatted float (`Some(None)` without a point), `None` in
+/// exponent form. One byte at a time on purpose: the text was just stored by wide writes, and
+/// wide loads across them stall (store forwarding), which made a `memchr` here the formatter's
+/// hot spot.
+fn plain_decimals(text: &[u8]) -> Option<Option<usize>> {
+    let mut point = None;
+    for (at, &b) in text.iter().enumerate() {
+        match b {
+            b'.' => point = Some(at),
+            b'e' | b'E' => return None,
+            _ => {}
+        }
+    }
+    Some(point.map(|at| text.len() - at - 1))
+}
+
 /// Whether `abs` (in [1e-4, 1e16)) lies exactly halfway between the shortest decimal `text`
-/// (plain digits with an optional point, no exponent) and its neighbour one unit in the last
-/// digit away, i.e. equals `(10 * digits +- 5) * 10^p` for `p` one place past the last digit.
-fn is_tie(abs: f64, text: &[u8]) -> bool {
+/// (plain digits with an optional point and `decimals` digits after it, no exponent) and its
+/// neighbour one unit in the last digit away, i.e. equals `(10 * digits +- 5) * 10^p` for `p`
+/// one place past the last digit.
+fn is_tie(abs: f64, text: &[u8], decimals: usize) -> bool {
     let (mantissa, exponent) = odd_mantissa(abs);
-    if exponent < -40 {
-        // Binary digits below any place a plain decimal of at most 17 digits in range has.
+    if exponent < -(decimals as i32) - 1 {
+        // Binary digits below the tie's last decimal place (one past the text's): the common
+        // case, decided without reading the digits.
         return false;
     }
     let (significand, unit) = significand(text);
@@ -509,19 +545,20 @@ pub(crate) fn write_rows(
     rows: usize,
     format: impl Fn(Range<usize>, &mut Vec<u8>) + Sync,
 ) -> std::io::Result<()> {
+    // Reused from batch to batch: fresh buffers would cost a page fault per 4 KiB written.
+    let mut texts: Vec<Vec<u8>> = Vec::new();
     for batch in (0..rows).step_by(BATCH_ROWS) {
         let end = (batch + BATCH_ROWS).min(rows);
-        let texts: Vec<Vec<u8>> = (batch..end)
-            .step_by(PIECE_ROWS)
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|start| {
-                let mut text = Vec::with_capacity(PIECE_ROWS * 64);
-                format(start..(start + PIECE_ROWS).min(end), &mut text);
-                text
-            })
-            .collect();
-        for text in &texts {
+        let starts: Vec<usize> = (batch..end).step_by(PIECE_ROWS).collect();
+        if texts.len() < starts.len() {
+            texts.resize_with(starts.len(), || Vec::with_capacity(PIECE_ROWS * 64));
+        }
+        let texts = &mut texts[..starts.len()];
+        texts.par_iter_mut().zip(&starts).for_each(|(text, &start)| {
+            text.clear();
+            format(start..(start + PIECE_ROWS).min(end), text);
+        });
+        for text in texts.iter() {
             out.write_all(text)?;
         }
     }
@@ -607,7 +644,7 @@ mod tests {
     #[test]
     fn records_split_on_commas_skip_blank_lines_and_unquote() {
         let mut seen = Vec::new();
-        let piece = Piece { bytes: b"a,b\r\n\n\"x,y\",\"q\"\"\"\rlast", pending: Pending::default() };
+        let piece = Piece::new(b"a,b\r\n\n\"x,y\",\"q\"\"\"\rlast", Pending::default());
         let lines = piece.for_each_record(|_, fields| {
             seen.push(fields.iter().map(|f| lossy(f).into_owned()).collect::<Vec<_>>());
             Ok(())
@@ -615,7 +652,7 @@ mod tests {
         assert_eq!((lines.newlines, lines.records), (2, 3));
         assert!(lines.error.is_none());
         assert_eq!(seen, [vec!["a", "b"], vec!["x,y", "q\""], vec!["last"]]);
-        let piece = Piece { bytes: b"1\n2\n3\n", pending: Pending::default() };
+        let piece = Piece::new(b"1\n2\n3\n", Pending::default());
         let failed =
             piece.for_each_record(
                 |_, fields| {

@@ -10,8 +10,7 @@
 use std::path::Path;
 
 use crate::fast_csv::{
-    Blocks, Piece, PieceLines, Problem, RelativePosition, check_utf8, lossy, parse_block, parse_f64,
-    push_shortest,
+    Blocks, Piece, PieceLines, Problem, RelativePosition, lossy, parse_block, parse_f64, push_shortest,
 };
 use crate::table::TextColumn;
 use crate::{Error, Format, Result};
@@ -257,9 +256,7 @@ struct SeriesPiece {
 fn parse_piece(piece: Piece<'_>) -> (SeriesPiece, PieceLines) {
     let mut parsed = SeriesPiece::default();
     let lines = piece.for_each_record(|at, fields| {
-        if !fields.iter().all(|f| f.is_ascii()) {
-            check_utf8(fields)?;
-        }
+        piece.check_utf8(fields)?;
         let [timestamp, value] = fields else {
             let joined: Vec<_> = fields.iter().map(|f| lossy(f)).collect();
             return Err(Problem::Text(format!(

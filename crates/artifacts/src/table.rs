@@ -10,8 +10,7 @@ use ndarray::{Array2, ArrayView1};
 
 use crate::columnar::{ParquetTable, ParquetWriter};
 use crate::fast_csv::{
-    Blocks, Piece, PieceLines, Problem, check_utf8, lossy, parse_block, parse_f64, push_i64, push_shortest,
-    write_rows,
+    Blocks, Piece, PieceLines, Problem, lossy, parse_block, parse_f64, push_i64, push_shortest, write_rows,
 };
 use crate::{Error, Format, Result};
 
@@ -372,9 +371,7 @@ impl Layout {
             if fields.len() != self.width {
                 return Err(Problem::FieldCount { found: fields.len(), expected: self.width });
             }
-            if !fields.iter().all(|f| f.is_ascii()) {
-                check_utf8(fields)?;
-            }
+            piece.check_utf8(fields)?;
             for (&at, name) in self.positions.iter().zip(&self.columns) {
                 match parse_f64(fields[at]) {
                     Some(v) if v.is_finite() => values.push(v),
