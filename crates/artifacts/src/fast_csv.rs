@@ -179,16 +179,6 @@ pub(crate) enum Problem {
     },
 }
 
-/// Refuses a record that is not UTF-8 text, as the `csv` crate does for text records.
-fn check_utf8(fields: &[&[u8]]) -> Result<(), Problem> {
-    for (field, bytes) in fields.iter().enumerate() {
-        if let Err(e) = std::str::from_utf8(bytes) {
-            return Err(Problem::Utf8 { field, valid_up_to: e.valid_up_to() });
-        }
-    }
-    Ok(())
-}
-
 impl From<String> for Problem {
     fn from(text: String) -> Self {
         Self::Text(text)
@@ -253,7 +243,15 @@ impl<'a> Piece<'a> {
     /// Refuses a record of this piece that is not UTF-8 text, as the `csv` crate does for text
     /// records (checked per record only when the piece is not all ASCII).
     pub(crate) fn check_utf8(&self, fields: &[&[u8]]) -> Result<(), Problem> {
-        if self.ascii { Ok(()) } else { check_utf8(fields) }
+        if self.ascii {
+            return Ok(());
+        }
+        for (field, bytes) in fields.iter().enumerate() {
+            if let Err(e) = std::str::from_utf8(bytes) {
+                return Err(Problem::Utf8 { field, valid_up_to: e.valid_up_to() });
+            }
+        }
+        Ok(())
     }
 
     /// Calls `record(position, fields)` for every record of the piece, stopping at the first
