@@ -69,13 +69,80 @@ fn write_through_temp<E: From<Error>>(
     let mut temp = temp_builder().tempfile_in(folder).map_err(io_error)?;
     let _pending = Pending::new(temp.path());
     {
-        let mut buffered = std::io::BufWriter::new(temp.as_file_mut());
+        let mut buffered = std::io::BufWriter::new(SyncAhead::new(temp.as_file_mut()));
         write(&mut buffered)?;
         buffered.flush().map_err(io_error)?;
+        buffered.into_inner().map_err(|e| io_error(e.into_error()))?.finish().map_err(io_error)?;
     }
     temp.as_file().sync_all().map_err(io_error)?;
     temp.persist(path).map_err(|e| io_error(e.error))?;
     Ok(())
+}
+
+/// Bytes written between two early flushes of a large output.
+const SYNC_AHEAD_BYTES: u64 = 8 << 20;
+
+/// A file writer that has a helper thread flush what was written so far to disk
+/// (`sync_data` on a second handle) every [`SYNC_AHEAD_BYTES`], so that the `sync_all` that
+/// makes the output durable waits for the last few megabytes only: the disk writes while the
+/// caller computes the next rows. Small outputs never start the thread.
+struct SyncAhead<'a> {
+    file: &'a mut std::fs::File,
+    unsynced: u64,
+    syncer: Option<Syncer>,
+}
+
+/// The helper thread and the channel that asks it to flush (one pending request at most).
+struct Syncer {
+    requests: std::sync::mpsc::SyncSender<()>,
+    thread: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+impl<'a> SyncAhead<'a> {
+    fn new(file: &'a mut std::fs::File) -> Self {
+        Self { file, unsynced: 0, syncer: None }
+    }
+
+    fn request_sync(&mut self) -> std::io::Result<()> {
+        if self.syncer.is_none() {
+            let handle = self.file.try_clone()?;
+            let (requests, pending) = std::sync::mpsc::sync_channel::<()>(1);
+            let thread = std::thread::Builder::new()
+                .name("aiops-sync-ahead".into())
+                .spawn(move || pending.iter().try_for_each(|()| handle.sync_data()))?;
+            self.syncer = Some(Syncer { requests, thread });
+        }
+        if let Some(syncer) = &self.syncer {
+            // Full: a flush is already pending and will cover these bytes too. Disconnected:
+            // the thread stopped on an error, which `finish` reports.
+            let _ = syncer.requests.try_send(());
+        }
+        Ok(())
+    }
+
+    /// Stops the helper thread and reports the first error of its flushes: an error a flush
+    /// consumed would not be reported again by the final `sync_all`.
+    fn finish(self) -> std::io::Result<()> {
+        let Some(Syncer { requests, thread }) = self.syncer else { return Ok(()) };
+        drop(requests);
+        thread.join().unwrap_or_else(|_| Err(std::io::Error::other("the sync-ahead thread panicked")))
+    }
+}
+
+impl Write for SyncAhead<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.file.write(buf)?;
+        self.unsynced += written as u64;
+        if self.unsynced >= SYNC_AHEAD_BYTES {
+            self.unsynced = 0;
+            self.request_sync()?;
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// Temporary files named like the output's folder expects, created 0666 less the umask
@@ -160,6 +227,20 @@ mod tests {
         write_atomically(&path, |out| out.write_all(b"a,b\n")).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o666 & !umask(), "mode {mode:o}");
+        assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 1, "a temporary file is left");
+    }
+
+    #[test]
+    fn a_large_output_flushed_ahead_arrives_whole() {
+        // Odd-sized writes across several early flushes, then a tail below the threshold.
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("big.csv");
+        let chunk: Vec<u8> = (0..1_234_567u32).map(|i| (i % 251) as u8).collect();
+        let chunks = (3 * SYNC_AHEAD_BYTES as usize) / chunk.len() + 2;
+        write_atomically(&path, |out| (0..chunks).try_for_each(|_| out.write_all(&chunk))).unwrap();
+        let written = std::fs::read(&path).unwrap();
+        assert_eq!(written.len(), chunks * chunk.len());
+        assert!(written.chunks(chunk.len()).all(|c| c == chunk), "the content differs");
         assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 1, "a temporary file is left");
     }
 
