@@ -120,8 +120,7 @@ pub(crate) fn read_series(path: &Path, order: Order) -> Result<Series> {
             ));
         }
     }
-    let rows: Vec<u64> = (1..=series.values.len() as u64).collect();
-    crate::series::finish(series, rows, order, "row").map_err(|(_, text)| problem(path, text))
+    crate::series::finish(series, |row| row as u64 + 1, order, "row").map_err(|(_, text)| problem(path, text))
 }
 
 fn type_error(path: &Path, column: &str, data_type: &DataType) -> Error {

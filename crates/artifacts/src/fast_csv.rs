@@ -211,6 +211,14 @@ pub(crate) struct RelativePosition {
     record: u64,
 }
 
+impl RelativePosition {
+    /// Line ends from the piece's start to the record (negative when the record starts in
+    /// terminators pending before the piece).
+    pub(crate) fn newlines(&self) -> i64 {
+        self.newlines
+    }
+}
+
 /// What [`Piece::for_each_record`] saw.
 #[derive(Debug, Default)]
 pub(crate) struct PieceLines {
@@ -421,7 +429,7 @@ pub(crate) fn push_shortest(out: &mut Vec<u8>, v: f64) {
     }
     let mut buffer = zmij::Buffer::new();
     let text = buffer.format_finite(v).as_bytes();
-    match plain_decimals(text) {
+    match plain_decimals(text, v.abs()) {
         Some(decimals) if !is_tie(v.abs(), text, decimals.unwrap_or(0)) => {
             out.extend_from_slice(text);
             if decimals.is_none() {
@@ -435,11 +443,19 @@ pub(crate) fn push_shortest(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-/// The digits after the point of a formatted float (`Some(None)` without a point), `None` in
-/// exponent form. One byte at a time on purpose: the text was just stored by wide writes, and
-/// wide loads across them stall (store forwarding), which made a `memchr` here the formatter's
-/// hot spot.
-fn plain_decimals(text: &[u8]) -> Option<Option<usize>> {
+/// The digits after the point of `abs` (in [1e-4, 1e16)) formatted as `text` (`Some(None)`
+/// without a point), `None` in exponent form. Żmij writes that range in plain form, the point
+/// right after the integer digits (`0.` below 1): the point is looked for there first, since
+/// the shortest digits of a double below `10^k` never reach `10^k` (an exact double). The scan is
+/// the fallback, one byte at a time on purpose: the text was just stored by wide writes, and wide
+/// loads across them stall (store forwarding).
+fn plain_decimals(text: &[u8], abs: f64) -> Option<Option<usize>> {
+    let sign = usize::from(text.first() == Some(&b'-'));
+    // `as` truncates; below 1 the integer part is the single `0`.
+    let point = sign + (abs as u64).checked_ilog10().map_or(1, |digits| digits as usize + 1);
+    if text.get(point) == Some(&b'.') && (abs >= 1.0 || text.get(sign) == Some(&b'0')) {
+        return Some(Some(text.len() - point - 1));
+    }
     let mut point = None;
     for (at, &b) in text.iter().enumerate() {
         match b {
@@ -533,28 +549,34 @@ pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(&buffer[at..]);
 }
 
-/// Writes rows `0..rows`: `format(rows, text)` appends the text of a range of rows; ranges are
-/// formatted in parallel and written in order, a bounded batch at a time.
+/// Writes the rows of pieces holding `rows[p]` rows each, in order: `format(p, rows, text)`
+/// appends the text of a range of piece `p`'s rows; ranges are formatted in parallel and written
+/// in order, a bounded batch at a time.
 ///
 /// # Errors
 /// Whatever `out` returns.
 pub(crate) fn write_rows(
     out: &mut dyn Write,
-    rows: usize,
-    format: impl Fn(Range<usize>, &mut Vec<u8>) + Sync,
+    rows: &[usize],
+    format: impl Fn(usize, Range<usize>, &mut Vec<u8>) + Sync,
 ) -> std::io::Result<()> {
+    let tasks: Vec<(usize, Range<usize>)> = rows
+        .iter()
+        .enumerate()
+        .flat_map(|(piece, &rows)| {
+            (0..rows).step_by(PIECE_ROWS).map(move |start| (piece, start..(start + PIECE_ROWS).min(rows)))
+        })
+        .collect();
     // Reused from batch to batch: fresh buffers would cost a page fault per 4 KiB written.
     let mut texts: Vec<Vec<u8>> = Vec::new();
-    for batch in (0..rows).step_by(BATCH_ROWS) {
-        let end = (batch + BATCH_ROWS).min(rows);
-        let starts: Vec<usize> = (batch..end).step_by(PIECE_ROWS).collect();
-        if texts.len() < starts.len() {
-            texts.resize_with(starts.len(), || Vec::with_capacity(PIECE_ROWS * 64));
+    for batch in tasks.chunks(BATCH_ROWS / PIECE_ROWS) {
+        if texts.len() < batch.len() {
+            texts.resize_with(batch.len(), || Vec::with_capacity(PIECE_ROWS * 64));
         }
-        let texts = &mut texts[..starts.len()];
-        texts.par_iter_mut().zip(&starts).for_each(|(text, &start)| {
+        let texts = &mut texts[..batch.len()];
+        texts.par_iter_mut().zip(batch).for_each(|(text, (piece, range))| {
             text.clear();
-            format(start..(start + PIECE_ROWS).min(end), text);
+            format(*piece, range.clone(), text);
         });
         for text in texts.iter() {
             out.write_all(text)?;
@@ -604,6 +626,14 @@ mod tests {
             1_907_187_089_675_632.0 + 0.25,
         ] {
             assert_eq!(shortest(v), format!("{v:?}"), "{v:e}");
+        }
+        // Where the point's place is computed: either side of every power of ten in the plain range.
+        for k in -4..=16 {
+            let power = 10f64.powi(k);
+            for v in [power.next_down(), power, power.next_up()] {
+                assert_eq!(shortest(v), format!("{v:?}"), "{v:e}");
+                assert_eq!(shortest(-v), format!("{:?}", -v), "{:e}", -v);
+            }
         }
     }
 

@@ -9,9 +9,7 @@
 
 use std::path::Path;
 
-use crate::fast_csv::{
-    Blocks, Piece, PieceLines, Problem, RelativePosition, lossy, parse_block, parse_f64, push_shortest,
-};
+use crate::fast_csv::{Blocks, Piece, PieceLines, Problem, lossy, parse_block, parse_f64, push_shortest};
 use crate::table::TextColumn;
 use crate::{Error, Format, Result};
 
@@ -196,9 +194,7 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
         value_column: header[1].trim().to_owned(),
         ..Series::default()
     };
-    // The line of each row as the errors name it, so that errors found after sorting name the
-    // right line.
-    let mut lines = Vec::new();
+    let mut lines = RowLines::default();
     while let Some((block, start)) = blocks.next_block().map_err(io_error)? {
         let mut records = 0;
         for mut piece in parse_block(block, start, parse_piece) {
@@ -206,31 +202,57 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
                 return Err(csv_error(at.line, problem));
             }
             records += piece.lines.records;
-            let rows = &piece.value;
-            lines.extend(rows.rows.iter().map(|&at| piece.start.position(at).line));
+            let rows = piece.value;
             series.timestamp_text.append(&rows.timestamp_text);
             series.timestamps.extend_from_slice(&rows.timestamps);
+            lines.add_piece(series.values.len(), piece.start.line, rows.newlines);
             series.values.extend_from_slice(&rows.values);
         }
         blocks.count_records(records);
     }
-    finish(series, lines, order, "line").map_err(|(line, problem)| csv_error(line, problem))
+    finish(series, |row| lines.line(row), order, "line").map_err(|(line, problem)| csv_error(line, problem))
 }
 
-/// Applies `order` to rows read from `lines` (1-based, of the `unit` errors name: `line` or
-/// `row`): sorts, or refuses the first row out of order naming its line.
+/// The line of every row of a CSV, kept per piece as line ends from the piece's first line and
+/// resolved only when an error names a row.
+#[derive(Default)]
+struct RowLines {
+    /// Per piece with rows: its first row, its first line, each row's line ends from there.
+    pieces: Vec<(usize, u64, Vec<i64>)>,
+}
+
+impl RowLines {
+    fn add_piece(&mut self, first_row: usize, first_line: u64, newlines: Vec<i64>) {
+        if !newlines.is_empty() {
+            self.pieces.push((first_row, first_line, newlines));
+        }
+    }
+
+    /// The line of row `row` (0-based, in read order; a row that was read).
+    fn line(&self, row: usize) -> u64 {
+        let piece = self.pieces.partition_point(|(first, ..)| *first <= row).saturating_sub(1);
+        self.pieces.get(piece).map_or(0, |(first, line, newlines)| {
+            line.saturating_add_signed(newlines.get(row - first).copied().unwrap_or_default())
+        })
+    }
+}
+
+/// Applies `order` to rows whose 1-based `line_of` (in read order; of the `unit` errors name:
+/// `line` or `row`) is looked up only for an error: sorts, or refuses the first row out of
+/// order naming its line.
 pub(crate) fn finish(
     mut series: Series,
-    mut lines: Vec<u64>,
+    line_of: impl Fn(usize) -> u64,
     order: Order,
     unit: &str,
 ) -> Result<Series, (u64, String)> {
-    match order {
+    let read_order = match order {
         Order::Records => return Ok(series),
-        Order::Sort => sort_by_time(&mut series, &mut lines),
-        Order::Strict => {}
-    }
-    check_strictly_increasing(&series, &lines, order, unit)?;
+        Order::Sort => Some(sort_by_time(&mut series)),
+        Order::Strict => None,
+    };
+    let line = |row: usize| line_of(read_order.as_ref().map_or(row, |read| read[row]));
+    check_strictly_increasing(&series, line, order, unit)?;
     Ok(series)
 }
 
@@ -249,8 +271,8 @@ struct SeriesPiece {
     timestamp_text: TextColumn,
     timestamps: Vec<f64>,
     values: Vec<f64>,
-    /// Where each row is within the piece.
-    rows: Vec<RelativePosition>,
+    /// Each row's line ends from the piece's first line.
+    newlines: Vec<i64>,
 }
 
 fn parse_piece(piece: Piece<'_>) -> (SeriesPiece, PieceLines) {
@@ -281,7 +303,7 @@ fn parse_piece(piece: Piece<'_>) -> (SeriesPiece, PieceLines) {
         let value = parse_value(value).ok_or_else(|| {
             format!("cannot parse value `{}` as a number", aiops_text::bounded(&lossy(value)))
         })?;
-        parsed.rows.push(at);
+        parsed.newlines.push(at.newlines());
         parsed.timestamp_text.push(text.trim());
         parsed.timestamps.push(seconds);
         parsed.values.push(value);
@@ -290,19 +312,20 @@ fn parse_piece(piece: Piece<'_>) -> (SeriesPiece, PieceLines) {
     (parsed, lines)
 }
 
-fn sort_by_time(series: &mut Series, lines: &mut Vec<u64>) {
+/// Sorts the rows by time (stable); returns, for each sorted row, its index in read order.
+fn sort_by_time(series: &mut Series) -> Vec<usize> {
     let mut order: Vec<usize> = (0..series.timestamps.len()).collect();
     order.sort_by(|&a, &b| series.timestamps[a].total_cmp(&series.timestamps[b]));
     series.timestamp_text = series.timestamp_text.permuted(&order);
     series.timestamps = order.iter().map(|&i| series.timestamps[i]).collect();
     series.values = order.iter().map(|&i| series.values[i]).collect();
-    *lines = order.iter().map(|&i| lines[i]).collect();
+    order
 }
 
 /// Names the first row whose timestamp does not exceed its predecessor's, by input line.
 fn check_strictly_increasing(
     series: &Series,
-    lines: &[u64],
+    line: impl Fn(usize) -> u64,
     order: Order,
     unit: &str,
 ) -> Result<(), (u64, String)> {
@@ -314,11 +337,11 @@ fn check_strictly_increasing(
         let hint =
             if order == Order::Strict && pair[1] < pair[0] { " (pass --sort to sort the input)" } else { "" };
         return Err((
-            lines[i + 1],
+            line(i + 1),
             format!(
                 "{what} timestamp `{}` ({unit} {} has `{}`): timestamps must be strictly increasing{hint}",
                 aiops_text::bounded(series.timestamp_text.get(i + 1).unwrap_or_default()),
-                lines[i],
+                line(i),
                 aiops_text::bounded(series.timestamp_text.get(i).unwrap_or_default())
             ),
         ));
@@ -356,5 +379,20 @@ impl std::fmt::Display for Shortest {
         let mut text = Vec::with_capacity(24);
         push_shortest(&mut text, self.0);
         f.write_str(&String::from_utf8_lossy(&text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RowLines;
+
+    #[test]
+    fn row_lines_resolve_first_and_last_rows_of_each_piece() {
+        let mut lines = RowLines::default();
+        lines.add_piece(0, 2, vec![0, 1, 3]);
+        lines.add_piece(3, 7, Vec::new());
+        lines.add_piece(3, 7, vec![-1, 0, 2]);
+        let named: Vec<u64> = (0..6).map(|row| lines.line(row)).collect();
+        assert_eq!(named, [2, 3, 5, 6, 7, 9]);
     }
 }

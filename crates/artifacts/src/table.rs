@@ -202,14 +202,21 @@ impl TableReader {
         self.layout().timestamp_at.is_some()
     }
 
-    /// The next block of rows (a few megabytes of input), or `None` at the end.
+    /// The next block of rows (a few megabytes of input) handed to `f` in pieces, each parsed and passed to `f` in one
+    /// parallel task (the pieces of whole lines a CSV block is cut into; a Parquet row group
+    /// whole), `f`'s results in input order; `None` at the end. Streaming steps process a
+    /// block this way without gathering its pieces into one table first.
     ///
     /// # Errors
-    /// As [`read_table`].
-    pub fn next_block(&mut self) -> Result<Option<Table>> {
+    /// As [`read_table`]: the block's first bad row, whatever `f` returned for the pieces.
+    pub fn next_block_pieces<T: Send>(&mut self, f: impl Fn(Table) -> T + Sync) -> Result<Option<Vec<T>>> {
         match &mut self.0 {
-            Source::Csv(table) => table.next_block(),
-            Source::Parquet(table) => table.next_block(),
+            Source::Csv(table) => {
+                let pieces =
+                    table.map_block(|layout, rows| layout.table(rows.values, rows.timestamps).map(&f))?;
+                pieces.map(|pieces| pieces.into_iter().collect()).transpose()
+            }
+            Source::Parquet(table) => Ok(table.next_block()?.map(|block| vec![f(block)])),
         }
     }
 
@@ -274,15 +281,6 @@ impl<R: Read> CsvTable<R> {
         Ok(Self { blocks, layout })
     }
 
-    fn next_block(&mut self) -> Result<Option<Table>> {
-        let mut parts = self.layout.parts();
-        if self.read_block(&mut parts)? {
-            self.layout.table(parts.values, parts.timestamps).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
     fn read_all(mut self) -> Result<Table> {
         let mut parts = self.layout.parts();
         while self.read_block(&mut parts)? {}
@@ -291,23 +289,39 @@ impl<R: Read> CsvTable<R> {
 
     /// Parses the next block into `parts`; `false` at the end of the input.
     fn read_block(&mut self, parts: &mut Parts) -> Result<bool> {
+        let Some(pieces) = self.map_block(|_, rows| rows)? else { return Ok(false) };
+        for piece in pieces {
+            parts.values.extend_from_slice(&piece.values);
+            if let (Some(all), Some(more)) = (parts.timestamps.as_mut(), &piece.timestamps) {
+                all.append(more);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Parses the pieces of the next block in parallel, each handed to `f` in the task that
+    /// parsed it; `f`'s results in input order, `None` at the end of the input. `f` sees only
+    /// pieces without a problem; the block's first problem is the error.
+    fn map_block<T: Send>(&mut self, f: impl Fn(&Layout, PieceRows) -> T + Sync) -> Result<Option<Vec<T>>> {
         let layout = &self.layout;
         let block =
             self.blocks.next_block().map_err(|source| Error::Io { path: layout.path.clone(), source })?;
-        let Some((block, start)) = block else { return Ok(false) };
+        let Some((block, start)) = block else { return Ok(None) };
         let mut records = 0;
-        for mut piece in parse_block(block, start, |piece| layout.parse(piece)) {
+        let mut results = Vec::new();
+        let parse = |piece: Piece<'_>| {
+            let (rows, lines) = layout.parse(piece);
+            (lines.error.is_none().then(|| f(layout, rows)), lines)
+        };
+        for mut piece in parse_block(block, start, parse) {
             if let Some((at, problem)) = piece.error() {
                 return Err(Error::Csv { path: layout.path.clone(), line: at.line, problem });
             }
             records += piece.lines.records;
-            parts.values.extend_from_slice(&piece.value.values);
-            if let (Some(all), Some(more)) = (parts.timestamps.as_mut(), &piece.value.timestamps) {
-                all.append(more);
-            }
+            results.extend(piece.value);
         }
         self.blocks.count_records(records);
-        Ok(true)
+        Ok(Some(results))
     }
 }
 
@@ -472,30 +486,46 @@ impl<'w> TableWriter<'w> {
     /// Whatever `out` returns; [`std::io::ErrorKind::InvalidInput`] when the columns do not fit
     /// the header, [`std::io::ErrorKind::InvalidData`] for a value Parquet's type cannot hold.
     pub fn write(&mut self, columns: &[Column<'_>]) -> std::io::Result<()> {
-        let rows = columns.first().map_or(0, Column::len);
+        self.write_pieces(std::slice::from_ref(&columns))
+    }
+
+    /// Writes the rows of several pieces of a table in order, each piece's `columns` as in
+    /// [`TableWriter::write`]; CSV rows are formatted in parallel across pieces.
+    ///
+    /// # Errors
+    /// As [`TableWriter::write`].
+    pub fn write_pieces<'c, C: AsRef<[Column<'c>]> + Sync>(&mut self, pieces: &[C]) -> std::io::Result<()> {
         let width = match &self.0 {
             Sink::Csv { width, .. } => *width,
             Sink::Parquet(writer) => writer.width(),
         };
-        if columns.len() != width || columns.iter().any(|c| c.len() != rows) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("{} columns of unequal lengths for a header of {width}", columns.len()),
-            ));
+        for columns in pieces.iter().map(AsRef::as_ref) {
+            let rows = columns.first().map_or(0, Column::len);
+            if columns.len() != width || columns.iter().any(|c| c.len() != rows) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("{} columns of unequal lengths for a header of {width}", columns.len()),
+                ));
+            }
         }
         match &mut self.0 {
-            Sink::Csv { out, .. } => write_rows(*out, rows, |range, text| {
-                for row in range {
-                    for (i, column) in columns.iter().enumerate() {
-                        if i > 0 {
-                            text.push(b',');
+            Sink::Csv { out, .. } => {
+                let rows: Vec<usize> =
+                    pieces.iter().map(|c| c.as_ref().first().map_or(0, Column::len)).collect();
+                write_rows(*out, &rows, |piece, range, text| {
+                    let columns = pieces[piece].as_ref();
+                    for row in range {
+                        for (i, column) in columns.iter().enumerate() {
+                            if i > 0 {
+                                text.push(b',');
+                            }
+                            column.push(row, text);
                         }
-                        column.push(row, text);
+                        text.push(b'\n');
                     }
-                    text.push(b'\n');
-                }
-            }),
-            Sink::Parquet(writer) => writer.write(columns),
+                })
+            }
+            Sink::Parquet(writer) => pieces.iter().try_for_each(|columns| writer.write(columns.as_ref())),
         }
     }
 

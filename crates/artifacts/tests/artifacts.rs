@@ -128,3 +128,42 @@ fn every_mutation_of_real_csvs_is_read_or_refused_and_accepted_ones_round_trip()
     }
     assert!(accepted > 1_000, "only {accepted} readings of 20,000 variants were accepted");
 }
+
+/// 40,000 rows (about 700 KB: several pieces parsed in parallel) with a blank line before every
+/// 1,000th row and CRLF on every 7th, row `bad` given `timestamp`; returns the text and the
+/// 1-based line row `bad` is on.
+fn long_series_csv(bad: usize, timestamp: u64) -> (String, u64) {
+    let mut text = String::from("timestamp,cpu\n");
+    let mut bad_line = 0;
+    for row in 0..40_000u64 {
+        if row % 1_000 == 999 {
+            text.push('\n');
+        }
+        let t = if row as usize == bad { timestamp } else { 1_700_000_000 + row };
+        text.push_str(&format!("{t},{}.5{}", row % 97, if row % 7 == 0 { "\r\n" } else { "\n" }));
+        if row as usize == bad {
+            bad_line = text.matches('\n').count() as u64;
+        }
+    }
+    (text, bad_line)
+}
+
+#[test]
+fn a_bad_order_deep_in_a_long_csv_names_its_line_read_as_is_or_sorted() {
+    use aiops_artifacts::series::{Order, parse_series};
+    let path = std::path::Path::new("data.csv");
+    let line_of_error = |text: &str, order| match parse_series(text.as_bytes(), path, order) {
+        Err(Error::Csv { line, problem, .. }) => (line, problem),
+        other => panic!("expected an ordering error, got {:?}", other.map(|s| s.values.len())),
+    };
+    let (text, line) = long_series_csv(30_123, 1_600_000_000);
+    let (named, problem) = line_of_error(&text, Order::Strict);
+    assert_eq!(named, line, "{problem}");
+    assert!(problem.contains("out-of-order") && problem.contains("1600000000"), "{problem}");
+    assert_eq!(parse_series(text.as_bytes(), path, Order::Sort).unwrap().values.len(), 40_000);
+    // Sorted, a repeat of row 5,000's time is named at the later row, where it was read.
+    let (text, line) = long_series_csv(30_123, 1_700_005_000);
+    let (named, problem) = line_of_error(&text, Order::Sort);
+    assert_eq!(named, line, "{problem}");
+    assert!(problem.contains("duplicate"), "{problem}");
+}

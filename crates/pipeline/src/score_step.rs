@@ -50,11 +50,16 @@ pub fn run(model: &Model, input: &Path, output: &Path, format: Option<Format>) -
     let io_error = |source| aiops_artifacts::Error::Io { path: output.to_owned(), source };
     write_atomically_with(output, |out| {
         let mut writer = ScoresWriter::new(out, format, reader.has_timestamps()).map_err(io_error)?;
-        while let Some(block) = reader.next_block()? {
-            let scores = score(model, &block)?;
-            writer.write(block.timestamps.as_ref(), &scores).map_err(io_error)?;
-            rows += scores.prediction.len();
-            anomalies += scores.prediction.iter().filter(|&&p| p == -1).count();
+        // Each piece of a block is parsed and scored in one task; the pieces are then formatted
+        // in parallel and written in order.
+        let score_piece = |table: Table| score(model, &table).map(|scores| (table.timestamps, scores));
+        while let Some(pieces) = reader.next_block_pieces(score_piece)? {
+            let pieces = pieces.into_iter().collect::<Result<Vec<_>>>()?;
+            writer.write_pieces(&pieces).map_err(io_error)?;
+            for (_, scores) in &pieces {
+                rows += scores.prediction.len();
+                anomalies += scores.prediction.iter().filter(|&&p| p == -1).count();
+            }
         }
         writer.finish().map_err(io_error)?;
         Ok::<_, crate::Error>(())
@@ -87,13 +92,28 @@ impl<'w> ScoresWriter<'w> {
     /// # Errors
     /// Whatever `out` returns.
     pub fn write(&mut self, timestamps: Option<&TextColumn>, scores: &Scores) -> std::io::Result<()> {
-        let mut columns: Vec<Column<'_>> = timestamps.map(Column::Text).into_iter().collect();
+        self.0.write(&Self::columns(timestamps, scores))
+    }
+
+    /// Writes the rows of several pieces in order, each with its timestamps when the header
+    /// has them (CSV formatted in parallel across pieces).
+    ///
+    /// # Errors
+    /// Whatever `out` returns.
+    pub fn write_pieces(&mut self, pieces: &[(Option<TextColumn>, Scores)]) -> std::io::Result<()> {
+        let columns: Vec<_> =
+            pieces.iter().map(|(timestamps, scores)| Self::columns(timestamps.as_ref(), scores)).collect();
+        self.0.write_pieces(&columns)
+    }
+
+    fn columns<'a>(timestamps: Option<&'a TextColumn>, scores: &'a Scores) -> Vec<Column<'a>> {
+        let mut columns: Vec<Column<'a>> = timestamps.map(Column::Text).into_iter().collect();
         columns.extend([
             Column::Float(ArrayView1::from(&scores.score)),
             Column::Float(ArrayView1::from(&scores.decision)),
             Column::Int(ArrayView1::from(&scores.prediction)),
         ]);
-        self.0.write(&columns)
+        columns
     }
 
     /// Ends the table.

@@ -75,3 +75,34 @@ fn score_refuses_missing_columns_and_damaged_models() {
         assert!(!dir.path().join("scores.csv").exists());
     }
 }
+
+#[test]
+fn score_streams_many_pieces_in_order_and_names_a_bad_row_deep_inside() {
+    // About 2.7 MB: cut into several pieces, each parsed, scored and formatted in its own task.
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let rows = 60_000;
+    write_features(dir.path().join("features.csv").as_path(), rows);
+    train_model(&p);
+    let score = |input: &str, output: &str| {
+        aiops(&["score", "--model", &p("model.iforest"), "--input", &p(input), "--output", &p(output)])
+    };
+    let out = score("features.csv", "scores.csv");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let scores = std::fs::read_to_string(p("scores.csv")).unwrap();
+    let timestamps: Vec<u64> =
+        scores.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    let expected: Vec<u64> = (0..rows as u64).map(|i| 1_700_000_000 + 60 * i).collect();
+    assert!(timestamps == expected, "rows lost, repeated or out of order ({} rows)", timestamps.len());
+
+    let text = std::fs::read_to_string(p("features.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut fields: Vec<&str> = lines[40_000].split(',').collect();
+    fields[2] = "oops";
+    lines[40_000] = fields.join(",");
+    std::fs::write(p("bad.csv"), lines.join("\n") + "\n").unwrap();
+    let out = score("bad.csv", "bad-scores.csv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("line 40001") && stderr.contains("oops"), "{stderr}");
+    assert!(!dir.path().join("bad-scores.csv").exists(), "partial output left");
+}
