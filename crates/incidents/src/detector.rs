@@ -2,7 +2,7 @@
 //! same hour of the day usually looks like), HTM's anomaly likelihood on top of them, a spatial
 //! (new range) check, and an incident tracker that suppresses repeated alerts.
 //!
-//! Per point, in O(1) time and about 1 KiB of state:
+//! Per point, in O(1) time and under 2 KiB of state:
 //! 1. **Raw score** in `[0, 1)`, the largest of two standardised distances `z`:
 //!    - *change*: `|x_t - x_(t-1)|` over the exponentially weighted mean absolute change
 //!      (horizon [`DetectorParams::baseline`] rows), divided by 1.13 (the mean absolute change of
@@ -19,6 +19,13 @@
 //!    rows, with HTM's floors on mean and variance); the point's *surprise* is `-log10` of the
 //!    Gaussian upper-tail probability. It adapts to each series' own noise, so one threshold
 //!    serves every series.
+//!
+//!    **Same hour of the day**: the same mean is also judged against its running distribution at
+//!    the point's hour of the day (24 distributions, each over about `history / 24` of its own
+//!    rows, trusted from 30 rows on). A point is surprising only if it is surprising at that hour
+//!    too, by at least [`DetectorParams::hour_gate`]; otherwise its surprise is capped at the
+//!    threshold. A score level that recurs at the same time of day (a spike every other day at
+//!    the same hour, a busy period's noise) is then not an anomaly.
 //! 3. **Spatial anomaly** (also from HTM): a value beyond the range seen so far by more than
 //!    [`DetectorParams::spatial_tolerance`] of that range is anomalous whatever its surprise, if
 //!    it got there suddenly: by a change of at least [`DetectorParams::spatial_jump`] times the
@@ -33,13 +40,13 @@
 //!
 //! **Time scale.** The row counts of [`DetectorParams`] were chosen on NAB's series, most of them
 //! sampled every 5 minutes. On finer data (a typical interval below 4 minutes) the row counts of
-//! time - the horizons, the averaging, the minimum context and the cooldown - are multiplied by
-//! `300 s / interval`, at most 5 times (1-minute data), so that they span the same time as on
-//! 5-minute data; the learning period stays a count of rows (so a watcher of 1-minute data can
-//! alert after 100 minutes). Coarser data keeps the row counts: NAB scores rows, and on its
-//! hourly and half-hourly series shorter horizons cost false positives. The interval is a
-//! streaming median of the positive gaps between consecutive timestamps (1 % steps), so repeated
-//! and backwards timestamps and the odd gap do not move it.
+//! time - the horizons, the averaging, the rows the hour contexts and distributions need and the
+//! cooldown - are multiplied by `300 s / interval`, at most 5 times (1-minute data), so that they
+//! span the same time as on 5-minute data; the learning period stays a count of rows (so a
+//! watcher of 1-minute data can alert after 100 minutes). Coarser data keeps the row counts: NAB
+//! scores rows, and on its hourly and half-hourly series shorter horizons cost false positives.
+//! The interval is a streaming median of the positive gaps between consecutive timestamps (1 %
+//! steps), so repeated and backwards timestamps and the odd gap do not move it.
 
 use std::collections::VecDeque;
 
@@ -72,6 +79,12 @@ pub struct DetectorParams {
     /// How many mean absolute changes the step out of the range must be, at least, for a
     /// spatial anomaly (0: any step).
     pub spatial_jump: f64,
+    /// Surprise that the recent mean raw score must also reach against its running distribution
+    /// at the same hour of the day (once that hour has 30 rows) for a point to be surprising:
+    /// below it, the surprise is capped at the threshold (0: off). Missing in the parameters of
+    /// older state files, which then read as the default.
+    #[serde(default = "default_hour_gate")]
+    pub hour_gate: f64,
     /// How anomalous points become incidents and alerts (the cooldown, scaled up on finer data,
     /// suppresses alerts).
     pub incidents: IncidentParams,
@@ -90,9 +103,17 @@ impl Default for DetectorParams {
             threshold: 3.5,
             spatial_tolerance: 0.05,
             spatial_jump: 3.0,
+            hour_gate: DEFAULT_HOUR_GATE,
             incidents: IncidentParams { max_gap: 0, min_points: 1, cooldown: 300, long_incident: 12 },
         }
     }
+}
+
+/// [`DetectorParams::hour_gate`] of the default: a tail probability of 1 %.
+const DEFAULT_HOUR_GATE: f64 = 2.0;
+
+fn default_hour_gate() -> f64 {
+    DEFAULT_HOUR_GATE
 }
 
 /// [`DetectorParams`] that passed [`DetectorParams::check`].
@@ -140,7 +161,7 @@ impl DetectorParams {
     /// # Errors
     /// [`Error::InvalidParameter`] naming the field: `baseline`, `averaging` or `history` of 0,
     /// a non-positive or non-finite `sharpness` or `threshold`, a negative or non-finite
-    /// `spatial_tolerance`, bad incident parameters.
+    /// `spatial_tolerance`, `spatial_jump` or `hour_gate`, bad incident parameters.
     pub fn check(self) -> Result<CheckedDetectorParams> {
         let invalid = |field, reason: &str| Err(Error::InvalidParameter { field, reason: reason.to_owned() });
         for (field, value) in
@@ -155,9 +176,11 @@ impl DetectorParams {
                 return invalid(field, "must be finite and above 0");
             }
         }
-        for (field, value) in
-            [("spatial_tolerance", self.spatial_tolerance), ("spatial_jump", self.spatial_jump)]
-        {
+        for (field, value) in [
+            ("spatial_tolerance", self.spatial_tolerance),
+            ("spatial_jump", self.spatial_jump),
+            ("hour_gate", self.hour_gate),
+        ] {
             if !(value.is_finite() && value >= 0.0) {
                 return invalid(field, "must be finite and at least 0");
             }
@@ -172,7 +195,9 @@ impl DetectorParams {
 pub struct PointOutcome {
     /// The raw score in `[0, 1)`; NaN for a missing value.
     pub raw: f64,
-    /// `-log10` of the tail probability of the recent mean raw score; NaN for a missing value.
+    /// `-log10` of the tail probability of the recent mean raw score, at most the threshold when
+    /// that mean is not surprising at this hour of the day (see [`DetectorParams::hour_gate`]);
+    /// NaN for a missing value.
     pub surprise: f64,
     /// Whether the value left the range seen so far (by the spatial tolerance).
     pub spatial: bool,
@@ -218,6 +243,8 @@ const MIN_MEAN: f64 = 0.03;
 const MIN_VARIANCE: f64 = 0.0003;
 /// Values an hour's context needs before it is trusted.
 const MIN_CONTEXT: usize = 6;
+/// Rows an hour's distribution of the averaged raw score needs before it can veto a surprise.
+const MIN_HOUR_HISTORY: usize = 30;
 /// Mean absolute difference of two independent standard normal values, `2 / sqrt(pi)`.
 const MEAN_ABS_CHANGE: f64 = std::f64::consts::FRAC_2_SQRT_PI;
 /// The sampling interval (seconds) the row counts of [`DetectorParams`] are counted in.
@@ -253,6 +280,9 @@ pub struct StreamingDetector {
     raw_sum: f64,
     /// The running distribution of the averaged raw score.
     average: Ewm,
+    /// The same by hour of the day (empty in older state files: it refills).
+    #[serde(default)]
+    hour_averages: [Ewm; 24],
     range: Option<(f64, f64)>,
     /// The previous finite timestamp.
     #[serde(default)]
@@ -274,6 +304,7 @@ impl StreamingDetector {
             raw: VecDeque::with_capacity(params.params.averaging),
             raw_sum: 0.0,
             average: Ewm::default(),
+            hour_averages: [Ewm::default(); 24],
             range: None,
             previous_timestamp: None,
             interval: 0.0,
@@ -328,7 +359,9 @@ impl StreamingDetector {
         let raw = self.raw_score(value, hour, scale);
         let step = self.previous.map_or(f64::INFINITY, |previous| (value - previous).abs());
         self.learn(value, hour, scale);
-        let surprise = self.surprise(raw, scale);
+        // the hour gate decides whether an incident starts, never cuts an open one short
+        let gated = self.tracker.open_incident().is_none();
+        let surprise = self.surprise(raw, hour, scale, gated);
         let spatial = self.leaves_range(value, step);
         let decision = if index < params.learning {
             f64::NAN
@@ -410,8 +443,9 @@ impl StreamingDetector {
         self.hours[hour].push(value, scale_rows((self.params.baseline / 24).max(2), scale));
     }
 
-    /// The surprise of the mean of the last raw scores, then learns that mean.
-    fn surprise(&mut self, raw: f64, scale: f64) -> f64 {
+    /// The surprise of the mean of the last raw scores (if `gated`, capped at the threshold when
+    /// it is not surprising at this hour of the day), then learns that mean.
+    fn surprise(&mut self, raw: f64, hour: usize, scale: f64, gated: bool) -> f64 {
         let averaging = scale_rows(self.params.averaging, scale);
         while self.raw.len() >= averaging {
             self.raw_sum -= self.raw.pop_front().unwrap_or(0.0);
@@ -419,13 +453,14 @@ impl StreamingDetector {
         self.raw.push_back(raw);
         self.raw_sum += raw;
         let average = self.raw_sum / self.raw.len() as f64;
-        let surprise = upper_tail_surprise(
-            average,
-            self.average.mean.max(MIN_MEAN),
-            self.average.var.max(MIN_VARIANCE).sqrt(),
-        );
+        let surprise = likelihood_surprise(average, &self.average);
         self.average.push(average, scale_rows(self.params.history, scale));
-        surprise
+        let at_hour = &mut self.hour_averages[hour];
+        let usual_at_this_hour = gated
+            && at_hour.seen >= scale_rows(MIN_HOUR_HISTORY, scale)
+            && likelihood_surprise(average, at_hour) < self.params.hour_gate;
+        at_hour.push(average, scale_rows((self.params.history / 24).max(2), scale));
+        if usual_at_this_hour { surprise.min(self.params.threshold) } else { surprise }
     }
 
     /// Whether `value` leaves the range seen so far by more than the tolerance, by a step of
@@ -442,6 +477,12 @@ impl StreamingDetector {
         self.range = Some((low.min(value), high.max(value)));
         spatial
     }
+}
+
+/// The surprise of the averaged raw score `average` against a running distribution of it, with
+/// HTM's floors on its mean and variance.
+fn likelihood_surprise(average: f64, distribution: &Ewm) -> f64 {
+    upper_tail_surprise(average, distribution.mean.max(MIN_MEAN), distribution.var.max(MIN_VARIANCE).sqrt())
 }
 
 /// `-log10` of the Gaussian upper-tail probability of `x` under `N(mean, sd^2)` (0 at or below
@@ -543,6 +584,7 @@ mod tests {
         assert_eq!(field(DetectorParams { threshold: f64::NAN, ..base }), "threshold");
         assert_eq!(field(DetectorParams { spatial_tolerance: -0.1, ..base }), "spatial_tolerance");
         assert_eq!(field(DetectorParams { spatial_jump: f64::INFINITY, ..base }), "spatial_jump");
+        assert_eq!(field(DetectorParams { hour_gate: -1.0, ..base }), "hour_gate");
         let incidents = IncidentParams { min_points: 0, ..base.incidents };
         assert_eq!(field(DetectorParams { incidents, ..base }), "min_points");
     }
@@ -642,6 +684,91 @@ mod tests {
             "{:?}",
             &detection.decisions[300..]
         );
+    }
+
+    /// 2014-05-13 00:00 UTC.
+    const MIDNIGHT: f64 = 1_399_939_200.0;
+
+    /// Five-minute points from [`MIDNIGHT`] of a quiet noisy series (10 to 11), with a spike to
+    /// exactly 20 at each of `spikes` (rows: the same height, so only the first leaves the range).
+    fn quiet_series_with_spikes(days: usize, spikes: &[usize]) -> (Vec<f64>, Vec<f64>) {
+        let mut state = 12_345_u64;
+        (0..days * 288)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let noise = (state >> 11) as f64 / (1_u64 << 53) as f64;
+                let value = if spikes.contains(&i) { 20.0 } else { 10.0 + noise };
+                (MIDNIGHT + 300.0 * i as f64, value)
+            })
+            .unzip()
+    }
+
+    /// Regression: two of NAB's CPU series (`ec2_cpu_utilization_c6585a` and `24ae8d`) spike
+    /// every other day at the same hour; each spike was surprising against the whole series'
+    /// history and alerted (6 and 3 false alerts).
+    #[test]
+    fn a_spike_that_recurs_at_the_same_hour_stops_alerting_and_one_at_another_hour_does_not() {
+        // 03:00 every other day from day 2, and once at 15:00 on day 19
+        let mut spikes: Vec<usize> = (1..10).map(|day| 2 * day * 288 + 36).collect();
+        spikes.push(19 * 288 + 180);
+        let (timestamps, values) = quiet_series_with_spikes(20, &spikes);
+        let alerted = |params: &CheckedDetectorParams| {
+            let alerts = detect(params, &timestamps, &values).unwrap().alerts;
+            spikes.iter().map(|&s| alerts.iter().any(|&a| (s..s + 10).contains(&a))).collect::<Vec<_>>()
+        };
+        let without_gate = DetectorParams { hour_gate: 0.0, learning: 300, ..DetectorParams::default() };
+        let without = alerted(&without_gate.check().unwrap());
+        assert!(without.iter().all(|&a| a), "every spike alerts without the gate: {without:?}");
+        let with_gate = alerted(&params());
+        assert!(with_gate[0], "the first spike at 03:00 alerts: {with_gate:?}");
+        assert!(
+            !with_gate[1..9].iter().any(|&a| a),
+            "once 03:00 has 30 rows, its spikes are usual: {with_gate:?}"
+        );
+        assert!(with_gate[9], "the spike at 15:00 alerts: {with_gate:?}");
+    }
+
+    /// Regression: the hour's distribution learns an ongoing incident within a few rows (it has
+    /// a short horizon), and gating every point cut `aiops demo`'s injected incidents short and
+    /// split them in two: the gate only decides whether an incident starts.
+    #[test]
+    fn the_hour_gate_does_not_cut_an_open_incident_short() {
+        let (timestamps, mut values) = quiet_series_with_spikes(12, &[]);
+        let shift = 10 * 288 + 36..10 * 288 + 72; // 03:00 to 06:00 on day 10
+        values[shift.clone()].iter_mut().for_each(|v| *v += 5.0);
+        let incidents: Vec<Incident> = detect(&params(), &timestamps, &values)
+            .unwrap()
+            .incidents
+            .into_iter()
+            .filter(|i| i.end_index >= shift.start && i.onset_index < shift.end)
+            .collect();
+        assert_eq!(incidents.len(), 1, "{incidents:?}");
+        assert!(incidents[0].onset_index <= shift.start + 1, "{incidents:?}");
+        assert!(incidents[0].end_index >= shift.end - 1, "{incidents:?}");
+    }
+
+    /// Regression: state files of watchers written before the hour gate (no `hour_gate` in the
+    /// parameters, no `hour_averages` in the state) must still be read and continue.
+    #[test]
+    fn a_state_written_before_the_hour_gate_reads_back_with_the_default_and_continues() {
+        let params = CheckedDetectorParams::default();
+        let (timestamps, values) = quiet_series_with_spikes(2, &[400]);
+        let mut detector = StreamingDetector::new(&params);
+        for (&t, &v) in timestamps.iter().zip(&values) {
+            detector.push(t, v);
+        }
+        let mut json = serde_json::to_value(&detector).unwrap();
+        let state = json.as_object_mut().unwrap();
+        assert!(state.remove("hour_averages").is_some());
+        assert!(state["params"].as_object_mut().unwrap().remove("hour_gate").is_some());
+        let mut restored: StreamingDetector = serde_json::from_value(json).unwrap();
+        assert!(restored.is_consistent());
+        assert_eq!(restored.params(), params.params());
+        assert!(restored.hour_averages.iter().all(|hour| hour.seen == 0), "the hours refill");
+        let outcome = restored.push(timestamps[timestamps.len() - 1] + 300.0, 10.5);
+        assert!(outcome.decision.is_finite() && outcome.decision >= 0.0, "{outcome:?}");
     }
 
     #[test]

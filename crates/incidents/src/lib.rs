@@ -10,8 +10,9 @@
 //!   points into [`Incident`]s, suppress blips, raise an alert when an incident is confirmed.
 //! - [`StreamingDetector`] (and [`detect`], its replay over a whole series): the causal detector
 //!   behind every command's incidents and alerts (one policy, [`CheckedDetectorParams::default`]):
-//!   change and hour-of-day context scores, HTM's anomaly likelihood, a spatial check and the
-//!   tracker's alert cooldown.
+//!   change and hour-of-day context scores, HTM's anomaly likelihood (judged against the whole
+//!   series and against the same hour of the day), a spatial check and the tracker's alert
+//!   cooldown.
 //! - [`explain_incidents`]: the forest's explanation of each incident's peak.
 //! - [`nab`]: the Numenta Anomaly Benchmark's scoring rules, to measure alerts against labels.
 //!

@@ -522,7 +522,7 @@ async fn an_unusable_state_file_is_refused_naming_why_and_changes_nothing() {
     let mut fresh = Watcher::new(fleet_params(&prometheus, Shard::default()).check().expect("valid"), None)
         .expect("watcher");
     let error = fresh.restore_state(&huge).expect_err("too large");
-    assert!(error.to_string().contains("larger than 256 MiB"), "{error}");
+    assert!(error.to_string().contains("larger than 512 MiB"), "{error}");
     // The good file restores the 8 series.
     assert_eq!(fresh.restore_state(&good).expect("restored"), 8);
 }

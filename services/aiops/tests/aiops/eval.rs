@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The normalised standard score the default detector must reach on `shared/data/nab` (issue 9;
-/// it scores 69.0 there).
+/// it scores 73.7 there).
 const NAB_FLOOR: f64 = 60.0;
 
-/// Leave-one-file-out cross-validated scores on `shared/data/nab-dev` (issue 13), measured 71.1
-/// standard, 59.6 low FP, 75.9 low FN: floors a little below, so that a change that loses
-/// generalisation fails.
-const CROSS_VALIDATED_FLOORS: [(&str, f64); 3] = [("standard", 70.0), ("low_fp", 58.0), ("low_fn", 75.0)];
+/// Leave-one-file-out cross-validated scores on `shared/data/nab-dev` (issue 13), measured 73.3
+/// standard, 68.2 low FP, 77.5 low FN (with the hour gate; 71.1, 59.6, 75.9 before): floors a
+/// little below, so that a change that loses generalisation fails.
+const CROSS_VALIDATED_FLOORS: [(&str, f64); 3] = [("standard", 72.0), ("low_fp", 66.5), ("low_fn", 76.5)];
 
 fn eval_nab(data_dir: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aiops"))
