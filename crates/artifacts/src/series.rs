@@ -203,9 +203,9 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
             }
             records += piece.lines.records;
             let rows = piece.value;
+            lines.add_piece(series.values.len(), piece.start.line, rows.newlines);
             series.timestamp_text.append(&rows.timestamp_text);
             series.timestamps.extend_from_slice(&rows.timestamps);
-            lines.add_piece(series.values.len(), piece.start.line, rows.newlines);
             series.values.extend_from_slice(&rows.values);
         }
         blocks.count_records(records);

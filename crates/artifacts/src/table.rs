@@ -499,8 +499,8 @@ impl<'w> TableWriter<'w> {
             Sink::Csv { width, .. } => *width,
             Sink::Parquet(writer) => writer.width(),
         };
-        for columns in pieces.iter().map(AsRef::as_ref) {
-            let rows = columns.first().map_or(0, Column::len);
+        let rows: Vec<usize> = pieces.iter().map(|c| c.as_ref().first().map_or(0, Column::len)).collect();
+        for (columns, &rows) in pieces.iter().map(AsRef::as_ref).zip(&rows) {
             if columns.len() != width || columns.iter().any(|c| c.len() != rows) {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidInput,
@@ -509,22 +509,18 @@ impl<'w> TableWriter<'w> {
             }
         }
         match &mut self.0 {
-            Sink::Csv { out, .. } => {
-                let rows: Vec<usize> =
-                    pieces.iter().map(|c| c.as_ref().first().map_or(0, Column::len)).collect();
-                write_rows(*out, &rows, |piece, range, text| {
-                    let columns = pieces[piece].as_ref();
-                    for row in range {
-                        for (i, column) in columns.iter().enumerate() {
-                            if i > 0 {
-                                text.push(b',');
-                            }
-                            column.push(row, text);
+            Sink::Csv { out, .. } => write_rows(*out, &rows, |piece, range, text| {
+                let columns = pieces[piece].as_ref();
+                for row in range {
+                    for (i, column) in columns.iter().enumerate() {
+                        if i > 0 {
+                            text.push(b',');
                         }
-                        text.push(b'\n');
+                        column.push(row, text);
                     }
-                })
-            }
+                    text.push(b'\n');
+                }
+            }),
             Sink::Parquet(writer) => pieces.iter().try_for_each(|columns| writer.write(columns.as_ref())),
         }
     }
