@@ -268,6 +268,21 @@ impl<'a> Piece<'a> {
         &self,
         mut record: impl FnMut(RelativePosition, &[&[u8]]) -> Result<(), Problem>,
     ) -> PieceLines {
+        self.for_each_plain_record_or(&mut (), |(), _, _| false, |(), at, fields| record(at, fields))
+    }
+
+    /// Like [`Piece::for_each_record`], but in an all-ASCII piece each unquoted record is first
+    /// offered whole (its line, without the terminator) to `plain`, which takes it (`true`) or
+    /// leaves it untouched (`false`); only the records it leaves are split into fields and
+    /// passed to `record`. `plain` is a reader's fast path: it takes a record only where
+    /// `record` would accept it with the same effect, so the general path still decides (and
+    /// names) every problem. Both work on `rows`, what the reader builds.
+    pub(crate) fn for_each_plain_record_or<S>(
+        &self,
+        rows: &mut S,
+        mut plain: impl FnMut(&mut S, RelativePosition, &[u8]) -> bool,
+        mut record: impl FnMut(&mut S, RelativePosition, &[&[u8]]) -> Result<(), Problem>,
+    ) -> PieceLines {
         let mut fields: Vec<&'a [u8]> = Vec::new();
         let mut outcome = PieceLines::default();
         let bytes = self.bytes;
@@ -281,15 +296,18 @@ impl<'a> Piece<'a> {
             let end = memchr::memchr2(b'\n', b'\r', &bytes[from..]).map_or(bytes.len(), |e| from + e);
             let line = &bytes[from..end];
             if !line.is_empty() {
-                let result = if self.quoted && memchr::memchr(b'"', line).is_some() {
+                let quoted = self.quoted && memchr::memchr(b'"', line).is_some();
+                let result = if !quoted && self.ascii && plain(rows, at, line) {
+                    Ok(())
+                } else if quoted {
                     quoted_fields(line).and_then(|owned| {
                         let borrowed: Vec<&[u8]> = owned.iter().collect();
-                        record(at, &borrowed)
+                        record(rows, at, &borrowed)
                     })
                 } else {
                     fields.clear();
                     fields.extend(line.split(|&b| b == b','));
-                    record(at, &fields)
+                    record(rows, at, &fields)
                 };
                 if let Err(problem) = result {
                     outcome.error = Some((at, problem));
