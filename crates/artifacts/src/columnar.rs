@@ -368,6 +368,12 @@ fn array(column: &Column<'_>, data_type: &DataType) -> std::io::Result<ArrayRef>
                 .collect::<std::io::Result<Int32Array>>()?,
         ),
         (Column::Int(values), DataType::Int64) => Arc::new(values.iter().copied().collect::<Int64Array>()),
+        (Column::Byte(values), DataType::Int32) => {
+            Arc::new(values.iter().map(|&v| i32::from(v)).collect::<Int32Array>())
+        }
+        (Column::Byte(values), DataType::Int64) => {
+            Arc::new(values.iter().map(|&v| i64::from(v)).collect::<Int64Array>())
+        }
         (Column::Text(texts), DataType::Timestamp(..)) => {
             let nanos = texts
                 .iter()

@@ -219,7 +219,7 @@ impl RelativePosition {
     }
 }
 
-/// What [`Piece::for_each_record`] saw.
+/// What [`Piece::for_each_plain_record_or`] saw.
 #[derive(Debug, Default)]
 pub(crate) struct PieceLines {
     /// Line ends (`\n`) in the piece.
@@ -262,17 +262,8 @@ impl<'a> Piece<'a> {
         Ok(())
     }
 
-    /// Calls `record(position, fields)` for every record of the piece, stopping at the first
-    /// problem.
-    pub(crate) fn for_each_record(
-        &self,
-        mut record: impl FnMut(RelativePosition, &[&[u8]]) -> Result<(), Problem>,
-    ) -> PieceLines {
-        self.for_each_plain_record_or(&mut (), |(), _, _| false, |(), at, fields| record(at, fields))
-    }
-
-    /// Like [`Piece::for_each_record`], but in an all-ASCII piece each unquoted record is first
-    /// offered whole (its line, without the terminator) to `plain`, which takes it (`true`) or
+    /// Calls `record(rows, position, fields)` for every record of the piece, stopping at the
+    /// first problem; but in an all-ASCII piece each unquoted record is first offered whole (its line, without the terminator) to `plain`, which takes it (`true`) or
     /// leaves it untouched (`false`); only the records it leaves are split into fields and
     /// passed to `record`. `plain` is a reader's fast path: it takes a record only where
     /// `record` would accept it with the same effect, so the general path still decides (and
@@ -689,22 +680,41 @@ mod tests {
 
     #[test]
     fn records_split_on_commas_skip_blank_lines_and_unquote() {
-        let mut seen = Vec::new();
-        let piece = Piece::new(b"a,b\r\n\n\"x,y\",\"q\"\"\"\rlast", Pending::default());
-        let lines = piece.for_each_record(|_, fields| {
-            seen.push(fields.iter().map(|f| lossy(f).into_owned()).collect::<Vec<_>>());
+        let record = |seen: &mut Vec<Vec<String>>, _, fields: &[&[u8]]| {
+            seen.push(fields.iter().map(|f| lossy(f).into_owned()).collect());
             Ok(())
-        });
+        };
+        let piece = Piece::new(b"a,b\r\n\n\"x,y\",\"q\"\"\"\rlast", Pending::default());
+        let mut seen = Vec::new();
+        let lines = piece.for_each_plain_record_or(&mut seen, |_, _, _| false, record);
         assert_eq!((lines.newlines, lines.records), (2, 3));
         assert!(lines.error.is_none());
         assert_eq!(seen, [vec!["a", "b"], vec!["x,y", "q\""], vec!["last"]]);
-        let piece = Piece::new(b"1\n2\n3\n", Pending::default());
-        let failed =
-            piece.for_each_record(
-                |_, fields| {
-                    if fields[0] == b"2" { Err(Problem::Text("two".into())) } else { Ok(()) }
-                },
+        // The fast path is offered unquoted lines of ASCII pieces only; what it takes is not split.
+        let cases: [(&[u8], u64, &[&str]); 2] =
+            [(b"a,b\n\"x\",y\nlast", 3, &["a,b", "last"]), ("\u{e9},b\nlast".as_bytes(), 2, &[])];
+        for (text, records, offered) in cases {
+            let (mut seen, mut lines_offered) = (Vec::new(), Vec::new());
+            let plain = |seen: &mut Vec<Vec<String>>, _, line: &[u8]| {
+                lines_offered.push(lossy(line).into_owned());
+                seen.push(vec!["taken".to_owned()]);
+                true
+            };
+            let lines =
+                Piece::new(text, Pending::default()).for_each_plain_record_or(&mut seen, plain, record);
+            assert_eq!(
+                (lines.records, lines_offered.iter().map(String::as_str).collect::<Vec<_>>().as_slice()),
+                (records, offered)
             );
+            assert_eq!(seen.iter().filter(|fields| fields[0] == "taken").count(), offered.len());
+            assert_eq!(seen.len() as u64, records);
+        }
+        let piece = Piece::new(b"1\n2\n3\n", Pending::default());
+        let failed = piece.for_each_plain_record_or(
+            &mut (),
+            |(), _, _| false,
+            |(), _, fields| if fields[0] == b"2" { Err(Problem::Text("two".into())) } else { Ok(()) },
+        );
         let (at, problem) = failed.error.expect("an error");
         assert_eq!((at.newlines, at.bytes, at.record, problem), (1, 2, 1, Problem::Text("two".into())));
     }

@@ -9,7 +9,9 @@
 
 use std::path::Path;
 
-use crate::fast_csv::{Blocks, Piece, PieceLines, Problem, lossy, parse_block, parse_f64, push_shortest};
+use crate::fast_csv::{
+    Blocks, Piece, PieceLines, Problem, RelativePosition, lossy, parse_block, parse_f64, push_shortest,
+};
 use crate::table::TextColumn;
 use crate::{Error, Format, Result};
 
@@ -277,7 +279,15 @@ struct SeriesPiece {
 
 fn parse_piece(piece: Piece<'_>) -> (SeriesPiece, PieceLines) {
     let mut parsed = SeriesPiece::default();
-    let lines = piece.for_each_record(|at, fields| {
+    let plain = |parsed: &mut SeriesPiece, at: RelativePosition, line: &[u8]| {
+        let Some((seconds, value, timestamp)) = plain_row(line) else { return false };
+        parsed.newlines.push(at.newlines());
+        parsed.timestamp_text.push(lossy(timestamp).as_ref());
+        parsed.timestamps.push(seconds);
+        parsed.values.push(value);
+        true
+    };
+    let lines = piece.for_each_plain_record_or(&mut parsed, plain, |parsed, at, fields| {
         piece.check_utf8(fields)?;
         let [timestamp, value] = fields else {
             let joined: Vec<_> = fields.iter().map(|f| lossy(f)).collect();
@@ -310,6 +320,22 @@ fn parse_piece(piece: Piece<'_>) -> (SeriesPiece, PieceLines) {
         Ok(())
     });
     (parsed, lines)
+}
+
+/// The fast path of [`parse_piece`] for one record of an all-ASCII piece (its line): the
+/// timestamp (unix seconds or `YYYY-MM-DD HH:MM:SS`, nothing to trim, within pandas' range),
+/// the value and the timestamp's text when the line is two such fields; `None` leaves the
+/// record to the general path, which reads every other form and names every problem.
+fn plain_row(line: &[u8]) -> Option<(f64, f64, &[u8])> {
+    let comma = memchr::memchr(b',', line)?;
+    let (timestamp, value) = (&line[..comma], &line[comma + 1..]);
+    let seconds = match fast_float2::parse::<f64, _>(timestamp) {
+        Ok(seconds) => seconds.is_finite().then_some(seconds)?,
+        Err(_) => plain_datetime_seconds(timestamp)?,
+    };
+    aiops_features::hour_of_unix_seconds(seconds, 0).ok()?;
+    let value = if value.is_empty() { f64::NAN } else { fast_float2::parse(value).ok()? };
+    Some((seconds, value, timestamp))
 }
 
 /// Sorts the rows by time (stable); returns, for each sorted row, its index in read order.
@@ -384,7 +410,40 @@ impl std::fmt::Display for Shortest {
 
 #[cfg(test)]
 mod tests {
-    use super::RowLines;
+    use super::{RowLines, parse_timestamp, parse_value, plain_row};
+
+    /// Issue 16: wherever the fast path answers, the general path's parsers give the same row;
+    /// everything they would trim, refuse or read in another form is left to them.
+    #[test]
+    fn the_plain_row_fast_path_agrees_with_the_general_parsers() {
+        let timestamps = [
+            "1700000000",
+            "1.5e9",
+            " 17",
+            "17 ",
+            "2024-01-02 03:04:05",
+            "2024-01-02T03:04:05Z",
+            "inf",
+            "1e300",
+            "-1e11",
+            "",
+            "2024-01-02 03:04:5",
+        ];
+        let values = ["97.8", "", " 1", "inf", "nan", "1,2", "x", "-0.0", "1e400", "1.5e"];
+        let mut taken = 0;
+        for timestamp in timestamps {
+            for value in values {
+                let line = format!("{timestamp},{value}");
+                let Some((seconds, parsed, text)) = plain_row(line.as_bytes()) else { continue };
+                taken += 1;
+                assert_eq!(text, timestamp.as_bytes(), "{line}");
+                assert_eq!(Some(seconds), parse_timestamp(timestamp), "{line}");
+                assert_eq!(Some(parsed.to_bits()), parse_value(value.as_bytes()).map(f64::to_bits), "{line}");
+            }
+        }
+        // Unix seconds, 1.5e9 and the plain date-time, each with 6 plain values.
+        assert_eq!(taken, 3 * 6);
+    }
 
     #[test]
     fn row_lines_resolve_first_and_last_rows_of_each_piece() {

@@ -478,6 +478,8 @@ pub enum Column<'a> {
     Float(ArrayView1<'a, f64>),
     /// Whole numbers.
     Int(ArrayView1<'a, i64>),
+    /// Small whole numbers (an hour of the day).
+    Byte(ArrayView1<'a, u8>),
 }
 
 impl Column<'_> {
@@ -486,6 +488,7 @@ impl Column<'_> {
             Self::Text(texts) => texts.len(),
             Self::Float(values) => values.len(),
             Self::Int(values) => values.len(),
+            Self::Byte(values) => values.len(),
         }
     }
 
@@ -496,6 +499,7 @@ impl Column<'_> {
             }
             Self::Float(values) => push_shortest(out, values[row]),
             Self::Int(values) => push_i64(out, values[row]),
+            Self::Byte(values) => push_i64(out, i64::from(values[row])),
         }
     }
 }
@@ -507,9 +511,9 @@ pub enum Kind {
     Timestamp,
     /// Floats ([`Column::Float`]): `double`, NaN as a missing value.
     Float,
-    /// Whole numbers ([`Column::Int`]) stored as `int32` (pandas' `Series.dt.hour`).
+    /// Whole numbers ([`Column::Int`], [`Column::Byte`]) stored as `int32` (pandas' `Series.dt.hour`).
     Int32,
-    /// Whole numbers ([`Column::Int`]) stored as `int64`.
+    /// Whole numbers ([`Column::Int`], [`Column::Byte`]) stored as `int64`.
     Int64,
 }
 

@@ -8,11 +8,18 @@
 //! streaming API calls.
 
 use ndarray::{Array2, ArrayView1, ArrayViewMut2};
+use rayon::prelude::*;
 
 use crate::hour::hour_of_unix_seconds;
-use crate::rolling::RollingFeatures;
+use crate::rolling::{RollingFeatures, rate_of_change};
 use crate::schema::check_window;
 use crate::{Error, Result};
+
+/// Fewest rows of the pointwise columns computed per parallel task.
+const POINTWISE_ROWS: usize = 64 << 10;
+
+/// Stands for a timestamp without an hour in the parallel pass.
+const BAD_HOUR: u8 = u8::MAX;
 
 /// Columns in the output.
 const WIDTH: usize = 5;
@@ -29,10 +36,7 @@ pub(crate) fn compute_into(
     values: &[f64],
     mut out: ArrayViewMut2<'_, f64>,
 ) -> Result<()> {
-    check_window(window)?;
-    if timestamps.len() != values.len() {
-        return Err(Error::LengthMismatch { timestamps: timestamps.len(), values: values.len() });
-    }
+    check_inputs(window, timestamps, values)?;
     if out.dim() != (values.len(), WIDTH) {
         return Err(Error::OutputShape { expected: (values.len(), WIDTH), actual: out.dim() });
     }
@@ -45,4 +49,73 @@ pub(crate) fn compute_into(
         out_row.assign(&ArrayView1::from(&rolling.row(old, v, hour)));
     }
     Ok(())
+}
+
+/// The feature columns of a whole series, one vector per column: what a table writer formats.
+/// The value column is the series' values themselves.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FeatureColumns {
+    /// `rolling_mean`.
+    pub rolling_mean: Vec<f64>,
+    /// `rolling_std`, missing values filled with 0.
+    pub rolling_std: Vec<f64>,
+    /// `rate_of_change`.
+    pub rate_of_change: Vec<f64>,
+    /// `hour` (UTC).
+    pub hour: Vec<u8>,
+}
+
+/// The columns of [`compute`] (bit for bit): the rolling pass, sequential, on one thread while
+/// the pointwise columns (rate of change, hour) are computed in parallel beside it.
+pub(crate) fn compute_columns(window: usize, timestamps: &[f64], values: &[f64]) -> Result<FeatureColumns> {
+    check_inputs(window, timestamps, values)?;
+    let ((rolling_mean, rolling_std), pointwise) =
+        rayon::join(|| rolling_columns(window, values), || pointwise_columns(timestamps, values));
+    let (rate_of_change, hour) = pointwise?;
+    Ok(FeatureColumns { rolling_mean, rolling_std, rate_of_change, hour })
+}
+
+fn check_inputs(window: usize, timestamps: &[f64], values: &[f64]) -> Result<()> {
+    check_window(window)?;
+    if timestamps.len() != values.len() {
+        return Err(Error::LengthMismatch { timestamps: timestamps.len(), values: values.len() });
+    }
+    Ok(())
+}
+
+/// The rolling mean and standard deviation of every row, in one sequential pass.
+fn rolling_columns(window: usize, values: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let (mut means, mut stds) = (Vec::with_capacity(values.len()), Vec::with_capacity(values.len()));
+    let Some(&first) = values.first() else { return (means, stds) };
+    let mut rolling = RollingFeatures::new(first);
+    let leaving = std::iter::repeat_n(None, window).chain(values.iter().copied().map(Some));
+    for (&value, old) in values.iter().zip(leaving) {
+        let (mean, std) = rolling.roll(old, value);
+        means.push(mean);
+        stds.push(std);
+    }
+    (means, stds)
+}
+
+/// The rate of change and hour of every row, in parallel; the first bad timestamp is the error.
+fn pointwise_columns(timestamps: &[f64], values: &[f64]) -> Result<(Vec<f64>, Vec<u8>)> {
+    let (mut rates, mut hours) = (Vec::new(), Vec::new());
+    (0..values.len())
+        .into_par_iter()
+        .with_min_len(POINTWISE_ROWS)
+        .map(|row| rate_of_change(row.checked_sub(1).map(|p| values[p]), values[row]))
+        .collect_into_vec(&mut rates);
+    // A bad timestamp becomes an impossible hour here, then is named by a sequential search.
+    timestamps
+        .par_iter()
+        .with_min_len(POINTWISE_ROWS)
+        .enumerate()
+        .map(|(row, &t)| hour_of_unix_seconds(t, row).unwrap_or(BAD_HOUR))
+        .collect_into_vec(&mut hours);
+    if hours.contains(&BAD_HOUR) {
+        for (row, &t) in timestamps.iter().enumerate() {
+            hour_of_unix_seconds(t, row)?;
+        }
+    }
+    Ok((rates, hours))
 }

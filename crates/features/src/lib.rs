@@ -43,6 +43,7 @@ mod rolling;
 mod schema;
 mod stream;
 
+pub use batch::FeatureColumns;
 pub use hour::{hour_of_unix_seconds, nanos_of_unix_seconds};
 pub use schema::{FeatureSchema, MAX_WINDOW, REFERENCE_COLUMNS, REFERENCE_WINDOW};
 pub use stream::StreamingFeatures;

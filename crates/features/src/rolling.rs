@@ -186,7 +186,7 @@ fn fill_nan_with_zero(v: f64) -> f64 {
 
 /// `diff().fillna(0)` for one row: the raw (not rolling-converted) difference.
 #[inline]
-fn rate_of_change(previous: Option<f64>, current: f64) -> f64 {
+pub(crate) fn rate_of_change(previous: Option<f64>, current: f64) -> f64 {
     previous.map_or(0.0, |p| fill_nan_with_zero(current - p))
 }
 
@@ -211,14 +211,16 @@ impl RollingFeatures {
     /// which decides what to do with an invalid timestamp.
     #[inline]
     pub(crate) fn row(&mut self, leaving: Option<f64>, value: f64, hour: u8) -> [f64; 5] {
-        let row = [
-            value,
-            self.mean.roll(leaving, value),
-            self.var.roll(leaving, value),
-            rate_of_change(self.previous, value),
-            f64::from(hour),
-        ];
+        let (mean, std) = self.roll(leaving, value);
+        let row = [value, mean, std, rate_of_change(self.previous, value), f64::from(hour)];
         self.previous = Some(value);
         row
+    }
+
+    /// The rolling mean and standard deviation after `value` enters (and `leaving` leaves) the
+    /// window: the sequential part of a row.
+    #[inline]
+    pub(crate) fn roll(&mut self, leaving: Option<f64>, value: f64) -> (f64, f64) {
+        (self.mean.roll(leaving, value), self.var.roll(leaving, value))
     }
 }

@@ -3,7 +3,7 @@
 use ndarray::{Array2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, StreamingFeatures};
+use crate::{Error, FeatureColumns, Result, StreamingFeatures};
 
 /// The reference platform's rolling window length.
 pub const REFERENCE_WINDOW: usize = 5;
@@ -154,6 +154,16 @@ impl FeatureSchema {
     /// [`Error::InvalidParameter`] for a zero window (the fields are public).
     pub fn compute(&self, timestamps: &[f64], values: &[f64]) -> Result<Array2<f64>> {
         crate::batch::compute(self.window, timestamps, values)
+    }
+
+    /// Like [`FeatureSchema::compute`], column by column (bit for bit the same values), for a
+    /// table writer: the sequential rolling pass runs beside the pointwise columns, and no
+    /// `n x 5` array is built.
+    ///
+    /// # Errors
+    /// As [`FeatureSchema::compute`].
+    pub fn compute_columns(&self, timestamps: &[f64], values: &[f64]) -> Result<FeatureColumns> {
+        crate::batch::compute_columns(self.window, timestamps, values)
     }
 
     /// Like [`FeatureSchema::compute`], but into a caller-owned `n x 5` array, so that repeated

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use aiops_features::FeatureSchema;
-use ndarray::{Array1, Array2};
+use aiops_features::{FeatureColumns, FeatureSchema};
+use ndarray::ArrayView1;
 
 use aiops_artifacts::Format;
 use aiops_artifacts::series::{Order, Series, read_series_as};
@@ -35,7 +35,7 @@ pub fn run(
     format: Option<Format>,
 ) -> Result<usize> {
     let series = read_series_as(input, Format::resolve(input, format), order)?;
-    let features = schema.compute(&series.timestamps, &series.values)?;
+    let features = schema.compute_columns(&series.timestamps, &series.values)?;
     let schema = schema.clone().with_value_column(&series.value_column)?;
     let schema_json = serde_json::to_vec_pretty(&schema)?;
     write_atomically(schema_out, |out| out.write_all(&schema_json))?;
@@ -63,18 +63,21 @@ pub fn write_features(
     format: Format,
     series: &Series,
     schema: &FeatureSchema,
-    features: &Array2<f64>,
+    features: &FeatureColumns,
 ) -> std::io::Result<()> {
     let mut names = vec![(series.timestamp_column.as_str(), Kind::Timestamp)];
     names.extend(schema.columns.iter().enumerate().map(|(c, name)| {
         let name = if c == 0 { series.value_column.as_str() } else { name.as_str() };
         (name, if c == HOUR_COLUMN { Kind::Int32 } else { Kind::Float })
     }));
-    let hours: Array1<i64> = features.column(HOUR_COLUMN).mapv(|v| i64::from(v as u8));
-    let mut columns = vec![Column::Text(&series.timestamp_text)];
-    columns.extend((0..features.ncols()).map(|c| {
-        if c == HOUR_COLUMN { Column::Int(hours.view()) } else { Column::Float(features.column(c)) }
-    }));
+    let columns = [
+        Column::Text(&series.timestamp_text),
+        Column::Float(ArrayView1::from(&series.values)),
+        Column::Float(ArrayView1::from(&features.rolling_mean)),
+        Column::Float(ArrayView1::from(&features.rolling_std)),
+        Column::Float(ArrayView1::from(&features.rate_of_change)),
+        Column::Byte(ArrayView1::from(&features.hour)),
+    ];
     let mut writer = TableWriter::new(out, format, &names)?;
     writer.write(&columns)?;
     writer.finish()

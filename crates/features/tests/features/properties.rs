@@ -37,6 +37,27 @@ fn split(points: &[(f64, f64)]) -> (Vec<f64>, Vec<f64>) {
     points.iter().copied().unzip()
 }
 
+fn bits<'a>(values: impl IntoIterator<Item = &'a f64>) -> Vec<u64> {
+    values.into_iter().map(|v| v.to_bits()).collect()
+}
+
+/// Issue 16: the columns are computed in parallel chunks; across their edges they are still the
+/// batch's bits, and the first bad timestamp is the one named.
+#[test]
+fn columns_cross_chunk_edges_and_name_the_first_bad_timestamp() {
+    let schema = FeatureSchema::reference();
+    let mut timestamps: Vec<f64> = (0..200_000).map(|i| 1.7e9 + 15.0 * f64::from(i)).collect();
+    let values: Vec<f64> = (0..200_000).map(|i| f64::from(i % 1_000) / 10.0).collect();
+    let batch = schema.compute(&timestamps, &values).unwrap();
+    let columns = schema.compute_columns(&timestamps, &values).unwrap();
+    assert_eq!(bits(batch.column(2).iter()), bits(&columns.rolling_std));
+    assert_eq!(bits(batch.column(3).iter()), bits(&columns.rate_of_change));
+    timestamps[150_000] = f64::NAN;
+    timestamps[70_000] = f64::INFINITY;
+    let error = schema.compute_columns(&timestamps, &values).unwrap_err();
+    assert!(matches!(error, Error::InvalidTimestamp { row: 70_000, .. }), "{error}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -53,6 +74,18 @@ proptest! {
             prop_assert_eq!(streamed_row, batch_row, "row {}", row);
         }
         prop_assert_eq!(stream.len(), values.len());
+    }
+
+    #[test]
+    fn columns_equal_batch_bit_for_bit((window, points) in series()) {
+        let schema = FeatureSchema::with_window(window).unwrap();
+        let (timestamps, values) = split(&points);
+        let batch = schema.compute(&timestamps, &values).unwrap();
+        let columns = schema.compute_columns(&timestamps, &values).unwrap();
+        prop_assert_eq!(bits(batch.column(1).iter()), bits(&columns.rolling_mean));
+        prop_assert_eq!(bits(batch.column(2).iter()), bits(&columns.rolling_std));
+        prop_assert_eq!(bits(batch.column(3).iter()), bits(&columns.rate_of_change));
+        prop_assert_eq!(bits(batch.column(4).iter()), bits(&columns.hour.iter().map(|&h| f64::from(h)).collect::<Vec<_>>()));
     }
 
     #[test]
