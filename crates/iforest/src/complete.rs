@@ -343,9 +343,9 @@ mod avx512 {
     use std::arch::x86_64::{
         __m512i, _mm512_add_epi32, _mm512_add_pd, _mm512_and_si512, _mm512_castsi512_si256,
         _mm512_cmpeq_epi32_mask, _mm512_extracti64x4_epi64, _mm512_i32gather_epi32, _mm512_i32gather_pd,
-        _mm512_loadu_pd, _mm512_loadu_si512, _mm512_mask_mov_epi32, _mm512_permutex2var_epi32,
+        _mm512_loadu_pd, _mm512_loadu_si512, _mm512_mask_blend_epi32, _mm512_mask_mov_epi32, _mm512_permutex2var_epi32,
         _mm512_set1_epi32, _mm512_setr_epi32, _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_pd,
-        _mm512_sub_epi32,
+        _mm512_sub_epi32, _mm512_test_epi32_mask,
     };
 
     use super::{CHAINS, FEATURE_BITS, FEATURE_MASK, GROUP, TABLE, Tree};
@@ -390,6 +390,29 @@ mod avx512 {
         // level 5 (2^depth >= 64).
         let top = unsafe { [load(keys, 0), load(keys, 16)] };
         let fifth = if tree.depth > 5 { unsafe { [load(keys, TABLE), load(keys, TABLE + 16)] } } else { top };
+        // SAFETY (loads): `keys` holds 2^depth keys, so 128 when the tree has a level 6 and 256
+        // when it has a level 7.
+        let sixth = if tree.depth > 6 {
+            unsafe { [load(keys, 64), load(keys, 80), load(keys, 96), load(keys, 112)] }
+        } else {
+            [top[0]; 4]
+        };
+        let seventh = if tree.depth > 7 {
+            unsafe {
+                [
+                    load(keys, 128),
+                    load(keys, 144),
+                    load(keys, 160),
+                    load(keys, 176),
+                    load(keys, 192),
+                    load(keys, 208),
+                    load(keys, 224),
+                    load(keys, 240),
+                ]
+            }
+        } else {
+            [top[0]; 8]
+        };
         let group_len = tree.width * GROUP;
         for (ranks, sums) in ranks.chunks_exact(group_len * CHAINS).zip(sums.chunks_exact_mut(GROUP * CHAINS))
         {
@@ -399,6 +422,8 @@ mod avx512 {
                     let key = match level {
                         0..5 => _mm512_permutex2var_epi32(top[0], *at, top[1]),
                         5 => _mm512_permutex2var_epi32(fifth[0], *at, fifth[1]),
+                        6 => lookup64(&sixth, *at),
+                        7 => lookup128(&seventh, *at),
                         // SAFETY: slots of levels below `depth` are within `keys`.
                         _ => unsafe { _mm512_i32gather_epi32::<4>(*at, keys.as_ptr().cast()) },
                     };
@@ -414,6 +439,26 @@ mod avx512 {
                 unsafe { add_leaf_values(_mm512_sub_epi32(*at, leaves), tree.leaf_values, sums) };
             }
         }
+    }
+
+    /// Level 6's keys (slots 64-127, `at` on them) from its four registers: the low five bits
+    /// of a slot pick a key from a pair of registers, bit 5 the pair.
+    #[target_feature(enable = "avx512f")]
+    fn lookup64(table: &[__m512i; 4], at: __m512i) -> __m512i {
+        let low = _mm512_permutex2var_epi32(table[0], at, table[1]);
+        let high = _mm512_permutex2var_epi32(table[2], at, table[3]);
+        _mm512_mask_blend_epi32(_mm512_test_epi32_mask(at, _mm512_set1_epi32(32)), low, high)
+    }
+
+    /// Level 7's keys (slots 128-255, `at` on them) from its eight registers: bits 5 and 6 of a
+    /// slot pick the pair.
+    #[target_feature(enable = "avx512f")]
+    fn lookup128(table: &[__m512i; 8], at: __m512i) -> __m512i {
+        let bit5 = _mm512_test_epi32_mask(at, _mm512_set1_epi32(32));
+        let pair = |i: usize| _mm512_permutex2var_epi32(table[i], at, table[i + 1]);
+        let low = _mm512_mask_blend_epi32(bit5, pair(0), pair(2));
+        let high = _mm512_mask_blend_epi32(bit5, pair(4), pair(6));
+        _mm512_mask_blend_epi32(_mm512_test_epi32_mask(at, _mm512_set1_epi32(64)), low, high)
     }
 
     /// Sixteen keys from `keys[first..]`, which must hold them.
