@@ -482,12 +482,22 @@ mod avx512 {
                 let slot = _mm512_add_epi32(_mm512_slli_epi32::<4>(feature), lanes);
                 _mm512_i32gather_epi32::<4>(slot, rows.cast())
             } else {
-                let mut rank = _mm512_loadu_si512(rows.cast());
-                for f in 1..BLEND {
-                    let hit = _mm512_cmpeq_epi32_mask(feature, _mm512_set1_epi32(f as i32));
-                    rank = _mm512_mask_mov_epi32(rank, hit, _mm512_loadu_si512(rows.add(f * GROUP).cast()));
+                let mut rows: [__m512i; MAX_BLEND] =
+                    std::array::from_fn(|f| if f < BLEND { _mm512_loadu_si512(rows.add(f * GROUP).cast()) } else { _mm512_set1_epi32(0) });
+                let mut len = BLEND;
+                let mut bit = 1;
+                while len > 1 {
+                    let odd = _mm512_test_epi32_mask(key, _mm512_set1_epi32(bit));
+                    for i in 0..len / 2 {
+                        rows[i] = _mm512_mask_blend_epi32(odd, rows[2 * i], rows[2 * i + 1]);
+                    }
+                    if len % 2 == 1 {
+                        rows[len / 2] = rows[len - 1];
+                    }
+                    len = len.div_ceil(2);
+                    bit <<= 1;
                 }
-                rank
+                rows[0]
             }
         }
     }
