@@ -414,13 +414,22 @@ mod avx512 {
             [top[0]; 8]
         };
         let group_len = tree.width * GROUP;
+        let root_feature = (keys[1] & FEATURE_MASK) as usize;
+        let root = _mm512_set1_epi32(keys[1] as i32);
         for (ranks, sums) in ranks.chunks_exact(group_len * CHAINS).zip(sums.chunks_exact_mut(GROUP * CHAINS))
         {
-            let mut at = [one; CHAINS];
-            for level in 0..tree.depth {
+            // Level 0 (every tree has one): one key for all lanes, so every lane's rank is in
+            // the row of the root's feature.
+            // SAFETY: the chain's groups are within `ranks`, and the root's feature is below the
+            // width.
+            let mut at: [__m512i; CHAINS] = std::array::from_fn(|chain| {
+                let rank = unsafe { load(ranks, chain * group_len + root_feature * GROUP) };
+                descend(one, root, rank)
+            });
+            for level in 1..tree.depth {
                 for (chain, at) in at.iter_mut().enumerate() {
                     let key = match level {
-                        0..5 => _mm512_permutex2var_epi32(top[0], *at, top[1]),
+                        1..5 => _mm512_permutex2var_epi32(top[0], *at, top[1]),
                         5 => _mm512_permutex2var_epi32(fifth[0], *at, fifth[1]),
                         6 => lookup64(&sixth, *at),
                         7 => lookup128(&seventh, *at),
@@ -461,7 +470,7 @@ mod avx512 {
         _mm512_mask_blend_epi32(_mm512_test_epi32_mask(at, _mm512_set1_epi32(64)), low, high)
     }
 
-    /// Sixteen keys from `keys[first..]`, which must hold them.
+    /// Sixteen keys or ranks from `keys[first..]`, which must hold them.
     #[target_feature(enable = "avx512f")]
     unsafe fn load(keys: &[u32], first: usize) -> __m512i {
         debug_assert!(first + 16 <= keys.len());
