@@ -37,7 +37,7 @@ const MAX_CUTS: usize = (1 << (32 - FEATURE_BITS)) - 1;
 const GROUP: usize = 16;
 
 /// Groups walked together through one tree: independent walks that hide each other's latency.
-const CHAINS: usize = 4;
+const CHAINS: usize = 8;
 
 /// A block is padded to a whole number of chained groups.
 const PAD_ROWS: usize = GROUP * CHAINS;
