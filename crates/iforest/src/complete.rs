@@ -426,20 +426,24 @@ mod avx512 {
                 let rank = unsafe { load(ranks, chain * group_len + root_feature * GROUP) };
                 descend(one, root, rank)
             });
-            for level in 1..tree.depth {
-                for (chain, at) in at.iter_mut().enumerate() {
-                    let key = match level {
-                        1..5 => _mm512_permutex2var_epi32(top[0], *at, top[1]),
-                        5 => _mm512_permutex2var_epi32(fifth[0], *at, fifth[1]),
-                        6 => lookup64(&sixth, *at),
-                        7 => lookup128(&seventh, *at),
-                        // SAFETY: slots of levels below `depth` are within `keys`.
-                        _ => unsafe { _mm512_i32gather_epi32::<4>(*at, keys.as_ptr().cast()) },
-                    };
-                    // SAFETY: the chain's groups are within `ranks`, and the key's feature is below
-                    // the width.
-                    let rank = unsafe { rank_of::<BLEND>(key, ranks, chain * group_len) };
-                    *at = descend(*at, key, rank);
+            // SAFETY (steps): the chain's groups are within `ranks`, and every key's feature is
+            // below the width.
+            unsafe {
+                for _ in 1..tree.depth.min(5) {
+                    step::<BLEND>(&mut at, ranks, group_len, |at| _mm512_permutex2var_epi32(top[0], at, top[1]));
+                }
+                if tree.depth > 5 {
+                    step::<BLEND>(&mut at, ranks, group_len, |at| _mm512_permutex2var_epi32(fifth[0], at, fifth[1]));
+                }
+                if tree.depth > 6 {
+                    step::<BLEND>(&mut at, ranks, group_len, |at| lookup64(&sixth, at));
+                }
+                if tree.depth > 7 {
+                    step::<BLEND>(&mut at, ranks, group_len, |at| lookup128(&seventh, at));
+                }
+                for _ in 8..tree.depth {
+                    // SAFETY: slots of levels below `depth` are within `keys`.
+                    step::<BLEND>(&mut at, ranks, group_len, |at| _mm512_i32gather_epi32::<4>(at, keys.as_ptr().cast()));
                 }
             }
             let leaves = _mm512_set1_epi32(1 << tree.depth);
@@ -447,6 +451,23 @@ mod avx512 {
                 // SAFETY: leaves are within `leaf_values`; `sums` holds GROUP sums.
                 unsafe { add_leaf_values(_mm512_sub_epi32(*at, leaves), tree.leaf_values, sums) };
             }
+        }
+    }
+
+    /// One level down for every chain, each lane's key given by `key_of` its slot; `ranks` must
+    /// hold CHAINS groups of `group_len` ranks, with a row for each feature a key names.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn step<const BLEND: usize>(
+        at: &mut [__m512i; CHAINS],
+        ranks: &[u32],
+        group_len: usize,
+        key_of: impl Fn(__m512i) -> __m512i,
+    ) {
+        for (chain, at) in at.iter_mut().enumerate() {
+            let key = key_of(*at);
+            // SAFETY: as the caller promises.
+            let rank = unsafe { rank_of::<BLEND>(key, ranks, chain * group_len) };
+            *at = descend(*at, key, rank);
         }
     }
 
