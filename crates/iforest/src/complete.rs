@@ -416,6 +416,9 @@ mod avx512 {
         let group_len = tree.width * GROUP;
         let root_feature = (keys[1] & FEATURE_MASK) as usize;
         let root = _mm512_set1_epi32(keys[1] as i32);
+        let children = [keys[2], keys[3]];
+        let child_features = children.map(|key| (key & FEATURE_MASK) as usize * GROUP);
+        let child_ranks = children.map(|key| _mm512_set1_epi32((key >> FEATURE_BITS) as i32));
         for (ranks, sums) in ranks.chunks_exact(group_len * CHAINS).zip(sums.chunks_exact_mut(GROUP * CHAINS))
         {
             // Level 0 (every tree has one): one key for all lanes, so every lane's rank is in
@@ -426,10 +429,26 @@ mod avx512 {
                 let rank = unsafe { load(ranks, chain * group_len + root_feature * GROUP) };
                 descend(one, root, rank)
             });
+            // Level 1: two keys, told apart by the slot's low bit, and each lane's rank in the
+            // row of its key's feature.
+            if tree.depth > 1 {
+                for (chain, at) in at.iter_mut().enumerate() {
+                    let right = _mm512_test_epi32_mask(*at, one);
+                    let key_rank = _mm512_mask_blend_epi32(right, child_ranks[0], child_ranks[1]);
+                    // SAFETY: the chain's groups are within `ranks`, and the children's features
+                    // are below the width.
+                    let rank = unsafe {
+                        let group = chain * group_len;
+                        let left = load(ranks, group + child_features[0]);
+                        _mm512_mask_blend_epi32(right, left, load(ranks, group + child_features[1]))
+                    };
+                    *at = descend_ranked(*at, key_rank, rank);
+                }
+            }
             // SAFETY (steps): the chain's groups are within `ranks`, and every key's feature is
             // below the width.
             unsafe {
-                for _ in 1..tree.depth.min(5) {
+                for _ in 2..tree.depth.min(5) {
                     step::<BLEND>(&mut at, ranks, group_len, |at| _mm512_permutex2var_epi32(top[0], at, top[1]));
                 }
                 if tree.depth > 5 {
@@ -537,7 +556,13 @@ mod avx512 {
     fn descend(at: __m512i, key: __m512i, rank: __m512i) -> __m512i {
         // Ranks are below 2^24, so `key rank - rank` is negative, its top bit set, exactly when
         // the row's rank is above.
-        let right = _mm512_srli_epi32::<31>(_mm512_sub_epi32(_mm512_srli_epi32::<FEATURE_BITS>(key), rank));
+        descend_ranked(at, _mm512_srli_epi32::<FEATURE_BITS>(key), rank)
+    }
+
+    /// [`descend`] given the key's rank (`key >> 8`) rather than the key.
+    #[target_feature(enable = "avx512f")]
+    fn descend_ranked(at: __m512i, key_rank: __m512i, rank: __m512i) -> __m512i {
+        let right = _mm512_srli_epi32::<31>(_mm512_sub_epi32(key_rank, rank));
         _mm512_add_epi32(_mm512_add_epi32(at, at), right)
     }
 
