@@ -42,8 +42,8 @@ const CHAINS: usize = 8;
 /// A block is padded to a whole number of chained groups.
 const PAD_ROWS: usize = GROUP * CHAINS;
 
-/// Split slots of the levels the AVX-512 kernel looks up in registers rather than with a gather:
-/// levels 0-4 share one 32-slot table, level 5 has its own (a tree stores at least 32 slots).
+/// Split slots in one pair of AVX-512 registers: levels 0-4 share one such table, level 5 has its
+/// own (a tree stores at least 32 slots); levels 6 and 7 take two and four pairs.
 const TABLE: usize = 32;
 
 /// Rows per block: their ranks (20 bytes a row at five features) and sums stay in L1 while
@@ -337,15 +337,19 @@ fn walk(tree: &Tree<'_>, ranks: &[u32], sums: &mut [f64]) {
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod avx512 {
-    //! The walk with sixteen rows in the lanes of AVX-512 registers. Keys of the top six levels
-    //! come from registers by permutation, deeper ones by gather; a row's rank comes from a
-    //! blend of its group's feature rows (up to eight features) or by gather.
+    //! The walk with sixteen rows in the lanes of AVX-512 registers, [`CHAINS`] groups of them
+    //! at a time through each tree. Keys of the top eight levels come from registers: the root's
+    //! is one broadcast key, level 1's is one of two picked by a blend, levels 2-5 are permuted
+    //! out of two 32-key tables, and levels 6 and 7 out of four and eight registers by two and
+    //! four permutations and a blend tree on the slot's bits (gathers are slow on AMD Zen 4);
+    //! deeper levels are gathered. A row's rank comes from a blend tree of its group's feature
+    //! rows on the bits of the key's feature (up to eight features), or by gather.
     use std::arch::x86_64::{
         __m512i, _mm512_add_epi32, _mm512_add_pd, _mm512_and_si512, _mm512_castsi512_si256,
-        _mm512_cmpeq_epi32_mask, _mm512_extracti64x4_epi64, _mm512_i32gather_epi32, _mm512_i32gather_pd,
-        _mm512_loadu_pd, _mm512_loadu_si512, _mm512_mask_blend_epi32, _mm512_mask_mov_epi32, _mm512_permutex2var_epi32,
-        _mm512_set1_epi32, _mm512_setr_epi32, _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_pd,
-        _mm512_sub_epi32, _mm512_test_epi32_mask,
+        _mm512_extracti64x4_epi64, _mm512_i32gather_epi32, _mm512_i32gather_pd, _mm512_loadu_pd,
+        _mm512_loadu_si512, _mm512_mask_blend_epi32, _mm512_permutex2var_epi32, _mm512_set1_epi32,
+        _mm512_setr_epi32, _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_pd, _mm512_sub_epi32,
+        _mm512_test_epi32_mask,
     };
 
     use super::{CHAINS, FEATURE_BITS, FEATURE_MASK, GROUP, TABLE, Tree};
@@ -390,29 +394,16 @@ mod avx512 {
         // level 5 (2^depth >= 64).
         let top = unsafe { [load(keys, 0), load(keys, 16)] };
         let fifth = if tree.depth > 5 { unsafe { [load(keys, TABLE), load(keys, TABLE + 16)] } } else { top };
-        // SAFETY (loads): `keys` holds 2^depth keys, so 128 when the tree has a level 6 and 256
-        // when it has a level 7.
-        let sixth = if tree.depth > 6 {
-            unsafe { [load(keys, 64), load(keys, 80), load(keys, 96), load(keys, 112)] }
-        } else {
-            [top[0]; 4]
-        };
-        let seventh = if tree.depth > 7 {
-            unsafe {
-                [
-                    load(keys, 128),
-                    load(keys, 144),
-                    load(keys, 160),
-                    load(keys, 176),
-                    load(keys, 192),
-                    load(keys, 208),
-                    load(keys, 224),
-                    load(keys, 240),
-                ]
-            }
-        } else {
-            [top[0]; 8]
-        };
+        // SAFETY (loads): `keys` holds 2^depth keys: slots 64-127 when the tree has a level 6,
+        // 128-255 when it has a level 7. Loaded once per tree and block, for all its groups.
+        let sixth: [__m512i; 4] = std::array::from_fn(|i| match tree.depth {
+            7.. => unsafe { load(keys, 64 + 16 * i) },
+            _ => top[0],
+        });
+        let seventh: [__m512i; 8] = std::array::from_fn(|i| match tree.depth {
+            8.. => unsafe { load(keys, 128 + 16 * i) },
+            _ => top[0],
+        });
         let group_len = tree.width * GROUP;
         let root_feature = (keys[1] & FEATURE_MASK) as usize;
         let root = _mm512_set1_epi32(keys[1] as i32);
@@ -449,10 +440,14 @@ mod avx512 {
             // below the width.
             unsafe {
                 for _ in 2..tree.depth.min(5) {
-                    step::<BLEND>(&mut at, ranks, group_len, |at| _mm512_permutex2var_epi32(top[0], at, top[1]));
+                    step::<BLEND>(&mut at, ranks, group_len, |at| {
+                        _mm512_permutex2var_epi32(top[0], at, top[1])
+                    });
                 }
                 if tree.depth > 5 {
-                    step::<BLEND>(&mut at, ranks, group_len, |at| _mm512_permutex2var_epi32(fifth[0], at, fifth[1]));
+                    step::<BLEND>(&mut at, ranks, group_len, |at| {
+                        _mm512_permutex2var_epi32(fifth[0], at, fifth[1])
+                    });
                 }
                 if tree.depth > 6 {
                     step::<BLEND>(&mut at, ranks, group_len, |at| lookup64(&sixth, at));
@@ -462,7 +457,9 @@ mod avx512 {
                 }
                 for _ in 8..tree.depth {
                     // SAFETY: slots of levels below `depth` are within `keys`.
-                    step::<BLEND>(&mut at, ranks, group_len, |at| _mm512_i32gather_epi32::<4>(at, keys.as_ptr().cast()));
+                    step::<BLEND>(&mut at, ranks, group_len, |at| {
+                        _mm512_i32gather_epi32::<4>(at, keys.as_ptr().cast())
+                    });
                 }
             }
             let leaves = _mm512_set1_epi32(1 << tree.depth);
@@ -519,7 +516,9 @@ mod avx512 {
     }
 
     /// Each lane's rank of the feature its key tests, from the group at `ranks[group..]`, which
-    /// must hold one row of GROUP ranks for each feature a key names.
+    /// must hold one row of GROUP ranks for each feature a key names. Up to [`MAX_BLEND`]
+    /// features, the rows are paired off by a blend on bit 0 of the feature, the pairs by a blend
+    /// on bit 1, and so on: at most three tests and `BLEND - 1` blends.
     #[target_feature(enable = "avx512f")]
     unsafe fn rank_of<const BLEND: usize>(key: __m512i, ranks: &[u32], group: usize) -> __m512i {
         let feature = _mm512_and_si512(key, _mm512_set1_epi32(FEATURE_MASK as i32));
@@ -531,8 +530,15 @@ mod avx512 {
                 let slot = _mm512_add_epi32(_mm512_slli_epi32::<4>(feature), lanes);
                 _mm512_i32gather_epi32::<4>(slot, rows.cast())
             } else {
-                let mut rows: [__m512i; MAX_BLEND] =
-                    std::array::from_fn(|f| if f < BLEND { _mm512_loadu_si512(rows.add(f * GROUP).cast()) } else { _mm512_set1_epi32(0) });
+                let mut rows: [__m512i; MAX_BLEND] = std::array::from_fn(|f| {
+                    if f < BLEND {
+                        _mm512_loadu_si512(rows.add(f * GROUP).cast())
+                    } else {
+                        _mm512_set1_epi32(0)
+                    }
+                });
+                // After the blends on bits below `bit`, `rows[i]` holds, in each lane whose
+                // feature `f` has `f / bit == i`, the rank of `f`; an odd row out goes up as is.
                 let mut len = BLEND;
                 let mut bit = 1;
                 while len > 1 {
