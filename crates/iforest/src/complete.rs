@@ -177,7 +177,7 @@ impl CompleteTrees {
         let mut ranks = Vec::with_capacity(BLOCK_ROWS.next_multiple_of(PAD_ROWS) * width);
         let mut block_sums = [0.0; BLOCK_ROWS.next_multiple_of(PAD_ROWS)];
         for (block, sums) in rows.chunks(BLOCK_ROWS * width).zip(sums.chunks_mut(BLOCK_ROWS)) {
-            self.rank_block(block, width, &mut ranks);
+            rank_block(&self.cuts, block, width, &mut ranks);
             let block_sums = &mut block_sums[..ranks.len() / width];
             block_sums.fill(0.0);
             let leaves = 1 << self.depth;
@@ -188,22 +188,6 @@ impl CompleteTrees {
                 walk(&tree, &ranks, block_sums);
             }
             sums.iter_mut().zip(block_sums.iter()).for_each(|(sum, add)| *sum += add);
-        }
-    }
-
-    /// The ranks of a block's rows, group by group, feature-major inside a group
-    /// (`ranks[group][feature][row]`), padded to a multiple of `PAD_ROWS` rows with copies of the
-    /// last row.
-    fn rank_block(&self, block: &[f64], width: usize, ranks: &mut Vec<u32>) {
-        ranks.clear();
-        let rows = block.len() / width;
-        for group_start in (0..rows.next_multiple_of(PAD_ROWS)).step_by(GROUP) {
-            for (feature, cuts) in self.cuts.iter().enumerate() {
-                ranks.extend((group_start..group_start + GROUP).map(|row| {
-                    let value = block[row.min(rows - 1) * width + feature];
-                    cuts.rank(value)
-                }));
-            }
         }
     }
 }
@@ -251,6 +235,8 @@ struct Cuts {
 impl Cuts {
     /// Buckets per cut: enough that most buckets hold at most a cut or two.
     const BUCKETS_PER_CUT: usize = 2;
+    /// Windows up to this wide are compared in one AVX-512 register (the batch kernel's ranks).
+    const SHORT_WINDOW: usize = 8;
     /// Widest window scanned; crowded buckets (skewed cuts) are binary-searched instead.
     const MAX_WINDOW: usize = 16;
 
@@ -273,13 +259,25 @@ impl Cuts {
         for b in 1..cuts.starts.len() {
             cuts.starts[b] += cuts.starts[b - 1];
         }
-        cuts.values.resize(len + cuts.window.min(Self::MAX_WINDOW), f64::INFINITY);
+        cuts.values.resize(len + cuts.window.clamp(Self::SHORT_WINDOW, Self::MAX_WINDOW), f64::INFINITY);
         cuts
     }
 
     fn bucket(&self, value: f64) -> usize {
         // `as` saturates: below `lo` is bucket 0, NaN (from inf * 0) is bucket 0 too.
         (((value - self.lo) * self.scale) as usize).min(self.starts.len() - 2)
+    }
+
+    /// When every bucket holds at most [`Cuts::SHORT_WINDOW`] cuts: the start of `value`'s bucket
+    /// and that many cuts from it, among which those below `value` are the bucket's (as in
+    /// [`Cuts::rank`]).
+    fn short_window(&self, value: f64) -> Option<(u32, &[f64; Self::SHORT_WINDOW])> {
+        if self.window > Self::SHORT_WINDOW {
+            return None;
+        }
+        let start = self.starts[self.bucket(value)];
+        let window = self.values[start as usize..][..Self::SHORT_WINDOW].try_into().expect("padded cuts");
+        Some((start, window))
     }
 
     /// The number of cuts below `value`: those before its bucket, plus those in it below `value`,
@@ -310,12 +308,13 @@ struct Tree<'a> {
     leaf_values: &'a [f64],
 }
 
-/// Whether this layout can be used: the CPU has AVX-512 and [`KERNEL_VARIABLE`] does not say
-/// `portable`.
+/// Whether this layout can be used: the CPU has AVX-512 (and `popcnt`, which every AVX-512 CPU
+/// has) and [`KERNEL_VARIABLE`] does not say `portable`.
 static AVAILABLE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
     let portable = std::env::var(KERNEL_VARIABLE).is_ok_and(|v| v == "portable");
     #[cfg(target_arch = "x86_64")]
-    let simd = std::arch::is_x86_feature_detected!("avx512f");
+    let simd =
+        std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("popcnt");
     #[cfg(not(target_arch = "x86_64"))]
     let simd = false;
     simd && !portable
@@ -324,6 +323,16 @@ static AVAILABLE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
 /// Set to `portable` to score every forest on its real trees, without CPU-specific instructions
 /// (to compare speeds, or to rule the SIMD kernel out). Read once per process.
 pub const KERNEL_VARIABLE: &str = "AIOPS_IFOREST_KERNEL";
+
+/// The ranks of a block's rows on `cuts`, group by group, feature-major inside a group
+/// (`ranks[group][feature][row]`), padded to a multiple of `PAD_ROWS` rows with copies of the
+/// last row.
+fn rank_block(cuts: &[Cuts], block: &[f64], width: usize, ranks: &mut Vec<u32>) {
+    #[cfg(target_arch = "x86_64")]
+    avx512::rank_block(cuts, block, width, ranks);
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("CompleteTrees::new gives no layout without AVX-512: {cuts:?} {block:?} {width} {ranks:?}");
+}
 
 /// Walks a block's rows (`ranks[group][feature][row]`, a whole number of `PAD_ROWS`) through
 /// `tree`, adding each leaf's path length to the row's sum.
@@ -345,14 +354,14 @@ mod avx512 {
     //! deeper levels are gathered. A row's rank comes from a blend tree of its group's feature
     //! rows on the bits of the key's feature (up to eight features), or by gather.
     use std::arch::x86_64::{
-        __m512i, _mm512_add_epi32, _mm512_add_pd, _mm512_and_si512, _mm512_castsi512_si256,
-        _mm512_extracti64x4_epi64, _mm512_i32gather_epi32, _mm512_i32gather_pd, _mm512_loadu_pd,
-        _mm512_loadu_si512, _mm512_mask_blend_epi32, _mm512_permutex2var_epi32, _mm512_set1_epi32,
-        _mm512_setr_epi32, _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_pd, _mm512_sub_epi32,
-        _mm512_test_epi32_mask,
+        __m512i, _CMP_LT_OQ, _mm512_add_epi32, _mm512_add_pd, _mm512_and_si512, _mm512_castsi512_si256,
+        _mm512_cmp_pd_mask, _mm512_extracti64x4_epi64, _mm512_i32gather_epi32, _mm512_i32gather_pd,
+        _mm512_loadu_pd, _mm512_loadu_si512, _mm512_mask_blend_epi32, _mm512_permutex2var_epi32,
+        _mm512_set1_epi32, _mm512_set1_pd, _mm512_setr_epi32, _mm512_slli_epi32, _mm512_srli_epi32,
+        _mm512_storeu_pd, _mm512_sub_epi32, _mm512_test_epi32_mask,
     };
 
-    use super::{CHAINS, FEATURE_BITS, FEATURE_MASK, GROUP, TABLE, Tree};
+    use super::{CHAINS, Cuts, FEATURE_BITS, FEATURE_MASK, GROUP, PAD_ROWS, TABLE, Tree};
 
     /// Most features whose ranks are blended rather than gathered.
     const MAX_BLEND: usize = 8;
@@ -380,6 +389,35 @@ mod avx512 {
                 7 => walk_blocks::<7>(tree, ranks, sums),
                 8 => walk_blocks::<8>(tree, ranks, sums),
                 _ => walk_blocks::<0>(tree, ranks, sums),
+            }
+        }
+    }
+
+    /// [`super::rank_block`], each value's short window of cuts compared in one register.
+    pub(super) fn rank_block(cuts: &[Cuts], block: &[f64], width: usize, ranks: &mut Vec<u32>) {
+        // SAFETY: these cuts belong to a layout, which exists only after
+        // `is_x86_feature_detected!` found "avx512f" and "popcnt" (`AVAILABLE`).
+        unsafe { rank_block_avx512(cuts, block, width, ranks) }
+    }
+
+    #[target_feature(enable = "avx512f,popcnt")]
+    fn rank_block_avx512(cuts: &[Cuts], block: &[f64], width: usize, ranks: &mut Vec<u32>) {
+        ranks.clear();
+        let rows = block.len() / width;
+        for group_start in (0..rows.next_multiple_of(PAD_ROWS)).step_by(GROUP) {
+            for (feature, cuts) in cuts.iter().enumerate() {
+                ranks.extend((group_start..group_start + GROUP).map(|row| {
+                    let value = block[row.min(rows - 1) * width + feature];
+                    match cuts.short_window(value) {
+                        Some((start, window)) => {
+                            // SAFETY: `window` holds eight f64.
+                            let window = unsafe { _mm512_loadu_pd(window.as_ptr()) };
+                            start
+                                + _mm512_cmp_pd_mask::<_CMP_LT_OQ>(window, _mm512_set1_pd(value)).count_ones()
+                        }
+                        None => cuts.rank(value),
+                    }
+                }));
             }
         }
     }
