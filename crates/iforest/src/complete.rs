@@ -271,6 +271,7 @@ impl Cuts {
     /// When every bucket holds at most [`Cuts::SHORT_WINDOW`] cuts: the start of `value`'s bucket
     /// and that many cuts from it, among which those below `value` are the bucket's (as in
     /// [`Cuts::rank`]).
+    #[cfg(target_arch = "x86_64")]
     fn short_window(&self, value: f64) -> Option<(u32, &[f64; Self::SHORT_WINDOW])> {
         if self.window > Self::SHORT_WINDOW {
             return None;
@@ -559,18 +560,18 @@ mod avx512 {
     /// on bit 1, and so on: at most three tests and `BLEND - 1` blends.
     #[target_feature(enable = "avx512f")]
     unsafe fn rank_of<const BLEND: usize>(key: __m512i, ranks: &[u32], group: usize) -> __m512i {
-        let feature = _mm512_and_si512(key, _mm512_set1_epi32(FEATURE_MASK as i32));
         // SAFETY: as the caller promises.
         unsafe {
-            let rows = ranks.as_ptr().add(group);
+            let base = ranks.as_ptr().add(group);
             if BLEND == 0 {
+                let feature = _mm512_and_si512(key, _mm512_set1_epi32(FEATURE_MASK as i32));
                 let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
                 let slot = _mm512_add_epi32(_mm512_slli_epi32::<4>(feature), lanes);
-                _mm512_i32gather_epi32::<4>(slot, rows.cast())
+                _mm512_i32gather_epi32::<4>(slot, base.cast())
             } else {
                 let mut rows: [__m512i; MAX_BLEND] = std::array::from_fn(|f| {
                     if f < BLEND {
-                        _mm512_loadu_si512(rows.add(f * GROUP).cast())
+                        _mm512_loadu_si512(base.add(f * GROUP).cast())
                     } else {
                         _mm512_set1_epi32(0)
                     }
@@ -598,14 +599,14 @@ mod avx512 {
     /// One step down: `2 * at`, plus one where the rank is above the key's (the row goes right).
     #[target_feature(enable = "avx512f")]
     fn descend(at: __m512i, key: __m512i, rank: __m512i) -> __m512i {
-        // Ranks are below 2^24, so `key rank - rank` is negative, its top bit set, exactly when
-        // the row's rank is above.
         descend_ranked(at, _mm512_srli_epi32::<FEATURE_BITS>(key), rank)
     }
 
     /// [`descend`] given the key's rank (`key >> 8`) rather than the key.
     #[target_feature(enable = "avx512f")]
     fn descend_ranked(at: __m512i, key_rank: __m512i, rank: __m512i) -> __m512i {
+        // Ranks are below 2^24, so `key_rank - rank` is negative, its top bit set, exactly when
+        // the row's rank is above.
         let right = _mm512_srli_epi32::<31>(_mm512_sub_epi32(key_rank, rank));
         _mm512_add_epi32(_mm512_add_epi32(at, at), right)
     }
