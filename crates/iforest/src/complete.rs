@@ -518,6 +518,10 @@ mod avx512 {
         group_len: usize,
         key_of: impl Fn(__m512i) -> __m512i,
     ) {
+        // Opaque to the optimiser, so that it reads each group's rank rows where they are rather
+        // than hoisting them out of the level loop and copying them to the stack for every chunk
+        // of groups (3 % of the score time on Zen 4).
+        let ranks = std::hint::black_box(ranks);
         for (chain, at) in at.iter_mut().enumerate() {
             let key = key_of(*at);
             // SAFETY: as the caller promises.
