@@ -37,13 +37,13 @@ const MAX_CUTS: usize = (1 << (32 - FEATURE_BITS)) - 1;
 const GROUP: usize = 16;
 
 /// Groups walked together through one tree: independent walks that hide each other's latency.
-const CHAINS: usize = 4;
+const CHAINS: usize = 8;
 
 /// A block is padded to a whole number of chained groups.
 const PAD_ROWS: usize = GROUP * CHAINS;
 
-/// Split slots of the levels the AVX-512 kernel looks up in registers rather than with a gather:
-/// levels 0-4 share one 32-slot table, level 5 has its own (a tree stores at least 32 slots).
+/// Split slots in one pair of AVX-512 registers: levels 0-4 share one such table, level 5 has its
+/// own (a tree stores at least 32 slots); levels 6 and 7 take two and four pairs.
 const TABLE: usize = 32;
 
 /// Rows per block: their ranks (20 bytes a row at five features) and sums stay in L1 while
@@ -177,7 +177,7 @@ impl CompleteTrees {
         let mut ranks = Vec::with_capacity(BLOCK_ROWS.next_multiple_of(PAD_ROWS) * width);
         let mut block_sums = [0.0; BLOCK_ROWS.next_multiple_of(PAD_ROWS)];
         for (block, sums) in rows.chunks(BLOCK_ROWS * width).zip(sums.chunks_mut(BLOCK_ROWS)) {
-            self.rank_block(block, width, &mut ranks);
+            rank_block(&self.cuts, block, width, &mut ranks);
             let block_sums = &mut block_sums[..ranks.len() / width];
             block_sums.fill(0.0);
             let leaves = 1 << self.depth;
@@ -188,22 +188,6 @@ impl CompleteTrees {
                 walk(&tree, &ranks, block_sums);
             }
             sums.iter_mut().zip(block_sums.iter()).for_each(|(sum, add)| *sum += add);
-        }
-    }
-
-    /// The ranks of a block's rows, group by group, feature-major inside a group
-    /// (`ranks[group][feature][row]`), padded to a multiple of `PAD_ROWS` rows with copies of the
-    /// last row.
-    fn rank_block(&self, block: &[f64], width: usize, ranks: &mut Vec<u32>) {
-        ranks.clear();
-        let rows = block.len() / width;
-        for group_start in (0..rows.next_multiple_of(PAD_ROWS)).step_by(GROUP) {
-            for (feature, cuts) in self.cuts.iter().enumerate() {
-                ranks.extend((group_start..group_start + GROUP).map(|row| {
-                    let value = block[row.min(rows - 1) * width + feature];
-                    cuts.rank(value)
-                }));
-            }
         }
     }
 }
@@ -251,6 +235,8 @@ struct Cuts {
 impl Cuts {
     /// Buckets per cut: enough that most buckets hold at most a cut or two.
     const BUCKETS_PER_CUT: usize = 2;
+    /// Windows up to this wide are compared in one AVX-512 register (the batch kernel's ranks).
+    const SHORT_WINDOW: usize = 8;
     /// Widest window scanned; crowded buckets (skewed cuts) are binary-searched instead.
     const MAX_WINDOW: usize = 16;
 
@@ -273,13 +259,26 @@ impl Cuts {
         for b in 1..cuts.starts.len() {
             cuts.starts[b] += cuts.starts[b - 1];
         }
-        cuts.values.resize(len + cuts.window.min(Self::MAX_WINDOW), f64::INFINITY);
+        cuts.values.resize(len + cuts.window.clamp(Self::SHORT_WINDOW, Self::MAX_WINDOW), f64::INFINITY);
         cuts
     }
 
     fn bucket(&self, value: f64) -> usize {
         // `as` saturates: below `lo` is bucket 0, NaN (from inf * 0) is bucket 0 too.
         (((value - self.lo) * self.scale) as usize).min(self.starts.len() - 2)
+    }
+
+    /// When every bucket holds at most [`Cuts::SHORT_WINDOW`] cuts: the start of `value`'s bucket
+    /// and that many cuts from it, among which those below `value` are the bucket's (as in
+    /// [`Cuts::rank`]).
+    #[cfg(target_arch = "x86_64")]
+    fn short_window(&self, value: f64) -> Option<(u32, &[f64; Self::SHORT_WINDOW])> {
+        if self.window > Self::SHORT_WINDOW {
+            return None;
+        }
+        let start = self.starts[self.bucket(value)];
+        let window = self.values[start as usize..][..Self::SHORT_WINDOW].try_into().expect("padded cuts");
+        Some((start, window))
     }
 
     /// The number of cuts below `value`: those before its bucket, plus those in it below `value`,
@@ -310,12 +309,13 @@ struct Tree<'a> {
     leaf_values: &'a [f64],
 }
 
-/// Whether this layout can be used: the CPU has AVX-512 and [`KERNEL_VARIABLE`] does not say
-/// `portable`.
+/// Whether this layout can be used: the CPU has AVX-512 (and `popcnt`, which every AVX-512 CPU
+/// has) and [`KERNEL_VARIABLE`] does not say `portable`.
 static AVAILABLE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
     let portable = std::env::var(KERNEL_VARIABLE).is_ok_and(|v| v == "portable");
     #[cfg(target_arch = "x86_64")]
-    let simd = std::arch::is_x86_feature_detected!("avx512f");
+    let simd =
+        std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("popcnt");
     #[cfg(not(target_arch = "x86_64"))]
     let simd = false;
     simd && !portable
@@ -324,6 +324,16 @@ static AVAILABLE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
 /// Set to `portable` to score every forest on its real trees, without CPU-specific instructions
 /// (to compare speeds, or to rule the SIMD kernel out). Read once per process.
 pub const KERNEL_VARIABLE: &str = "AIOPS_IFOREST_KERNEL";
+
+/// The ranks of a block's rows on `cuts`, group by group, feature-major inside a group
+/// (`ranks[group][feature][row]`), padded to a multiple of `PAD_ROWS` rows with copies of the
+/// last row.
+fn rank_block(cuts: &[Cuts], block: &[f64], width: usize, ranks: &mut Vec<u32>) {
+    #[cfg(target_arch = "x86_64")]
+    avx512::rank_block(cuts, block, width, ranks);
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("CompleteTrees::new gives no layout without AVX-512: {cuts:?} {block:?} {width} {ranks:?}");
+}
 
 /// Walks a block's rows (`ranks[group][feature][row]`, a whole number of `PAD_ROWS`) through
 /// `tree`, adding each leaf's path length to the row's sum.
@@ -337,18 +347,22 @@ fn walk(tree: &Tree<'_>, ranks: &[u32], sums: &mut [f64]) {
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod avx512 {
-    //! The walk with sixteen rows in the lanes of AVX-512 registers. Keys of the top six levels
-    //! come from registers by permutation, deeper ones by gather; a row's rank comes from a
-    //! blend of its group's feature rows (up to eight features) or by gather.
+    //! The walk with sixteen rows in the lanes of AVX-512 registers, [`CHAINS`] groups of them
+    //! at a time through each tree. Keys of the top eight levels come from registers: the root's
+    //! is one broadcast key, level 1's is one of two picked by a blend, levels 2-5 are permuted
+    //! out of two 32-key tables, and levels 6 and 7 out of four and eight registers by two and
+    //! four permutations and a blend tree on the slot's bits (gathers are slow on AMD Zen 4);
+    //! deeper levels are gathered. A row's rank comes from a blend tree of its group's feature
+    //! rows on the bits of the key's feature (up to eight features), or by gather.
     use std::arch::x86_64::{
-        __m512i, _mm512_add_epi32, _mm512_add_pd, _mm512_and_si512, _mm512_castsi512_si256,
-        _mm512_cmpeq_epi32_mask, _mm512_extracti64x4_epi64, _mm512_i32gather_epi32, _mm512_i32gather_pd,
-        _mm512_loadu_pd, _mm512_loadu_si512, _mm512_mask_mov_epi32, _mm512_permutex2var_epi32,
-        _mm512_set1_epi32, _mm512_setr_epi32, _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_pd,
-        _mm512_sub_epi32,
+        __m512i, _CMP_LT_OQ, _mm512_add_epi32, _mm512_add_pd, _mm512_and_si512, _mm512_castsi512_si256,
+        _mm512_cmp_pd_mask, _mm512_extracti64x4_epi64, _mm512_i32gather_epi32, _mm512_i32gather_pd,
+        _mm512_loadu_pd, _mm512_loadu_si512, _mm512_mask_blend_epi32, _mm512_permutex2var_epi32,
+        _mm512_set1_epi32, _mm512_set1_pd, _mm512_setr_epi32, _mm512_slli_epi32, _mm512_srli_epi32,
+        _mm512_storeu_pd, _mm512_sub_epi32, _mm512_test_epi32_mask,
     };
 
-    use super::{CHAINS, FEATURE_BITS, FEATURE_MASK, GROUP, TABLE, Tree};
+    use super::{CHAINS, Cuts, FEATURE_BITS, FEATURE_MASK, GROUP, PAD_ROWS, TABLE, Tree};
 
     /// Most features whose ranks are blended rather than gathered.
     const MAX_BLEND: usize = 8;
@@ -380,6 +394,35 @@ mod avx512 {
         }
     }
 
+    /// [`super::rank_block`], each value's short window of cuts compared in one register.
+    pub(super) fn rank_block(cuts: &[Cuts], block: &[f64], width: usize, ranks: &mut Vec<u32>) {
+        // SAFETY: these cuts belong to a layout, which exists only after
+        // `is_x86_feature_detected!` found "avx512f" and "popcnt" (`AVAILABLE`).
+        unsafe { rank_block_avx512(cuts, block, width, ranks) }
+    }
+
+    #[target_feature(enable = "avx512f,popcnt")]
+    fn rank_block_avx512(cuts: &[Cuts], block: &[f64], width: usize, ranks: &mut Vec<u32>) {
+        ranks.clear();
+        let rows = block.len() / width;
+        for group_start in (0..rows.next_multiple_of(PAD_ROWS)).step_by(GROUP) {
+            for (feature, cuts) in cuts.iter().enumerate() {
+                ranks.extend((group_start..group_start + GROUP).map(|row| {
+                    let value = block[row.min(rows - 1) * width + feature];
+                    match cuts.short_window(value) {
+                        Some((start, window)) => {
+                            // SAFETY: `window` holds eight f64.
+                            let window = unsafe { _mm512_loadu_pd(window.as_ptr()) };
+                            start
+                                + _mm512_cmp_pd_mask::<_CMP_LT_OQ>(window, _mm512_set1_pd(value)).count_ones()
+                        }
+                        None => cuts.rank(value),
+                    }
+                }));
+            }
+        }
+    }
+
     /// The walk for `BLEND` features (1 to `MAX_BLEND`; 0: any width, ranks gathered).
     #[target_feature(enable = "avx512f")]
     unsafe fn walk_blocks<const BLEND: usize>(tree: &Tree<'_>, ranks: &[u32], sums: &mut [f64]) {
@@ -390,22 +433,72 @@ mod avx512 {
         // level 5 (2^depth >= 64).
         let top = unsafe { [load(keys, 0), load(keys, 16)] };
         let fifth = if tree.depth > 5 { unsafe { [load(keys, TABLE), load(keys, TABLE + 16)] } } else { top };
+        // SAFETY (loads): `keys` holds 2^depth keys: slots 64-127 when the tree has a level 6,
+        // 128-255 when it has a level 7. Loaded once per tree and block, for all its groups.
+        let sixth: [__m512i; 4] = std::array::from_fn(|i| match tree.depth {
+            7.. => unsafe { load(keys, 64 + 16 * i) },
+            _ => top[0],
+        });
+        let seventh: [__m512i; 8] = std::array::from_fn(|i| match tree.depth {
+            8.. => unsafe { load(keys, 128 + 16 * i) },
+            _ => top[0],
+        });
         let group_len = tree.width * GROUP;
+        let root_feature = (keys[1] & FEATURE_MASK) as usize;
+        let root = _mm512_set1_epi32(keys[1] as i32);
+        let children = [keys[2], keys[3]];
+        let child_features = children.map(|key| (key & FEATURE_MASK) as usize * GROUP);
+        let child_ranks = children.map(|key| _mm512_set1_epi32((key >> FEATURE_BITS) as i32));
         for (ranks, sums) in ranks.chunks_exact(group_len * CHAINS).zip(sums.chunks_exact_mut(GROUP * CHAINS))
         {
-            let mut at = [one; CHAINS];
-            for level in 0..tree.depth {
+            // Level 0 (every tree has one): one key for all lanes, so every lane's rank is in
+            // the row of the root's feature.
+            // SAFETY: the chain's groups are within `ranks`, and the root's feature is below the
+            // width.
+            let mut at: [__m512i; CHAINS] = std::array::from_fn(|chain| {
+                let rank = unsafe { load(ranks, chain * group_len + root_feature * GROUP) };
+                descend(one, root, rank)
+            });
+            // Level 1: two keys, told apart by the slot's low bit, and each lane's rank in the
+            // row of its key's feature.
+            if tree.depth > 1 {
                 for (chain, at) in at.iter_mut().enumerate() {
-                    let key = match level {
-                        0..5 => _mm512_permutex2var_epi32(top[0], *at, top[1]),
-                        5 => _mm512_permutex2var_epi32(fifth[0], *at, fifth[1]),
-                        // SAFETY: slots of levels below `depth` are within `keys`.
-                        _ => unsafe { _mm512_i32gather_epi32::<4>(*at, keys.as_ptr().cast()) },
+                    let right = _mm512_test_epi32_mask(*at, one);
+                    let key_rank = _mm512_mask_blend_epi32(right, child_ranks[0], child_ranks[1]);
+                    // SAFETY: the chain's groups are within `ranks`, and the children's features
+                    // are below the width.
+                    let rank = unsafe {
+                        let group = chain * group_len;
+                        let left = load(ranks, group + child_features[0]);
+                        _mm512_mask_blend_epi32(right, left, load(ranks, group + child_features[1]))
                     };
-                    // SAFETY: the chain's groups are within `ranks`, and the key's feature is below
-                    // the width.
-                    let rank = unsafe { rank_of::<BLEND>(key, ranks, chain * group_len) };
-                    *at = descend(*at, key, rank);
+                    *at = descend_ranked(*at, key_rank, rank);
+                }
+            }
+            // SAFETY (steps): the chain's groups are within `ranks`, and every key's feature is
+            // below the width.
+            unsafe {
+                for _ in 2..tree.depth.min(5) {
+                    step::<BLEND>(&mut at, ranks, group_len, |at| {
+                        _mm512_permutex2var_epi32(top[0], at, top[1])
+                    });
+                }
+                if tree.depth > 5 {
+                    step::<BLEND>(&mut at, ranks, group_len, |at| {
+                        _mm512_permutex2var_epi32(fifth[0], at, fifth[1])
+                    });
+                }
+                if tree.depth > 6 {
+                    step::<BLEND>(&mut at, ranks, group_len, |at| lookup64(&sixth, at));
+                }
+                if tree.depth > 7 {
+                    step::<BLEND>(&mut at, ranks, group_len, |at| lookup128(&seventh, at));
+                }
+                for _ in 8..tree.depth {
+                    // SAFETY: slots of levels below `depth` are within `keys`.
+                    step::<BLEND>(&mut at, ranks, group_len, |at| {
+                        _mm512_i32gather_epi32::<4>(at, keys.as_ptr().cast())
+                    });
                 }
             }
             let leaves = _mm512_set1_epi32(1 << tree.depth);
@@ -416,7 +509,48 @@ mod avx512 {
         }
     }
 
-    /// Sixteen keys from `keys[first..]`, which must hold them.
+    /// One level down for every chain, each lane's key given by `key_of` its slot; `ranks` must
+    /// hold CHAINS groups of `group_len` ranks, with a row for each feature a key names.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn step<const BLEND: usize>(
+        at: &mut [__m512i; CHAINS],
+        ranks: &[u32],
+        group_len: usize,
+        key_of: impl Fn(__m512i) -> __m512i,
+    ) {
+        // Opaque to the optimiser, so that it reads each group's rank rows where they are rather
+        // than hoisting them out of the level loop and copying them to the stack for every chunk
+        // of groups (3 % of the score time on Zen 4).
+        let ranks = std::hint::black_box(ranks);
+        for (chain, at) in at.iter_mut().enumerate() {
+            let key = key_of(*at);
+            // SAFETY: as the caller promises.
+            let rank = unsafe { rank_of::<BLEND>(key, ranks, chain * group_len) };
+            *at = descend(*at, key, rank);
+        }
+    }
+
+    /// Level 6's keys (slots 64-127, `at` on them) from its four registers: the low five bits
+    /// of a slot pick a key from a pair of registers, bit 5 the pair.
+    #[target_feature(enable = "avx512f")]
+    fn lookup64(table: &[__m512i; 4], at: __m512i) -> __m512i {
+        let low = _mm512_permutex2var_epi32(table[0], at, table[1]);
+        let high = _mm512_permutex2var_epi32(table[2], at, table[3]);
+        _mm512_mask_blend_epi32(_mm512_test_epi32_mask(at, _mm512_set1_epi32(32)), low, high)
+    }
+
+    /// Level 7's keys (slots 128-255, `at` on them) from its eight registers: bits 5 and 6 of a
+    /// slot pick the pair.
+    #[target_feature(enable = "avx512f")]
+    fn lookup128(table: &[__m512i; 8], at: __m512i) -> __m512i {
+        let bit5 = _mm512_test_epi32_mask(at, _mm512_set1_epi32(32));
+        let pair = |i: usize| _mm512_permutex2var_epi32(table[i], at, table[i + 1]);
+        let low = _mm512_mask_blend_epi32(bit5, pair(0), pair(2));
+        let high = _mm512_mask_blend_epi32(bit5, pair(4), pair(6));
+        _mm512_mask_blend_epi32(_mm512_test_epi32_mask(at, _mm512_set1_epi32(64)), low, high)
+    }
+
+    /// Sixteen keys or ranks from `keys[first..]`, which must hold them.
     #[target_feature(enable = "avx512f")]
     unsafe fn load(keys: &[u32], first: usize) -> __m512i {
         debug_assert!(first + 16 <= keys.len());
@@ -425,24 +559,43 @@ mod avx512 {
     }
 
     /// Each lane's rank of the feature its key tests, from the group at `ranks[group..]`, which
-    /// must hold one row of GROUP ranks for each feature a key names.
+    /// must hold one row of GROUP ranks for each feature a key names. Up to [`MAX_BLEND`]
+    /// features, the rows are paired off by a blend on bit 0 of the feature, the pairs by a blend
+    /// on bit 1, and so on: at most three tests and `BLEND - 1` blends.
     #[target_feature(enable = "avx512f")]
     unsafe fn rank_of<const BLEND: usize>(key: __m512i, ranks: &[u32], group: usize) -> __m512i {
-        let feature = _mm512_and_si512(key, _mm512_set1_epi32(FEATURE_MASK as i32));
         // SAFETY: as the caller promises.
         unsafe {
-            let rows = ranks.as_ptr().add(group);
+            let base = ranks.as_ptr().add(group);
             if BLEND == 0 {
+                let feature = _mm512_and_si512(key, _mm512_set1_epi32(FEATURE_MASK as i32));
                 let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
                 let slot = _mm512_add_epi32(_mm512_slli_epi32::<4>(feature), lanes);
-                _mm512_i32gather_epi32::<4>(slot, rows.cast())
+                _mm512_i32gather_epi32::<4>(slot, base.cast())
             } else {
-                let mut rank = _mm512_loadu_si512(rows.cast());
-                for f in 1..BLEND {
-                    let hit = _mm512_cmpeq_epi32_mask(feature, _mm512_set1_epi32(f as i32));
-                    rank = _mm512_mask_mov_epi32(rank, hit, _mm512_loadu_si512(rows.add(f * GROUP).cast()));
+                let mut rows: [__m512i; MAX_BLEND] = std::array::from_fn(|f| {
+                    if f < BLEND {
+                        _mm512_loadu_si512(base.add(f * GROUP).cast())
+                    } else {
+                        _mm512_set1_epi32(0)
+                    }
+                });
+                // After the blends on bits below `bit`, `rows[i]` holds, in each lane whose
+                // feature `f` has `f / bit == i`, the rank of `f`; an odd row out goes up as is.
+                let mut len = BLEND;
+                let mut bit = 1;
+                while len > 1 {
+                    let odd = _mm512_test_epi32_mask(key, _mm512_set1_epi32(bit));
+                    for i in 0..len / 2 {
+                        rows[i] = _mm512_mask_blend_epi32(odd, rows[2 * i], rows[2 * i + 1]);
+                    }
+                    if len % 2 == 1 {
+                        rows[len / 2] = rows[len - 1];
+                    }
+                    len = len.div_ceil(2);
+                    bit <<= 1;
                 }
-                rank
+                rows[0]
             }
         }
     }
@@ -450,9 +603,15 @@ mod avx512 {
     /// One step down: `2 * at`, plus one where the rank is above the key's (the row goes right).
     #[target_feature(enable = "avx512f")]
     fn descend(at: __m512i, key: __m512i, rank: __m512i) -> __m512i {
-        // Ranks are below 2^24, so `key rank - rank` is negative, its top bit set, exactly when
+        descend_ranked(at, _mm512_srli_epi32::<FEATURE_BITS>(key), rank)
+    }
+
+    /// [`descend`] given the key's rank (`key >> 8`) rather than the key.
+    #[target_feature(enable = "avx512f")]
+    fn descend_ranked(at: __m512i, key_rank: __m512i, rank: __m512i) -> __m512i {
+        // Ranks are below 2^24, so `key_rank - rank` is negative, its top bit set, exactly when
         // the row's rank is above.
-        let right = _mm512_srli_epi32::<31>(_mm512_sub_epi32(_mm512_srli_epi32::<FEATURE_BITS>(key), rank));
+        let right = _mm512_srli_epi32::<31>(_mm512_sub_epi32(key_rank, rank));
         _mm512_add_epi32(_mm512_add_epi32(at, at), right)
     }
 
