@@ -24,8 +24,9 @@ const PIECE_BYTES: usize = 256 << 10;
 /// Rows formatted per task when writing.
 const PIECE_ROWS: usize = 16 << 10;
 
-/// Rows formatted before their text is written out (bounds the memory of a write).
-const BATCH_ROWS: usize = 256 << 10;
+/// Rows formatted before their text is written out; two batches are alive at a time (one
+/// written, one formatted), which bounds the memory of a write.
+const BATCH_ROWS: usize = 128 << 10;
 
 fn is_terminator(b: u8) -> bool {
     b == b'\n' || b == b'\r'
@@ -560,12 +561,13 @@ pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
 
 /// Writes the rows of pieces holding `rows[p]` rows each, in order: `format(p, rows, text)`
 /// appends the text of a range of piece `p`'s rows; ranges are formatted in parallel and written
-/// in order, a bounded batch at a time.
+/// in order, a bounded batch at a time. While one batch is written (on a writer thread), the
+/// next is formatted.
 ///
 /// # Errors
 /// Whatever `out` returns.
 pub(crate) fn write_rows(
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
     rows: &[usize],
     format: impl Fn(usize, Range<usize>, &mut Vec<u8>) + Sync,
 ) -> std::io::Result<()> {
@@ -576,22 +578,54 @@ pub(crate) fn write_rows(
             (0..rows).step_by(PIECE_ROWS).map(move |start| (piece, start..(start + PIECE_ROWS).min(rows)))
         })
         .collect();
-    // Reused from batch to batch: fresh buffers would cost a page fault per 4 KiB written.
-    let mut texts: Vec<Vec<u8>> = Vec::new();
-    for batch in tasks.chunks(BATCH_ROWS / PIECE_ROWS) {
-        if texts.len() < batch.len() {
-            texts.resize_with(batch.len(), || Vec::with_capacity(PIECE_ROWS * 64));
-        }
-        let texts = &mut texts[..batch.len()];
-        texts.par_iter_mut().zip(batch).for_each(|(text, (piece, range))| {
-            text.clear();
-            format(*piece, range.clone(), text);
+    let mut batches = tasks.chunks(BATCH_ROWS / PIECE_ROWS);
+    if batches.len() <= 1 {
+        let mut texts = Vec::new();
+        return batches.try_for_each(|batch| {
+            format_batch(batch, &mut texts, &format);
+            texts.iter().try_for_each(|text| out.write_all(text))
         });
-        for text in texts.iter() {
-            out.write_all(text)?;
-        }
     }
-    Ok(())
+    std::thread::scope(|scope| {
+        let (to_writer, formatted) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(0);
+        let (to_formatter, written) = std::sync::mpsc::channel();
+        let writer = scope.spawn(move || {
+            for texts in formatted {
+                texts.iter().try_for_each(|text| out.write_all(text))?;
+                // The formatter may be done; then the buffers are simply dropped.
+                let _ = to_formatter.send(texts);
+            }
+            Ok(())
+        });
+        // Two sets of buffers take turns, reused: fresh ones would cost a page fault per 4 KiB.
+        let mut free = vec![Vec::new(), Vec::new()];
+        for batch in batches {
+            // No buffers back: the writer stopped on an error, which `join` returns.
+            let Some(mut texts) = free.pop().or_else(|| written.recv().ok()) else { break };
+            format_batch(batch, &mut texts, &format);
+            if to_writer.send(texts).is_err() {
+                break;
+            }
+        }
+        drop(to_writer);
+        writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Formats a batch of `(piece, rows)` ranges in parallel, one text each into `texts`.
+fn format_batch(
+    batch: &[(usize, Range<usize>)],
+    texts: &mut Vec<Vec<u8>>,
+    format: &(impl Fn(usize, Range<usize>, &mut Vec<u8>) + Sync),
+) {
+    if texts.len() < batch.len() {
+        texts.resize_with(batch.len(), || Vec::with_capacity(PIECE_ROWS * 64));
+    }
+    texts.truncate(batch.len());
+    texts.par_iter_mut().zip(batch).for_each(|(text, (piece, range))| {
+        text.clear();
+        format(*piece, range.clone(), text);
+    });
 }
 
 #[cfg(test)]
@@ -604,6 +638,47 @@ mod tests {
         let mut out = Vec::new();
         push_shortest(&mut out, v);
         String::from_utf8(out).expect("ASCII")
+    }
+
+    /// A writer that fails once it has taken `limit` bytes.
+    struct FailingAfter {
+        taken: Vec<u8>,
+        limit: usize,
+    }
+
+    impl Write for FailingAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.taken.len() + buf.len() > self.limit {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.taken.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Issue 16: rows written while the next batch is formatted (several batches, on the writer
+    /// thread) arrive whole and in order, and a failing write is the error, without a hang.
+    #[test]
+    fn rows_written_behind_the_formatting_arrive_in_order_and_a_failed_write_is_the_error() {
+        let rows = [BATCH_ROWS + 7, 3, 2 * BATCH_ROWS + 1];
+        let format = |piece: usize, range: Range<usize>, text: &mut Vec<u8>| {
+            range.for_each(|row| text.extend_from_slice(format!("{piece}:{row}\n").as_bytes()));
+        };
+        let expected: String = rows
+            .iter()
+            .enumerate()
+            .flat_map(|(p, &n)| (0..n).map(move |row| format!("{p}:{row}\n")))
+            .collect();
+        let mut out = FailingAfter { taken: Vec::new(), limit: usize::MAX };
+        write_rows(&mut out, &rows, format).expect("in memory");
+        assert!(out.taken == expected.as_bytes(), "rows lost or out of order");
+        let mut full = FailingAfter { taken: Vec::new(), limit: expected.len() / 2 };
+        let error = write_rows(&mut full, &rows, format).expect_err("the disk fills up");
+        assert_eq!(error.to_string(), "disk full");
+        assert!(expected.as_bytes().starts_with(&full.taken));
     }
 
     #[test]
