@@ -348,6 +348,7 @@ impl IsolationForest {
         check_finite(x)?;
         let mut out = vec![0.0; x.nrows()];
         let task_rows = task_rows(out.len(), rayon::current_num_threads());
+        let denominator = self.denominator();
         out.par_chunks_mut(task_rows).enumerate().for_each(|(task, out)| {
             let start = task * task_rows;
             let rows = x.slice(ndarray::s![start..start + out.len(), ..]);
@@ -357,9 +358,8 @@ impl IsolationForest {
                     self.path_sums(&rows.as_standard_layout().into_owned().into_raw_vec_and_offset().0, out);
                 }
             }
+            out.iter_mut().for_each(|sum| *sum = self.score_from_sum(*sum, denominator));
         });
-        let denominator = self.denominator();
-        out.iter_mut().for_each(|sum| *sum = self.score_from_sum(*sum, denominator));
         Ok(Array1::from(out))
     }
 
