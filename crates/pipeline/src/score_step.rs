@@ -46,25 +46,40 @@ pub fn run(model: &Model, input: &Path, output: &Path, format: Option<Format>) -
     let columns = Some(model.metadata.feature_names.as_slice());
     let mut reader = TableReader::open(input, Format::resolve(input, format), columns)?;
     let format = Format::resolve(output, format);
-    let (mut rows, mut anomalies) = (0, 0);
     let io_error = |source| aiops_artifacts::Error::Io { path: output.to_owned(), source };
+    let mut counts = (0, 0);
     write_atomically_with(output, |out| {
         let mut writer = ScoresWriter::new(out, format, reader.has_timestamps()).map_err(io_error)?;
         // Each piece of a block is parsed and scored in one task; the pieces are then formatted
-        // in parallel and written in order.
+        // in parallel and written in order, on a second thread, while the next block is read
+        // and scored (one block waits at most).
         let score_piece = |table: Table| score(model, &table).map(|scores| (table.timestamps, scores));
-        while let Some(pieces) = reader.next_block_pieces(score_piece)? {
-            let pieces = pieces.into_iter().collect::<Result<Vec<_>>>()?;
-            writer.write_pieces(&pieces).map_err(io_error)?;
-            for (_, scores) in &pieces {
-                rows += scores.prediction.len();
-                anomalies += scores.prediction.iter().filter(|&&p| p == -1).count();
+        std::thread::scope(|scope| {
+            let (to_writer, blocks) = std::sync::mpsc::sync_channel::<Vec<(Option<TextColumn>, Scores)>>(0);
+            let writing = scope.spawn(move || {
+                let (mut rows, mut anomalies) = (0, 0);
+                for pieces in blocks {
+                    writer.write_pieces(&pieces)?;
+                    for (_, scores) in &pieces {
+                        rows += scores.prediction.len();
+                        anomalies += scores.prediction.iter().filter(|&&p| p == -1).count();
+                    }
+                }
+                writer.finish().map(|()| (rows, anomalies))
+            });
+            while let Some(pieces) = reader.next_block_pieces(score_piece)? {
+                // Closed: the writer stopped on an error, which `join` returns.
+                if to_writer.send(pieces.into_iter().collect::<Result<_>>()?).is_err() {
+                    break;
+                }
             }
-        }
-        writer.finish().map_err(io_error)?;
-        Ok::<_, crate::Error>(())
+            drop(to_writer);
+            let written = writing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            counts = written.map_err(io_error)?;
+            Ok::<_, crate::Error>(())
+        })
     })?;
-    Ok((rows, anomalies))
+    Ok(counts)
 }
 
 /// Writes a scores table (`[timestamp,]score,decision,prediction`; in Parquet `timestamp[ns]`,

@@ -77,11 +77,12 @@ fn score_refuses_missing_columns_and_damaged_models() {
 }
 
 #[test]
-fn score_streams_many_pieces_in_order_and_names_a_bad_row_deep_inside() {
-    // About 2.7 MB: cut into several pieces, each parsed, scored and formatted in its own task.
+fn score_streams_many_blocks_in_order_and_names_a_bad_row_in_a_later_block() {
+    // Over two 16 MiB blocks, each cut into several pieces, each parsed, scored and formatted in
+    // its own task; the first block is written while the second is read, which then fails.
     let dir = tempfile::tempdir().unwrap();
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let rows = 60_000;
+    let rows = 400_000;
     write_features(dir.path().join("features.csv").as_path(), rows);
     train_model(&p);
     let score = |input: &str, output: &str| {
@@ -97,12 +98,13 @@ fn score_streams_many_pieces_in_order_and_names_a_bad_row_deep_inside() {
 
     let text = std::fs::read_to_string(p("features.csv")).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let mut fields: Vec<&str> = lines[40_000].split(',').collect();
+    assert!(text.len() > 16 << 20, "the input spans one block only");
+    let mut fields: Vec<&str> = lines[390_000].split(',').collect();
     fields[2] = "oops";
-    lines[40_000] = fields.join(",");
+    lines[390_000] = fields.join(",");
     std::fs::write(p("bad.csv"), lines.join("\n") + "\n").unwrap();
     let out = score("bad.csv", "bad-scores.csv");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("line 40001") && stderr.contains("oops"), "{stderr}");
+    assert!(!out.status.success() && stderr.contains("line 390001") && stderr.contains("oops"), "{stderr}");
     assert!(!dir.path().join("bad-scores.csv").exists(), "partial output left");
 }
