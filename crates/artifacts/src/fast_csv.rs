@@ -264,11 +264,12 @@ impl<'a> Piece<'a> {
     }
 
     /// Calls `record(rows, position, fields)` for every record of the piece, stopping at the
-    /// first problem; but in an all-ASCII piece each unquoted record is first offered whole (its line, without the terminator) to `plain`, which takes it (`true`) or
-    /// leaves it untouched (`false`); only the records it leaves are split into fields and
-    /// passed to `record`. `plain` is a reader's fast path: it takes a record only where
-    /// `record` would accept it with the same effect, so the general path still decides (and
-    /// names) every problem. Both work on `rows`, what the reader builds.
+    /// first problem; but in an all-ASCII piece each unquoted record is first offered whole (its
+    /// line, without the terminator) to `plain`, which takes it (`true`) or leaves it untouched
+    /// (`false`); only the records it leaves are split into fields and passed to `record`.
+    /// `plain` is a reader's fast path: it takes a record only where `record` would accept it
+    /// with the same effect, so the general path still decides (and names) every problem. Both
+    /// work on `rows`, what the reader builds.
     pub(crate) fn for_each_plain_record_or<S>(
         &self,
         rows: &mut S,

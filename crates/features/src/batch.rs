@@ -1,11 +1,14 @@
-//! Whole-series features, written row by row straight into the output array.
+//! Whole-series features, written row by row straight into the output array, or column by
+//! column.
 //!
 //! The rolling mean and variance are chains of dependent floating-point operations whose order
-//! pandas fixes (the variance has two dependent divisions per point), so the work is one
-//! sequential pass. One fused loop lets the CPU overlap the pointwise work (rate of change, hour)
-//! and the mean with the variance chain; two threads measured no faster on the shared 2-core
-//! machine (see `benches/README.md`). Each row comes from the same [`RollingFeatures::row`] the
-//! streaming API calls.
+//! pandas fixes (the variance has two dependent divisions per point), so that work is one
+//! sequential pass. For the array, one fused loop lets the CPU overlap the pointwise work (rate
+//! of change, hour) and the mean with the variance chain; two threads splitting the mean and
+//! the variance measured no faster on the shared 2-core machine (see `benches/README.md`). For
+//! columns (what a table writer formats), the rolling pass runs alone on one thread while the
+//! pointwise columns are computed in parallel beside it. Each row comes from the same
+//! [`RollingFeatures`] accumulators the streaming API drives.
 
 use ndarray::{Array2, ArrayView1, ArrayViewMut2};
 use rayon::prelude::*;
