@@ -14,6 +14,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use crate::gather::Progress;
+
 /// Bytes read per block: large enough that reading costs a few system calls, small enough that
 /// a streaming reader's memory stays constant.
 const BLOCK_BYTES: usize = 16 << 20;
@@ -32,7 +34,7 @@ fn is_terminator(b: u8) -> bool {
     b == b'\n' || b == b'\r'
 }
 
-fn newlines(bytes: &[u8]) -> u64 {
+pub(crate) fn newlines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
@@ -92,6 +94,12 @@ pub(crate) struct Blocks<R> {
     eof: bool,
     /// Where `buf` starts.
     start: Start,
+    /// The input's size, when known.
+    size: Option<u64>,
+    /// The room the block after the one being handed out is read into.
+    spare: Vec<u8>,
+    /// Where the whole lines of `buf` end when it was read ahead (or why reading failed).
+    read_ahead: Option<std::io::Result<usize>>,
 }
 
 impl<R: Read> Blocks<R> {
@@ -102,7 +110,21 @@ impl<R: Read> Blocks<R> {
             consumed: 0,
             eof: false,
             start: Start { line: 1, byte: 0, records: 0, pending: Pending::default() },
+            size: None,
+            spare: Vec::new(),
+            read_ahead: None,
         }
+    }
+
+    /// Records the input's size (a file's length), for [`Blocks::progress`].
+    pub(crate) fn with_size(mut self, size: u64) -> Self {
+        self.size = Some(size);
+        self
+    }
+
+    /// Bytes handed out so far, and the input's size when known.
+    pub(crate) fn progress(&self) -> Progress {
+        Progress { read: self.start.byte + self.consumed as u64, total: self.size }
     }
 
     /// The first record (without its terminator); `None` for an input of blank lines only.
@@ -123,21 +145,9 @@ impl<R: Read> Blocks<R> {
     /// The next block of whole lines and where it starts, or `None` at the end of the input.
     pub(crate) fn next_block(&mut self) -> std::io::Result<Option<(&[u8], Start)>> {
         self.advance();
-        let mut wanted = BLOCK_BYTES;
-        let end = loop {
-            if !self.eof && self.buf.len() < wanted {
-                let missing = (wanted - self.buf.len()) as u64;
-                let read = (&mut self.input).take(missing).read_to_end(&mut self.buf)?;
-                self.eof = (read as u64) < missing;
-            }
-            if self.eof {
-                break self.buf.len();
-            }
-            match memchr::memrchr(b'\n', &self.buf) {
-                Some(at) => break at + 1,
-                // One line longer than a block: read on until it ends.
-                None => wanted = self.buf.len() * 2,
-            }
+        let end = match self.read_ahead.take() {
+            Some(end) => end?,
+            None => fill(&mut self.input, &mut self.buf, &mut self.eof)?,
         };
         self.consumed = end;
         Ok((end > 0).then_some((&self.buf[..end], self.start)))
@@ -152,7 +162,54 @@ impl<R: Read> Blocks<R> {
         self.buf.drain(..self.consumed);
         self.consumed = 0;
     }
+}
 
+impl<R: Read + Send> Blocks<R> {
+    /// `f` of the next block of whole lines and where it starts, or `None` at the end of the
+    /// input; the block after it is read while `f` runs (reading from the page cache is a
+    /// memory copy, and otherwise a serial stretch between parallel parses). A failure to read
+    /// ahead is returned by the next call, after `f`'s result.
+    pub(crate) fn map_next<T: Send>(
+        &mut self,
+        f: impl FnOnce(&[u8], Start) -> T + Send,
+    ) -> std::io::Result<Option<T>> {
+        let Some((block, start)) = self.next_block()? else { return Ok(None) };
+        let end = block.len();
+        self.spare.clear();
+        self.spare.extend_from_slice(&self.buf[end..]);
+        let (input, spare, eof) = (&mut self.input, &mut self.spare, &mut self.eof);
+        let (ahead, value) = rayon::join(|| fill(input, spare, eof), || f(&self.buf[..end], start));
+        // The block after this one is in `spare`: it becomes `buf`, this block handed out.
+        self.buf.truncate(end);
+        self.advance();
+        std::mem::swap(&mut self.buf, &mut self.spare);
+        self.read_ahead = Some(ahead);
+        Ok(Some(value))
+    }
+}
+
+/// Reads `input` into `buf` until it holds a block's bytes (or the input ends, setting `eof`);
+/// returns where the block's whole lines end: after the last line end, or at the end of the
+/// input. A line longer than a block is read on until it ends.
+fn fill(input: &mut impl Read, buf: &mut Vec<u8>, eof: &mut bool) -> std::io::Result<usize> {
+    let mut wanted = BLOCK_BYTES;
+    loop {
+        if !*eof && buf.len() < wanted {
+            let missing = (wanted - buf.len()) as u64;
+            let read = input.take(missing).read_to_end(buf)?;
+            *eof = (read as u64) < missing;
+        }
+        if *eof {
+            return Ok(buf.len());
+        }
+        match memchr::memrchr(b'\n', buf) {
+            Some(at) => return Ok(at + 1),
+            None => wanted = buf.len() * 2,
+        }
+    }
+}
+
+impl<R> Blocks<R> {
     /// Counts the records of the block just handed out (called by the reader once parsed).
     pub(crate) fn count_records(&mut self, records: u64) {
         self.start.records += records;
@@ -736,21 +793,34 @@ mod tests {
 
     #[test]
     fn blocks_and_pieces_end_at_line_ends_and_cover_the_input() {
-        let text: String = (0..2_000_000).map(|i| format!("{i},{}\n", i * 7)).collect();
+        let text: String = (0..3_000_000).map(|i| format!("{i},{}\n", i * 7)).collect();
         let text = format!("{text}last,line");
         let mut blocks = Blocks::new(text.as_bytes());
         let mut joined = Vec::new();
         let mut blocks_seen = 0;
-        while let Some((block, start)) = blocks.next_block().expect("in memory") {
-            blocks_seen += 1;
-            assert_eq!(start.byte, joined.len() as u64);
+        let mut lines = 1;
+        let mut handed_out = |block: &[u8], start: Start| {
+            assert_eq!((start.byte, start.line), (joined.len() as u64, lines));
             assert!(block.ends_with(b"\n") || block.ends_with(b"line"));
             for piece in pieces(block, start.pending) {
                 assert!(piece.bytes.ends_with(b"\n") || piece.bytes.ends_with(b"line"));
                 joined.extend_from_slice(piece.bytes);
             }
+            lines += newlines(block);
+        };
+        // Blocks handed out alone, then with the next read ahead, then alone again.
+        for read_ahead in [false, true, true, false] {
+            let more = if read_ahead {
+                blocks.map_next(|block, start| handed_out(block, start)).expect("in memory")
+            } else {
+                blocks.next_block().expect("in memory").map(|(block, start)| handed_out(block, start))
+            };
+            blocks_seen += usize::from(more.is_some());
         }
-        assert!(blocks_seen > 1, "the input spans several blocks");
+        while blocks.map_next(|block, start| handed_out(block, start)).expect("in memory").is_some() {
+            blocks_seen += 1;
+        }
+        assert!(blocks_seen > 2, "the input spans several blocks");
         assert_eq!(joined, text.as_bytes());
     }
 

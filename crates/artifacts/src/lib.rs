@@ -13,6 +13,7 @@
 mod atomic;
 mod columnar;
 mod fast_csv;
+mod gather;
 pub mod model;
 pub mod series;
 pub mod table;

@@ -10,9 +10,11 @@
 use std::path::Path;
 
 use crate::fast_csv::{
-    Blocks, Piece, PieceLines, Problem, RelativePosition, lossy, parse_block, parse_f64, push_shortest,
+    Blocks, Piece, PieceLines, Problem, RelativePosition, lossy, newlines, parse_block, parse_f64,
+    push_shortest,
 };
-use crate::table::TextColumn;
+use crate::gather::Gather;
+use crate::table::{TextColumn, TextGather};
 use crate::{Error, Format, Result};
 
 /// One metric series with its timestamps as written and as unix seconds.
@@ -161,9 +163,10 @@ pub fn read_series(path: &Path, order: Order) -> Result<Series> {
 pub fn read_series_as(path: &Path, format: Format, order: Order) -> Result<Series> {
     match format {
         Format::Csv => {
-            let file =
-                std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-            parse_series(file, path, order)
+            let io_error = |source| Error::Io { path: path.to_owned(), source };
+            let file = std::fs::File::open(path).map_err(io_error)?;
+            let size = file.metadata().map_err(io_error)?.len();
+            read_csv(Blocks::new(file).with_size(size), path, order)
         }
         Format::Parquet => crate::columnar::read_series(path, order),
     }
@@ -173,10 +176,13 @@ pub fn read_series_as(path: &Path, format: Format, order: Order) -> Result<Serie
 ///
 /// # Errors
 /// As [`read_series`].
-pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Result<Series> {
+pub fn parse_series(input: impl std::io::Read + Send, path: &Path, order: Order) -> Result<Series> {
+    read_csv(Blocks::new(input), path, order)
+}
+
+fn read_csv(mut blocks: Blocks<impl std::io::Read + Send>, path: &Path, order: Order) -> Result<Series> {
     let csv_error = |line: u64, problem: String| Error::Csv { path: path.to_owned(), line, problem };
     let io_error = |source| Error::Io { path: path.to_owned(), source };
-    let mut blocks = Blocks::new(input);
     let header = blocks
         .header()
         .map_err(io_error)?
@@ -191,27 +197,37 @@ pub fn parse_series(input: impl std::io::Read, path: &Path, order: Order) -> Res
             ),
         ));
     }
-    let mut series = Series {
-        timestamp_column: header[0].trim().to_owned(),
-        value_column: header[1].trim().to_owned(),
-        ..Series::default()
-    };
     let mut lines = RowLines::default();
-    while let Some((block, start)) = blocks.next_block().map_err(io_error)? {
+    let (mut timestamp_text, mut timestamps, mut values) =
+        (TextGather::default(), Gather::default(), Gather::default());
+    while let Some(parsed) =
+        blocks.map_next(|block, start| parse_block(block, start, parse_piece)).map_err(io_error)?
+    {
+        let mut pieces = Vec::with_capacity(parsed.len());
+        let mut rows = values.len();
         let mut records = 0;
-        for mut piece in parse_block(block, start, parse_piece) {
+        for mut piece in parsed {
             if let Some((at, problem)) = piece.error() {
                 return Err(csv_error(at.line, problem));
             }
             records += piece.lines.records;
-            let rows = piece.value;
-            lines.add_piece(series.values.len(), piece.start.line, rows.newlines);
-            series.timestamp_text.append(&rows.timestamp_text);
-            series.timestamps.extend_from_slice(&rows.timestamps);
-            series.values.extend_from_slice(&rows.values);
+            lines.add_piece(rows, piece.start.line, std::mem::take(&mut piece.value.newlines));
+            rows += piece.value.values.len();
+            pieces.push(piece.value);
         }
         blocks.count_records(records);
+        let progress = blocks.progress();
+        timestamp_text.extend(&pieces.iter().map(|p| &p.timestamp_text).collect::<Vec<_>>(), progress);
+        timestamps.extend(&pieces.iter().map(|p| p.timestamps.as_slice()).collect::<Vec<_>>(), progress);
+        values.extend(&pieces.iter().map(|p| p.values.as_slice()).collect::<Vec<_>>(), progress);
     }
+    let series = Series {
+        timestamp_column: header[0].trim().to_owned(),
+        value_column: header[1].trim().to_owned(),
+        timestamp_text: timestamp_text.finish(),
+        timestamps: timestamps.into_vec(),
+        values: values.into_vec(),
+    };
     finish(series, |row| lines.line(row), order, "line").map_err(|(line, problem)| csv_error(line, problem))
 }
 
@@ -278,7 +294,14 @@ struct SeriesPiece {
 }
 
 fn parse_piece(piece: Piece<'_>) -> (SeriesPiece, PieceLines) {
-    let mut parsed = SeriesPiece::default();
+    // Sized for the most rows the piece can hold, so that no column grows by copying.
+    let rows = newlines(piece.bytes) as usize + 1;
+    let mut parsed = SeriesPiece {
+        timestamp_text: TextColumn::with_capacity(rows, piece.bytes.len()),
+        timestamps: Vec::with_capacity(rows),
+        values: Vec::with_capacity(rows),
+        newlines: Vec::with_capacity(rows),
+    };
     let plain = |parsed: &mut SeriesPiece, at: RelativePosition, line: &[u8]| {
         let Some((seconds, value, timestamp)) = plain_row(line) else { return false };
         parsed.newlines.push(at.newlines());

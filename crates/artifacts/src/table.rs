@@ -12,6 +12,7 @@ use crate::columnar::{ParquetTable, ParquetWriter};
 use crate::fast_csv::{
     Blocks, Piece, PieceLines, Problem, lossy, parse_block, parse_f64, push_i64, push_shortest, write_rows,
 };
+use crate::gather::{Gather, Progress};
 use crate::{Error, Format, Result};
 
 /// Name of the column carried through as text rather than parsed.
@@ -83,7 +84,7 @@ pub fn read_table(path: &Path, columns: Option<&[String]>) -> Result<Table> {
 ///
 /// # Errors
 /// As [`read_table`].
-pub fn parse_table(input: impl Read, path: &Path, columns: Option<&[String]>) -> Result<Table> {
+pub fn parse_table(input: impl Read + Send, path: &Path, columns: Option<&[String]>) -> Result<Table> {
     CsvTable::new(input, path, columns)?.read_all()
 }
 
@@ -102,6 +103,11 @@ pub struct TextColumn {
 }
 
 impl TextColumn {
+    /// An empty column with room for `texts` texts of `bytes` bytes in all.
+    pub(crate) fn with_capacity(texts: usize, bytes: usize) -> Self {
+        Self { text: String::with_capacity(bytes), ends: Vec::with_capacity(texts) }
+    }
+
     /// Appends one text.
     pub fn push(&mut self, text: &str) {
         self.text.push_str(text);
@@ -143,6 +149,45 @@ impl TextColumn {
     }
 }
 
+/// A [`TextColumn`] gathered from the columns of parsed pieces, copied in parallel (see
+/// [`Gather`]).
+#[derive(Debug, Default)]
+pub(crate) struct TextGather {
+    text: Gather<u8>,
+    ends: Gather<usize>,
+}
+
+impl TextGather {
+    /// Appends the texts of `parts` in order.
+    pub(crate) fn extend(&mut self, parts: &[&TextColumn], progress: Progress) {
+        let texts: Vec<&[u8]> = parts.iter().map(|part| part.text.as_bytes()).collect();
+        // Each part's ends move by the text gathered before it.
+        let mut before = self.text.len();
+        let shifted: Vec<(&[usize], usize)> = parts
+            .iter()
+            .map(|part| {
+                before += part.text.len();
+                (part.ends.as_slice(), before - part.text.len())
+            })
+            .collect();
+        self.text.extend(&texts, progress);
+        self.ends.extend_with(
+            &shifted,
+            progress,
+            |(ends, by), into| into.iter_mut().zip(*ends).for_each(|(into, end)| *into = end + by),
+            |(ends, _)| ends.len(),
+        );
+    }
+
+    /// The gathered column.
+    pub(crate) fn finish(self) -> TextColumn {
+        // Whole texts of valid UTF-8 one after another are valid UTF-8.
+        let text = String::from_utf8(self.text.into_vec())
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        TextColumn { text, ends: self.ends.into_vec() }
+    }
+}
+
 impl<'a> FromIterator<&'a str> for TextColumn {
     fn from_iter<I: IntoIterator<Item = &'a str>>(texts: I) -> Self {
         let mut column = Self::default();
@@ -155,7 +200,7 @@ impl<'a> FromIterator<&'a str> for TextColumn {
 pub struct TableReader(Source);
 
 enum Source {
-    Csv(CsvTable<std::fs::File>),
+    Csv(Box<CsvTable<std::fs::File>>),
     Parquet(Box<ParquetTable>),
 }
 
@@ -168,9 +213,12 @@ impl TableReader {
     pub fn open(path: &Path, format: Format, columns: Option<&[String]>) -> Result<Self> {
         Ok(Self(match format {
             Format::Csv => {
-                let file = std::fs::File::open(path)
-                    .map_err(|source| Error::Io { path: path.to_owned(), source })?;
-                Source::Csv(CsvTable::new(file, path, columns)?)
+                let io_error = |source| Error::Io { path: path.to_owned(), source };
+                let file = std::fs::File::open(path).map_err(io_error)?;
+                let size = file.metadata().map_err(io_error)?.len();
+                let mut table = CsvTable::new(file, path, columns)?;
+                table.blocks = table.blocks.with_size(size);
+                Source::Csv(Box::new(table))
             }
             Format::Parquet => Source::Parquet(Box::new(ParquetTable::open(path, columns)?)),
         }))
@@ -270,7 +318,7 @@ struct Parts {
     timestamps: Option<TextColumn>,
 }
 
-impl<R: Read> CsvTable<R> {
+impl<R: Read + Send> CsvTable<R> {
     /// Reads the header from `input`; `path` only names the source in errors.
     fn new(input: R, path: &Path, columns: Option<&[String]>) -> Result<Self> {
         let csv_error = |problem: String| Error::Csv { path: path.to_owned(), line: 1, problem };
@@ -285,21 +333,19 @@ impl<R: Read> CsvTable<R> {
     }
 
     fn read_all(mut self) -> Result<Table> {
-        let mut parts = self.layout.parts();
-        while self.read_block(&mut parts)? {}
-        self.layout.table(parts.values, parts.timestamps)
-    }
-
-    /// Parses the next block into `parts`; `false` at the end of the input.
-    fn read_block(&mut self, parts: &mut Parts) -> Result<bool> {
-        let Some(pieces) = self.map_block(|_, rows| rows)? else { return Ok(false) };
-        for piece in pieces {
-            parts.values.extend_from_slice(&piece.values);
-            if let (Some(all), Some(more)) = (parts.timestamps.as_mut(), &piece.timestamps) {
-                all.append(more);
+        let mut values = Gather::default();
+        let mut timestamps = self.layout.timestamp_at.map(|_| TextGather::default());
+        while let Some(pieces) = self.map_block(|_, rows| rows)? {
+            let progress = self.blocks.progress();
+            let parts: Vec<&[f64]> = pieces.iter().map(|piece| piece.values.as_slice()).collect();
+            values.extend(&parts, progress);
+            if let Some(all) = timestamps.as_mut() {
+                let parts: Vec<&TextColumn> =
+                    pieces.iter().filter_map(|piece| piece.timestamps.as_ref()).collect();
+                all.extend(&parts, progress);
             }
         }
-        Ok(true)
+        self.layout.table(values.into_vec(), timestamps.map(TextGather::finish))
     }
 
     /// Parses the pieces of the next block in parallel, each handed to `f` in the task that
@@ -307,16 +353,18 @@ impl<R: Read> CsvTable<R> {
     /// pieces without a problem; the block's first problem is the error.
     fn map_block<T: Send>(&mut self, f: impl Fn(&Layout, PieceRows) -> T + Sync) -> Result<Option<Vec<T>>> {
         let layout = &self.layout;
-        let block =
-            self.blocks.next_block().map_err(|source| Error::Io { path: layout.path.clone(), source })?;
-        let Some((block, start)) = block else { return Ok(None) };
-        let mut records = 0;
-        let mut results = Vec::new();
         let parse = |piece: Piece<'_>| {
             let (rows, lines) = layout.parse(piece);
             (lines.error.is_none().then(|| f(layout, rows)), lines)
         };
-        for mut piece in parse_block(block, start, parse) {
+        let pieces = self
+            .blocks
+            .map_next(|block, start| parse_block(block, start, parse))
+            .map_err(|source| Error::Io { path: layout.path.clone(), source })?;
+        let Some(pieces) = pieces else { return Ok(None) };
+        let mut records = 0;
+        let mut results = Vec::with_capacity(pieces.len());
+        for mut piece in pieces {
             if let Some((at, problem)) = piece.error() {
                 return Err(Error::Csv { path: layout.path.clone(), line: at.line, problem });
             }
@@ -610,8 +658,9 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{csv_field, parse_table};
+    use super::{TextColumn, TextGather, csv_field, parse_table};
     use crate::Error;
+    use crate::gather::Progress;
     use crate::series::{Order, parse_series};
 
     /// What the `csv` crate (the reader before issue 16) says of a table: the values, or the
@@ -706,6 +755,25 @@ mod tests {
             table.values.iter().copied().collect::<Vec<_>>(),
             [2.0, 2.0, 5.0, 5.0, 8.0, 8.0, 11.0, 11.0]
         );
+    }
+
+    #[test]
+    fn gathered_texts_keep_their_order_and_bounds() {
+        let pieces: Vec<Vec<TextColumn>> = vec![
+            vec![
+                ["a", "bc"].into_iter().collect(),
+                TextColumn::default(),
+                ["", "d\u{e9}"].into_iter().collect(),
+            ],
+            vec![["2024-01-01 00:00:00"].into_iter().collect()],
+        ];
+        let mut gather = TextGather::default();
+        for block in &pieces {
+            gather.extend(&block.iter().collect::<Vec<_>>(), Progress::default());
+        }
+        let texts: Vec<&str> = pieces.iter().flatten().flat_map(TextColumn::iter).collect();
+        assert_eq!(texts, ["a", "bc", "", "d\u{e9}", "2024-01-01 00:00:00"]);
+        assert_eq!(gather.finish(), texts.into_iter().collect::<TextColumn>());
     }
 
     #[test]
