@@ -20,6 +20,11 @@ use crate::gather::Progress;
 /// a streaming reader's memory stays constant.
 const BLOCK_BYTES: usize = 16 << 20;
 
+/// Bytes read for the first block; each next block is twice as large, up to [`BLOCK_BYTES`].
+/// Parsing starts after a short first read, and each block is read while the one before it,
+/// half its size, is parsed.
+const FIRST_BLOCK_BYTES: usize = 1 << 20;
+
 /// Smallest piece of a block parsed by one task.
 const PIECE_BYTES: usize = 256 << 10;
 
@@ -100,6 +105,8 @@ pub(crate) struct Blocks<R> {
     spare: Vec<u8>,
     /// Where the whole lines of `buf` end when it was read ahead (or why reading failed).
     read_ahead: Option<std::io::Result<usize>>,
+    /// Bytes the next block is read to.
+    next_block_bytes: usize,
 }
 
 impl<R: Read> Blocks<R> {
@@ -113,6 +120,7 @@ impl<R: Read> Blocks<R> {
             size: None,
             spare: Vec::new(),
             read_ahead: None,
+            next_block_bytes: FIRST_BLOCK_BYTES,
         }
     }
 
@@ -147,7 +155,10 @@ impl<R: Read> Blocks<R> {
         self.advance();
         let end = match self.read_ahead.take() {
             Some(end) => end?,
-            None => fill(&mut self.input, &mut self.buf, &mut self.eof)?,
+            None => {
+                let size = self.grow();
+                fill(&mut self.input, &mut self.buf, &mut self.eof, size)?
+            }
         };
         self.consumed = end;
         Ok((end > 0).then_some((&self.buf[..end], self.start)))
@@ -161,6 +172,13 @@ impl<R: Read> Blocks<R> {
         self.start.byte += done.len() as u64;
         self.buf.drain(..self.consumed);
         self.consumed = 0;
+    }
+
+    /// The size of the block to read next.
+    fn grow(&mut self) -> usize {
+        let size = self.next_block_bytes;
+        self.next_block_bytes = (2 * size).min(BLOCK_BYTES);
+        size
     }
 }
 
@@ -177,8 +195,9 @@ impl<R: Read + Send> Blocks<R> {
         let end = block.len();
         self.spare.clear();
         self.spare.extend_from_slice(&self.buf[end..]);
+        let size = self.grow();
         let (input, spare, eof) = (&mut self.input, &mut self.spare, &mut self.eof);
-        let (ahead, value) = rayon::join(|| fill(input, spare, eof), || f(&self.buf[..end], start));
+        let (ahead, value) = rayon::join(|| fill(input, spare, eof, size), || f(&self.buf[..end], start));
         // The block after this one is in `spare`: it becomes `buf`, this block handed out.
         self.buf.truncate(end);
         self.advance();
@@ -188,14 +207,16 @@ impl<R: Read + Send> Blocks<R> {
     }
 }
 
-/// Reads `input` into `buf` until it holds a block's bytes (or the input ends, setting `eof`);
+/// Reads `input` into `buf` until it holds `size` bytes (or the input ends, setting `eof`);
 /// returns where the block's whole lines end: after the last line end, or at the end of the
 /// input. A line longer than a block is read on until it ends.
-fn fill(input: &mut impl Read, buf: &mut Vec<u8>, eof: &mut bool) -> std::io::Result<usize> {
-    let mut wanted = BLOCK_BYTES;
+fn fill(input: &mut impl Read, buf: &mut Vec<u8>, eof: &mut bool, size: usize) -> std::io::Result<usize> {
+    let mut wanted = size;
     loop {
         if !*eof && buf.len() < wanted {
             let missing = (wanted - buf.len()) as u64;
+            // Reserved at once: `read_to_end` through `take` would grow the buffer step by step.
+            buf.reserve(wanted - buf.len());
             let read = input.take(missing).read_to_end(buf)?;
             *eof = (read as u64) < missing;
         }
