@@ -178,6 +178,27 @@ fn divide_by_count(t: f64, n: f64) -> f64 {
     if n.to_bits() & MANTISSA == 0 { t * (1.0 / n) } else { t / n }
 }
 
+/// The rolling mean of every value of a series (window `window`), in one sequential pass.
+pub(crate) fn rolling_means(window: usize, values: &[f64]) -> Vec<f64> {
+    let Some(&first) = values.first() else { return Vec::new() };
+    let mut mean = KahanMean::new(first);
+    roll_column(window, values, |leaving, value| mean.roll(leaving, value))
+}
+
+/// The rolling standard deviation (missing values filled with 0) of every value of a series,
+/// in one sequential pass.
+pub(crate) fn rolling_stds(window: usize, values: &[f64]) -> Vec<f64> {
+    let Some(&first) = values.first() else { return Vec::new() };
+    let mut var = WelfordVar::new(first);
+    roll_column(window, values, |leaving, value| var.roll(leaving, value))
+}
+
+/// `roll(leaving, entering)` of every value in order, `leaving` the value `window` rows back.
+fn roll_column(window: usize, values: &[f64], mut roll: impl FnMut(Option<f64>, f64) -> f64) -> Vec<f64> {
+    let leaving = std::iter::repeat_n(None, window).chain(values.iter().copied().map(Some));
+    values.iter().zip(leaving).map(|(&value, old)| roll(old, value)).collect()
+}
+
 /// pandas' `fillna(0)`: only NaN is replaced; `-0.0` stays.
 #[inline]
 fn fill_nan_with_zero(v: f64) -> f64 {
