@@ -236,12 +236,12 @@ fn read_csv(mut blocks: Blocks<impl std::io::Read + Send>, path: &Path, order: O
 #[derive(Default)]
 struct RowLines {
     /// Per piece with rows: its first row, its first line, each row's line ends from there.
-    pieces: Vec<(usize, u64, Vec<i64>)>,
+    pieces: Vec<(usize, u64, RowNewlines)>,
 }
 
 impl RowLines {
-    fn add_piece(&mut self, first_row: usize, first_line: u64, newlines: Vec<i64>) {
-        if !newlines.is_empty() {
+    fn add_piece(&mut self, first_row: usize, first_line: u64, newlines: RowNewlines) {
+        if newlines.rows > 0 {
             self.pieces.push((first_row, first_line, newlines));
         }
     }
@@ -250,8 +250,35 @@ impl RowLines {
     fn line(&self, row: usize) -> u64 {
         let piece = self.pieces.partition_point(|(first, ..)| *first <= row).saturating_sub(1);
         self.pieces.get(piece).map_or(0, |(first, line, newlines)| {
-            line.saturating_add_signed(newlines.get(row - first).copied().unwrap_or_default())
+            line.saturating_add_signed(newlines.get(row - first).unwrap_or_default())
         })
+    }
+}
+
+/// Each row's line ends from its piece's first line. The `k`-th row of a piece of one record
+/// per line is `k` lines down; only a piece where some row is not (after a blank line, a lone
+/// `\r`, terminators pending at its start) keeps every row's count.
+#[derive(Debug, Default, PartialEq)]
+struct RowNewlines {
+    rows: usize,
+    irregular: Option<Vec<i64>>,
+}
+
+impl RowNewlines {
+    fn push(&mut self, newlines: i64) {
+        match &mut self.irregular {
+            Some(all) => all.push(newlines),
+            None if newlines == self.rows as i64 => {}
+            None => self.irregular = Some((0..self.rows as i64).chain([newlines]).collect()),
+        }
+        self.rows += 1;
+    }
+
+    fn get(&self, row: usize) -> Option<i64> {
+        match &self.irregular {
+            Some(all) => all.get(row).copied(),
+            None => (row < self.rows).then_some(row as i64),
+        }
     }
 }
 
@@ -290,7 +317,7 @@ struct SeriesPiece {
     timestamps: Vec<f64>,
     values: Vec<f64>,
     /// Each row's line ends from the piece's first line.
-    newlines: Vec<i64>,
+    newlines: RowNewlines,
 }
 
 fn parse_piece(piece: Piece<'_>) -> (SeriesPiece, PieceLines) {
@@ -300,7 +327,7 @@ fn parse_piece(piece: Piece<'_>) -> (SeriesPiece, PieceLines) {
         timestamp_text: TextColumn::with_capacity(rows, piece.bytes.len()),
         timestamps: Vec::with_capacity(rows),
         values: Vec::with_capacity(rows),
-        newlines: Vec::with_capacity(rows),
+        newlines: RowNewlines::default(),
     };
     let plain = |parsed: &mut SeriesPiece, at: RelativePosition, line: &[u8]| {
         let Some((seconds, value, timestamp)) = plain_row(line) else { return false };
@@ -433,7 +460,7 @@ impl std::fmt::Display for Shortest {
 
 #[cfg(test)]
 mod tests {
-    use super::{RowLines, parse_timestamp, parse_value, plain_row};
+    use super::{RowLines, RowNewlines, parse_timestamp, parse_value, plain_row};
 
     /// Issue 16: wherever the fast path answers, the general path's parsers give the same row;
     /// everything they would trim, refuse or read in another form is left to them.
@@ -470,11 +497,20 @@ mod tests {
 
     #[test]
     fn row_lines_resolve_first_and_last_rows_of_each_piece() {
+        let newlines = |counts: &[i64]| {
+            let mut newlines = RowNewlines::default();
+            counts.iter().for_each(|&count| newlines.push(count));
+            newlines
+        };
         let mut lines = RowLines::default();
-        lines.add_piece(0, 2, vec![0, 1, 3]);
-        lines.add_piece(3, 7, Vec::new());
-        lines.add_piece(3, 7, vec![-1, 0, 2]);
-        let named: Vec<u64> = (0..6).map(|row| lines.line(row)).collect();
-        assert_eq!(named, [2, 3, 5, 6, 7, 9]);
+        lines.add_piece(0, 2, newlines(&[0, 1, 3]));
+        lines.add_piece(3, 7, newlines(&[]));
+        lines.add_piece(3, 7, newlines(&[-1, 0, 2]));
+        lines.add_piece(6, 20, newlines(&[0, 1, 2]));
+        let named: Vec<u64> = (0..9).map(|row| lines.line(row)).collect();
+        assert_eq!(named, [2, 3, 5, 6, 7, 9, 20, 21, 22]);
+        // One row per line keeps no counts; the first row off its line keeps them all.
+        assert_eq!(newlines(&[0, 1, 2]), RowNewlines { rows: 3, irregular: None });
+        assert_eq!(newlines(&[0, 1, 3, 4]).irregular, Some(vec![0, 1, 3, 4]));
     }
 }
