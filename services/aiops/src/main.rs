@@ -43,6 +43,44 @@ enum Command {
     Watch(commands::watch::Args),
 }
 
+impl Command {
+    /// Whether the command reads, computes and writes whole tables and then exits (rather than
+    /// serving): it allocates and frees large buffers block after block.
+    fn works_on_whole_tables(&self) -> bool {
+        matches!(
+            self,
+            Self::Features(_)
+                | Self::Train(_)
+                | Self::Score(_)
+                | Self::Eval(_)
+                | Self::Pipeline(_)
+                | Self::Demo(_)
+        )
+    }
+}
+
+/// Keeps memory the program frees for its own next allocations. By default glibc hands every
+/// freed allocation above 128 KiB back to the kernel, and the kernel must map and zero fresh
+/// pages for the next one: a table command allocates and frees the buffers of each block, and
+/// those page faults were a fifth of its time (issue 16: `train`, `score` and `features` on a
+/// million rows 8-10 % faster with freed memory reused). Allocations below 32 MiB now come from
+/// the heap and freed memory stays there; the peak memory is unchanged (it is reused, not
+/// added to), and it is all returned at exit, which a table command reaches in seconds.
+/// Servers keep the default. Other C libraries (the musl of the static image) are left alone.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn keep_freed_memory_for_reuse() {
+    // SAFETY: `mallopt` only sets the allocator's thresholds, under its own lock; both values
+    // are in range, and memory already handed out is not affected.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory_for_reuse() {}
+
 fn main() -> std::process::ExitCode {
     // ring is the one TLS provider linked in (reqwest, kube and object_store all use it); installed
     // process-wide before any client exists.
@@ -56,6 +94,9 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if cli.command.works_on_whole_tables() {
+        keep_freed_memory_for_reuse();
+    }
     let outcome = match cli.command {
         Command::Fetch(args) => commands::fetch::run(&args),
         Command::Features(args) => commands::features::run(&args),
