@@ -540,10 +540,28 @@ impl Column<'_> {
         }
     }
 
-    fn push(&self, row: usize, out: &mut Vec<u8>) {
+    /// Whether some text of a text column holds a character CSV quotes.
+    fn may_need_quotes(&self) -> bool {
         match self {
             Self::Text(texts) => {
-                out.extend_from_slice(csv_field(texts.get(row).unwrap_or_default()).as_bytes());
+                let text = texts.text.as_bytes();
+                memchr::memchr3(b',', b'"', b'\n', text).is_some() || memchr::memchr(b'\r', text).is_some()
+            }
+            Self::Float(_) | Self::Int(_) | Self::Byte(_) => false,
+        }
+    }
+
+    /// Appends the value of `row`; a text is checked for characters CSV quotes only when
+    /// `may_need_quotes` (what [`Column::may_need_quotes`] said).
+    fn push(&self, row: usize, out: &mut Vec<u8>, may_need_quotes: bool) {
+        match self {
+            Self::Text(texts) => {
+                let text = texts.get(row).unwrap_or_default();
+                if may_need_quotes {
+                    out.extend_from_slice(csv_field(text).as_bytes());
+                } else {
+                    out.extend_from_slice(text.as_bytes());
+                }
             }
             Self::Float(values) => push_shortest(out, values[row]),
             Self::Int(values) => push_i64(out, values[row]),
@@ -624,18 +642,25 @@ impl<'w> TableWriter<'w> {
             }
         }
         match &mut self.0 {
-            Sink::Csv { out, .. } => write_rows(*out, &rows, |piece, range, text| {
-                let columns = pieces[piece].as_ref();
-                for row in range {
-                    for (i, column) in columns.iter().enumerate() {
-                        if i > 0 {
-                            text.push(b',');
+            Sink::Csv { out, .. } => {
+                // Whether each text column holds a character CSV quotes, found once per column.
+                let quoted: Vec<Vec<bool>> = pieces
+                    .iter()
+                    .map(|columns| columns.as_ref().iter().map(Column::may_need_quotes).collect())
+                    .collect();
+                write_rows(*out, &rows, |piece, range, text| {
+                    let (columns, quoted) = (pieces[piece].as_ref(), &quoted[piece]);
+                    for row in range {
+                        for (i, column) in columns.iter().enumerate() {
+                            if i > 0 {
+                                text.push(b',');
+                            }
+                            column.push(row, text, quoted[i]);
                         }
-                        column.push(row, text);
+                        text.push(b'\n');
                     }
-                    text.push(b'\n');
-                }
-            }),
+                })
+            }
             Sink::Parquet(writer) => pieces.iter().try_for_each(|columns| writer.write(columns.as_ref())),
         }
     }
