@@ -846,6 +846,42 @@ mod tests {
         assert_eq!(joined, text.as_bytes());
     }
 
+    /// Hands out its text, then fails.
+    struct FailsAfter<'a>(&'a [u8]);
+
+    impl Read for FailsAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("disk gone"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// A block read ahead fails while the block before it is parsed: that block is handed out
+    /// first, then the failure is the error (errors in input order, nothing read is dropped).
+    #[test]
+    fn a_failed_read_ahead_is_the_error_after_the_block_before_it() {
+        let text: String = (0..400_000).map(|i| format!("{i},{}\n", i * 7)).collect();
+        let mut blocks = Blocks::new(FailsAfter(text.as_bytes()));
+        let mut handed_out = Vec::new();
+        let error = loop {
+            match blocks.map_next(|block, start| (start.byte, block.len())) {
+                Ok(Some(block)) => handed_out.push(block),
+                Ok(None) => panic!("the input ends in an error, not cleanly"),
+                Err(error) => break error,
+            }
+        };
+        assert_eq!(error.to_string(), "disk gone");
+        // The 1 MiB and 2 MiB blocks (cut at line ends), one after the other.
+        assert_eq!(handed_out.len(), 2, "{handed_out:?}");
+        assert_eq!(handed_out[1].0, handed_out[0].1 as u64);
+        assert!(handed_out[0].1 > (1 << 20) - 20 && handed_out[1].1 > (2 << 20) - 20, "{handed_out:?}");
+    }
+
     #[test]
     fn records_split_on_commas_skip_blank_lines_and_unquote() {
         let record = |seen: &mut Vec<Vec<String>>, _, fields: &[&[u8]]| {
