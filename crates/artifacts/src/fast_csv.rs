@@ -113,12 +113,14 @@ impl<R: Read> Blocks<R> {
     pub(crate) fn new(input: R) -> Self {
         Self {
             input,
-            buf: Vec::new(),
+            // Room for the largest block at once: grown block by block, each larger buffer
+            // would be fresh memory to fault in again (only the bytes read are ever touched).
+            buf: Vec::with_capacity(BLOCK_BYTES),
             consumed: 0,
             eof: false,
             start: Start { line: 1, byte: 0, records: 0, pending: Pending::default() },
             size: None,
-            spare: Vec::new(),
+            spare: Vec::with_capacity(BLOCK_BYTES),
             read_ahead: None,
             next_block_bytes: FIRST_BLOCK_BYTES,
         }
