@@ -184,6 +184,16 @@ impl<R: Read> Blocks<R> {
     }
 }
 
+impl Blocks<std::fs::File> {
+    /// Opens the file at `path`, its length recorded for [`Blocks::progress`].
+    pub(crate) fn open(path: &std::path::Path) -> crate::Result<Self> {
+        let io_error = |source| crate::Error::Io { path: path.to_owned(), source };
+        let file = std::fs::File::open(path).map_err(io_error)?;
+        let size = file.metadata().map_err(io_error)?.len();
+        Ok(Self::new(file).with_size(size))
+    }
+}
+
 impl<R: Read + Send> Blocks<R> {
     /// `f` of the next block of whole lines and where it starts, or `None` at the end of the
     /// input; the block after it is read while `f` runs (reading from the page cache is a

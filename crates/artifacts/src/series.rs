@@ -162,12 +162,7 @@ pub fn read_series(path: &Path, order: Order) -> Result<Series> {
 /// As [`read_series`].
 pub fn read_series_as(path: &Path, format: Format, order: Order) -> Result<Series> {
     match format {
-        Format::Csv => {
-            let io_error = |source| Error::Io { path: path.to_owned(), source };
-            let file = std::fs::File::open(path).map_err(io_error)?;
-            let size = file.metadata().map_err(io_error)?.len();
-            read_csv(Blocks::new(file).with_size(size), path, order)
-        }
+        Format::Csv => read_csv(Blocks::open(path)?, path, order),
         Format::Parquet => crate::columnar::read_series(path, order),
     }
 }

@@ -85,7 +85,7 @@ pub fn read_table(path: &Path, columns: Option<&[String]>) -> Result<Table> {
 /// # Errors
 /// As [`read_table`].
 pub fn parse_table(input: impl Read + Send, path: &Path, columns: Option<&[String]>) -> Result<Table> {
-    CsvTable::new(input, path, columns)?.read_all()
+    CsvTable::new(Blocks::new(input), path, columns)?.read_all()
 }
 
 /// Short texts (timestamps) kept in one buffer: no allocation per row.
@@ -212,14 +212,7 @@ impl TableReader {
     /// As [`read_table`], for the header.
     pub fn open(path: &Path, format: Format, columns: Option<&[String]>) -> Result<Self> {
         Ok(Self(match format {
-            Format::Csv => {
-                let io_error = |source| Error::Io { path: path.to_owned(), source };
-                let file = std::fs::File::open(path).map_err(io_error)?;
-                let size = file.metadata().map_err(io_error)?.len();
-                let mut table = CsvTable::new(file, path, columns)?;
-                table.blocks = table.blocks.with_size(size);
-                Source::Csv(Box::new(table))
-            }
+            Format::Csv => Source::Csv(Box::new(CsvTable::new(Blocks::open(path)?, path, columns)?)),
             Format::Parquet => Source::Parquet(Box::new(ParquetTable::open(path, columns)?)),
         }))
     }
@@ -320,9 +313,8 @@ struct Parts {
 
 impl<R: Read + Send> CsvTable<R> {
     /// Reads the header from `input`; `path` only names the source in errors.
-    fn new(input: R, path: &Path, columns: Option<&[String]>) -> Result<Self> {
+    fn new(mut blocks: Blocks<R>, path: &Path, columns: Option<&[String]>) -> Result<Self> {
         let csv_error = |problem: String| Error::Csv { path: path.to_owned(), line: 1, problem };
-        let mut blocks = Blocks::new(input);
         let header = blocks
             .header()
             .map_err(|source| Error::Io { path: path.to_owned(), source })?

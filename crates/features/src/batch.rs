@@ -15,7 +15,7 @@ use ndarray::{Array2, ArrayView1, ArrayViewMut2};
 use rayon::prelude::*;
 
 use crate::hour::hour_of_unix_seconds;
-use crate::rolling::{RollingFeatures, rate_of_change, rolling_means, rolling_stds};
+use crate::rolling::{RollingFeatures, leaving_values, rate_of_change, rolling_means, rolling_stds};
 use crate::schema::check_window;
 use crate::{Error, Result};
 
@@ -46,8 +46,7 @@ pub(crate) fn compute_into(
     }
     let Some(&first) = values.first() else { return Ok(()) };
     let mut rolling = RollingFeatures::new(first);
-    let leaving = std::iter::repeat_n(None, window).chain(values.iter().copied().map(Some));
-    let inputs = timestamps.iter().zip(values).zip(leaving);
+    let inputs = timestamps.iter().zip(values).zip(leaving_values(window, values));
     for (row, (mut out_row, ((&t, &v), old))) in out.rows_mut().into_iter().zip(inputs).enumerate() {
         let hour = hour_of_unix_seconds(t, row)?;
         out_row.assign(&ArrayView1::from(&rolling.row(old, v, hour)));

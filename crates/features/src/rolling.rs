@@ -195,8 +195,13 @@ pub(crate) fn rolling_stds(window: usize, values: &[f64]) -> Vec<f64> {
 
 /// `roll(leaving, entering)` of every value in order, `leaving` the value `window` rows back.
 fn roll_column(window: usize, values: &[f64], mut roll: impl FnMut(Option<f64>, f64) -> f64) -> Vec<f64> {
-    let leaving = std::iter::repeat_n(None, window).chain(values.iter().copied().map(Some));
-    values.iter().zip(leaving).map(|(&value, old)| roll(old, value)).collect()
+    values.iter().zip(leaving_values(window, values)).map(|(&value, old)| roll(old, value)).collect()
+}
+
+/// For each row of `values`, the value leaving a window of `window` rows as it enters: the
+/// value `window` rows back, `None` while the window fills.
+pub(crate) fn leaving_values(window: usize, values: &[f64]) -> impl Iterator<Item = Option<f64>> + '_ {
+    std::iter::repeat_n(None, window).chain(values.iter().copied().map(Some))
 }
 
 /// pandas' `fillna(0)`: only NaN is replaced; `-0.0` stays.
