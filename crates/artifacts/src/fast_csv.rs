@@ -113,22 +113,26 @@ impl<R: Read> Blocks<R> {
     pub(crate) fn new(input: R) -> Self {
         Self {
             input,
-            // Room for the largest block at once: grown block by block, each larger buffer
-            // would be fresh memory to fault in again (only the bytes read are ever touched).
-            buf: Vec::with_capacity(BLOCK_BYTES),
+            buf: Vec::new(),
             consumed: 0,
             eof: false,
             start: Start { line: 1, byte: 0, records: 0, pending: Pending::default() },
             size: None,
-            spare: Vec::with_capacity(BLOCK_BYTES),
+            spare: Vec::new(),
             read_ahead: None,
             next_block_bytes: FIRST_BLOCK_BYTES,
         }
     }
 
-    /// Records the input's size (a file's length), for [`Blocks::progress`].
+    /// Records the input's size (a file's length), for [`Blocks::progress`], and gives both
+    /// block buffers the largest block's room at once: grown block by block, each larger buffer
+    /// would be fresh memory to fault in again (only the bytes read are ever touched). Inputs of
+    /// unknown size (in-memory readers, pipes) grow their buffers as they go instead, as small
+    /// inputs then stay small (16 MiB each is cheap to reserve, not to poison under a sanitizer).
     pub(crate) fn with_size(mut self, size: u64) -> Self {
         self.size = Some(size);
+        self.buf.reserve(BLOCK_BYTES);
+        self.spare.reserve(BLOCK_BYTES);
         self
     }
 
