@@ -243,6 +243,10 @@ const MIN_MEAN: f64 = 0.03;
 const MIN_VARIANCE: f64 = 0.0003;
 /// Values an hour's context needs before it is trusted.
 const MIN_CONTEXT: usize = 6;
+/// The largest magnitude taken as a measurement. Beyond it a value is skipped like NaN: the
+/// squares of differences of such values overflow, and a detector that learnt an infinite
+/// variance could never be saved (JSON has no infinity) nor see anything again.
+const MAX_MAGNITUDE: f64 = 1e100;
 /// Rows an hour's distribution of the averaged raw score needs before it can veto a surprise.
 const MIN_HOUR_HISTORY: usize = 30;
 /// Mean absolute difference of two independent standard normal values, `2 / sqrt(pi)`.
@@ -336,14 +340,15 @@ impl StreamingDetector {
         std::mem::size_of::<Self>() + self.raw.capacity() * std::mem::size_of::<f64>()
     }
 
-    /// Scores the next point (`timestamp` in unix seconds) and then learns from it. A NaN or
-    /// infinite value is skipped: unscored, and not learnt.
+    /// Scores the next point (`timestamp` in unix seconds) and then learns from it. A NaN,
+    /// an infinite value or one beyond ±1e100 (no metric's, and too large to square) is skipped:
+    /// unscored, and not learnt.
     pub fn push(&mut self, timestamp: f64, value: f64) -> PointOutcome {
         let index = self.tracker.len();
         self.learn_interval(timestamp);
         let scale = self.time_scale();
         let cooldown = scale_rows(self.params.incidents.cooldown, scale);
-        if !value.is_finite() {
+        if value.is_nan() || value.abs() > MAX_MAGNITUDE {
             let events = self.tracker.push_with_cooldown(timestamp, value, f64::NAN, cooldown);
             return PointOutcome {
                 raw: f64::NAN,
@@ -382,7 +387,7 @@ impl StreamingDetector {
         }
         if let Some(previous) = self.previous_timestamp {
             let gap = timestamp - previous;
-            if gap > 0.0 {
+            if gap > 0.0 && gap.is_finite() {
                 if self.interval == 0.0 {
                     self.interval = gap;
                 } else if gap > self.interval {
@@ -655,6 +660,37 @@ mod tests {
         assert!(
             detection.decisions[300..500].iter().chain(&detection.decisions[501..]).all(|d| d.is_finite())
         );
+    }
+
+    /// Regression: one value of 1e300 gave the detector an infinite variance; its state then
+    /// held `null`s in JSON, so `watch`'s whole state file failed to load and every series
+    /// restarted from nothing (and the series itself saw no anomaly again).
+    #[test]
+    fn values_too_large_to_square_are_skipped_and_the_state_stays_saveable() {
+        let (timestamps, mut values) = wavy_series(1200);
+        let hostile = [1e300, f64::MAX, -f64::MAX, f64::INFINITY];
+        values[600..604].copy_from_slice(&hostile);
+        // the largest values taken: learnt, and the state still finite
+        values[700] = 1e100;
+        values[701] = -1e100;
+        let params = params();
+        let mut detector = StreamingDetector::new(&params);
+        for (row, (&timestamp, &value)) in timestamps.iter().zip(&values).enumerate() {
+            let outcome = detector.push(timestamp, value);
+            if (600..604).contains(&row) {
+                assert!(outcome.decision.is_nan() && outcome.raw.is_nan(), "row {row}: {outcome:?}");
+            } else if row >= 300 {
+                assert!(outcome.decision.is_finite(), "row {row}: {outcome:?}");
+            }
+            if row == 750 {
+                // an infinite or NaN float is written as `null`, which no f64 reads back; the
+                // rest is read back exactly (the watcher's `float_roundtrip`)
+                let saved = serde_json::to_string(&detector).unwrap();
+                let restored: StreamingDetector = serde_json::from_str(&saved).unwrap();
+                assert!(restored.is_consistent());
+                assert_eq!(serde_json::to_string(&restored).unwrap(), saved);
+            }
+        }
     }
 
     #[test]
