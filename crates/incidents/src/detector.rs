@@ -247,6 +247,9 @@ const MIN_CONTEXT: usize = 6;
 /// squares of differences of such values overflow, and a detector that learnt an infinite
 /// variance could never be saved (JSON has no infinity) nor see anything again.
 const MAX_MAGNITUDE: f64 = 1e100;
+/// The longest gap between timestamps (seconds, 31,700 years) taken as a sampling interval: a
+/// longer one is a broken timestamp, and could push the interval's estimate past `f64::MAX`.
+const LONGEST_GAP: f64 = 1e12;
 /// Rows an hour's distribution of the averaged raw score needs before it can veto a surprise.
 const MIN_HOUR_HISTORY: usize = 30;
 /// Mean absolute difference of two independent standard normal values, `2 / sqrt(pi)`.
@@ -387,7 +390,7 @@ impl StreamingDetector {
         }
         if let Some(previous) = self.previous_timestamp {
             let gap = timestamp - previous;
-            if gap > 0.0 && gap.is_finite() {
+            if gap > 0.0 && gap <= LONGEST_GAP {
                 if self.interval == 0.0 {
                     self.interval = gap;
                 } else if gap > self.interval {
@@ -664,7 +667,8 @@ mod tests {
 
     /// Regression: one value of 1e300 gave the detector an infinite variance; its state then
     /// held `null`s in JSON, so `watch`'s whole state file failed to load and every series
-    /// restarted from nothing (and the series itself saw no anomaly again).
+    /// restarted from nothing (and the series itself saw no anomaly again). Timestamps far apart
+    /// could do the same to the sampling interval's estimate.
     #[test]
     fn values_too_large_to_square_are_skipped_and_the_state_stays_saveable() {
         let (timestamps, mut values) = wavy_series(1200);
@@ -673,6 +677,14 @@ mod tests {
         // the largest values taken: learnt, and the state still finite
         values[700] = 1e100;
         values[701] = -1e100;
+        // and timestamps no clock gives, whose gaps could take the interval past f64::MAX
+        let mut timestamps = timestamps;
+        timestamps[1..5].copy_from_slice(&[
+            -0.499 * f64::MAX,
+            0.499 * f64::MAX,
+            -0.5 * f64::MAX,
+            0.5 * f64::MAX,
+        ]);
         let params = params();
         let mut detector = StreamingDetector::new(&params);
         for (row, (&timestamp, &value)) in timestamps.iter().zip(&values).enumerate() {
