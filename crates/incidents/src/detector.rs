@@ -221,11 +221,17 @@ struct Ewm {
 impl Ewm {
     /// Adds `x` with weight `max(1 / horizon, 1 / seen)`, so the first rows form a plain mean.
     fn push(&mut self, x: f64, horizon: usize) {
-        self.seen += 1;
+        self.seen = self.seen.saturating_add(1);
         let alpha = 1.0 / self.seen.min(horizon) as f64;
         let delta = x - self.mean;
         self.mean += alpha * delta;
         self.var = (1.0 - alpha) * (self.var + alpha * delta * delta);
+    }
+
+    /// Whether the mean and variance are finite and within what values of at most
+    /// [`MAX_MAGNITUDE`] make them ([`MAX_EWM_MEAN`], [`MAX_EWM_VARIANCE`]).
+    fn is_bounded(&self) -> bool {
+        self.mean.abs() <= MAX_EWM_MEAN && (0.0..=MAX_EWM_VARIANCE).contains(&self.var)
     }
 
     /// The standard deviation, at least a millionth of the mean's magnitude (a flat series still
@@ -247,6 +253,12 @@ const MIN_CONTEXT: usize = 6;
 /// squares of differences of such values overflow, and a detector that learnt an infinite
 /// variance could never be saved (JSON has no infinity) nor see anything again.
 const MAX_MAGNITUDE: f64 = 1e100;
+/// Bounds on a running mean and variance: values within ±[`MAX_MAGNITUDE`] and their absolute
+/// changes (at most twice that) keep a state inside them, and a push from inside them stays
+/// inside (the mean moves between itself and the value; the variance between itself and the
+/// squared distance, at most `(MAX_EWM_MEAN + 2 * MAX_MAGNITUDE)^2`).
+const MAX_EWM_MEAN: f64 = 1e101;
+const MAX_EWM_VARIANCE: f64 = 1e203;
 /// The longest gap between timestamps (seconds, 31,700 years) taken as a sampling interval: a
 /// longer one is a broken timestamp, and could push the interval's estimate past `f64::MAX`.
 const LONGEST_GAP: f64 = 1e12;
@@ -325,16 +337,32 @@ impl StreamingDetector {
     }
 
     /// Whether this state is one a detector can reach: valid parameters, at most `averaging`
-    /// recent raw scores (times the largest time scale), a finite non-negative interval, and
-    /// incident indices before the next row. A state read from a file must pass this before
+    /// recent raw scores (times the largest time scale), every number within the bounds its
+    /// inputs keep it in, and incident indices before the next row. A state read from a file must pass this before
     /// [`StreamingDetector::push`] (which may panic on a forged state).
     pub fn is_consistent(&self) -> bool {
         self.params.check().is_ok()
             && self.params.incidents == *self.tracker.params()
             && self.raw.len() <= scale_rows(self.params.averaging, MAX_TIME_SCALE)
-            && self.interval.is_finite()
-            && self.interval >= 0.0
+            && self.numbers_in_bounds()
             && self.tracker.is_consistent()
+    }
+
+    /// Whether every number is within what the detector's inputs can make it: values and the
+    /// range within ±[`MAX_MAGNITUDE`], raw scores in `[0, 1]`, running distributions within
+    /// their bounds, the interval at most a step past [`LONGEST_GAP`]. Pushing keeps these, so a
+    /// state that passes stays finite (and saves to JSON, which has no infinity).
+    fn numbers_in_bounds(&self) -> bool {
+        let value = |x: f64| x.abs() <= MAX_MAGNITUDE;
+        let distributions =
+            [&self.change, &self.average].into_iter().chain(&self.hours).chain(&self.hour_averages);
+        distributions.into_iter().all(Ewm::is_bounded)
+            && self.previous.is_none_or(value)
+            && self.range.is_none_or(|(low, high)| value(low) && value(high) && low <= high)
+            && self.raw.iter().all(|raw| (0.0..=1.0).contains(raw))
+            && value(self.raw_sum)
+            && self.previous_timestamp.is_none_or(f64::is_finite)
+            && (0.0..=INTERVAL_STEP * LONGEST_GAP).contains(&self.interval)
     }
 
     /// Bytes of state held per series (the struct and its buffer, which holds up to 5 times

@@ -205,7 +205,11 @@ impl IncidentTracker {
                 && i.points == i.end_index - i.onset_index + 1
                 && i.anomalous_points <= i.points
         });
-        open_ok && self.last_alert.is_none_or(|last| last < next) && self.params.check().is_ok()
+        // rows are counted to `usize::MAX / 2`: no stream gets there, and counting on never overflows
+        next <= usize::MAX / 2
+            && open_ok
+            && self.last_alert.is_none_or(|last| last < next)
+            && self.params.check().is_ok()
     }
 
     /// The incident being built, confirmed or not, if any.
