@@ -311,17 +311,30 @@ fn print_table(evaluation: &Evaluation) {
     );
 }
 
+/// The rows' timestamps as a chart's time axis, which never goes back: NAB's files keep rows
+/// whose timestamp repeats or goes backwards (scored as rows in file order), and such a row is
+/// drawn in its place, at the latest time before it.
+fn drawing_times(timestamps: &[f64]) -> Vec<f64> {
+    timestamps
+        .iter()
+        .scan(f64::NEG_INFINITY, |latest, &t| {
+            *latest = latest.max(t);
+            Some(*latest)
+        })
+        .collect()
+}
+
 fn write_plots(folder: &Path, series: &[LabelledSeries], evaluation: &Evaluation) -> anyhow::Result<()> {
     std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
     for (s, result) in series.iter().zip(&evaluation.series) {
-        let shaded: Vec<(f64, f64)> =
-            s.windows.iter().map(|w| (s.timestamps[w.left], s.timestamps[w.right])).collect();
-        let alerts: Vec<f64> = result.alerts.iter().map(|&i| s.timestamps[i]).collect();
+        let times = drawing_times(&s.timestamps);
+        let shaded: Vec<(f64, f64)> = s.windows.iter().map(|w| (times[w.left], times[w.right])).collect();
+        let alerts: Vec<f64> = result.alerts.iter().map(|&i| times[i]).collect();
         let title = format!("{} (NAB score {:.2})", s.name, result.score.score);
         let chart = aiops_charts::SeriesChart {
             title: &title,
             value_label: "value",
-            timestamps: &s.timestamps,
+            timestamps: &times,
             values: &s.values,
             anomalies: &result.alerts,
             shaded: &shaded,

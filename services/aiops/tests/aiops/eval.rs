@@ -1,7 +1,7 @@
 //! `aiops eval nab`: NAB's files are taken as shipped, the detector's cross-validated score on the
 //! 24 dev series stays above its floor, the default detector clears the floor on the older
-//! 12-series subset, the reference point detector reproduces its known score, plots are written,
-//! and bad input is refused.
+//! 12-series subset, the reference point detector reproduces its known score, plots are written
+//! (of NAB as shipped too), and bad input is refused.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -86,10 +86,27 @@ fn the_default_detector_clears_the_nab_floor_and_plots_every_series() {
     assert_eq!(series.len(), 12);
     let windows: u64 = series.iter().map(|s| s["score"]["windows"].as_u64().expect("windows")).sum();
     assert_eq!(windows, 21, "every labelled window of the shared NAB data is scored");
+    assert_plotted(series, plots.path());
+}
+
+/// Regression: `--plots` refused NAB as shipped (a timestamp of
+/// `machine_temperature_system_failure` goes backwards) and drew none of the files after it.
+#[test]
+fn every_nab_dev_series_is_plotted_the_one_whose_timestamps_go_backwards_too() {
+    let plots = tempfile::tempdir().expect("temp dir");
+    let result =
+        evaluation(&eval_nab(&nab_dev_dir(), &["--json", "--plots", plots.path().to_str().expect("utf-8")]));
+    let series = result["series"].as_array().expect("per-series results");
+    assert_eq!(series.len(), 24);
+    assert_plotted(series, plots.path());
+}
+
+/// Each of `series` (results of `--json`) has a PNG in `folder`.
+fn assert_plotted(series: &[serde_json::Value], folder: &Path) {
     for s in series {
         let name = s["name"].as_str().expect("a name");
         let stem = Path::new(name).file_stem().expect("a file name").to_string_lossy();
-        let png = std::fs::read(plots.path().join(format!("{stem}.png"))).expect("a plot per series");
+        let png = std::fs::read(folder.join(format!("{stem}.png"))).expect("a plot per series");
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{stem}.png is a PNG");
     }
 }
