@@ -338,8 +338,8 @@ impl StreamingDetector {
 
     /// Whether this state is one a detector can reach: valid parameters, at most `averaging`
     /// recent raw scores (times the largest time scale), every number within the bounds its
-    /// inputs keep it in, and incident indices before the next row. A state read from a file must pass this before
-    /// [`StreamingDetector::push`] (which may panic on a forged state).
+    /// inputs keep it in, and incident indices before the next row. A state read from a file
+    /// must pass this before [`StreamingDetector::push`] (which may panic on a forged state).
     pub fn is_consistent(&self) -> bool {
         self.params.check().is_ok()
             && self.params.incidents == *self.tracker.params()
@@ -699,14 +699,13 @@ mod tests {
     /// could do the same to the sampling interval's estimate.
     #[test]
     fn values_too_large_to_square_are_skipped_and_the_state_stays_saveable() {
-        let (timestamps, mut values) = wavy_series(1200);
+        let (mut timestamps, mut values) = wavy_series(1200);
         let hostile = [1e300, f64::MAX, -f64::MAX, f64::INFINITY];
         values[600..604].copy_from_slice(&hostile);
         // the largest values taken: learnt, and the state still finite
         values[700] = 1e100;
         values[701] = -1e100;
         // and timestamps no clock gives, whose gaps could take the interval past f64::MAX
-        let mut timestamps = timestamps;
         timestamps[1..5].copy_from_slice(&[
             -0.499 * f64::MAX,
             0.499 * f64::MAX,
