@@ -18,6 +18,10 @@ use crate::{Error, Metric, Result};
 /// Prometheus' limit on points per series in one range query.
 pub const MAX_POINTS_PER_QUERY: usize = 11_000;
 
+/// The largest answer read from Prometheus by default (1 GiB): an answer is read whole before it
+/// is decoded, and a wrong URL or a hostile server must not fill the memory.
+pub const MAX_ANSWER_BYTES: usize = 1 << 30;
+
 /// How many chunks of one range query are in flight at once.
 const CONCURRENT_CHUNKS: usize = 4;
 
@@ -112,10 +116,14 @@ pub struct ClientConfig {
     /// step-aligned chunks fetched concurrently (smaller chunks answer sooner: Prometheus
     /// evaluates each request on one core).
     pub max_points_per_query: usize,
+    /// The largest answer read, in bytes; a larger one is an [`Error::Decode`] naming this
+    /// limit (a fleet's range query of 20,000 series of 120 points is about 100 MB).
+    pub max_answer_bytes: usize,
 }
 
 impl ClientConfig {
-    /// Defaults for `base_url`: 30 s timeout, 3 retries, system TLS roots, 11,000 points; no
+    /// Defaults for `base_url`: 30 s timeout, 3 retries, system TLS roots, 11,000 points,
+    /// answers up to [`MAX_ANSWER_BYTES`]; no
     /// auth, or basic auth with the credentials of the URL (`http://user:password@host`), which
     /// are taken out of it so that no error or log shows them.
     pub fn new(mut base_url: Url) -> Self {
@@ -127,6 +135,7 @@ impl ClientConfig {
             auth,
             tls: Tls::default(),
             max_points_per_query: MAX_POINTS_PER_QUERY,
+            max_answer_bytes: MAX_ANSWER_BYTES,
         }
     }
 
@@ -158,6 +167,9 @@ impl ClientConfig {
         }
         if !(1..=MAX_POINTS_PER_QUERY).contains(&self.max_points_per_query) {
             return problem("max_points_per_query", "must be 1 to 11,000 (Prometheus' per-series limit)");
+        }
+        if self.max_answer_bytes == 0 {
+            return problem("max_answer_bytes", "must be positive");
         }
         Ok(())
     }
@@ -541,16 +553,44 @@ impl PromClient {
                 backoff(attempt).await;
                 continue;
             }
-            let body = response.bytes().await.map_err(|e| {
-                if e.is_timeout() {
+            let body = read_bounded(response, self.config.max_answer_bytes).await.map_err(|e| match e {
+                Read::TooLarge => Error::Decode {
+                    problem: format!(
+                        "the answer is larger than {} bytes (max_answer_bytes)",
+                        self.config.max_answer_bytes
+                    ),
+                },
+                Read::Failed(e) if e.is_timeout() => {
                     Error::Timeout { url: url.clone(), timeout: self.config.timeout }
-                } else {
-                    Error::Decode { problem: format!("reading the answer: {e}") }
                 }
+                Read::Failed(e) => Error::Decode { problem: format!("reading the answer: {e}") },
             })?;
             return decode(status.as_u16(), &body);
         }
     }
+}
+
+/// Why an answer's body was not read.
+enum Read {
+    TooLarge,
+    Failed(reqwest::Error),
+}
+
+/// The body of `response`, refused as soon as it is known to pass `limit` bytes (by its
+/// `Content-Length`, or while it streams in).
+async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Read> {
+    let announced = response.content_length().unwrap_or(0);
+    if announced > limit as u64 {
+        return Err(Read::TooLarge);
+    }
+    let mut body = Vec::with_capacity(announced as usize);
+    while let Some(chunk) = response.chunk().await.map_err(Read::Failed)? {
+        if chunk.len() > limit - body.len() {
+            return Err(Read::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The one `reqwest` client construction (Prometheus' HTTP API and remote write alike): moves a

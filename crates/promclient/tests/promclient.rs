@@ -338,6 +338,40 @@ fn a_redirect_to_another_origin_is_not_followed() {
     assert!(received_elsewhere.lock().unwrap().is_empty(), "the query was sent to another origin");
 }
 
+/// A 200 answer of `INSTANCES` padded with spaces to `bytes`, announced by `Content-Length` or
+/// streamed in 64 KiB chunks without one.
+fn padded_instances_reply(bytes: usize, announced: bool) -> String {
+    let body = format!("{INSTANCES}{}", " ".repeat(bytes - INSTANCES.len()));
+    if announced {
+        return format!("HTTP/1.1 200 OK\r\nContent-Length: {bytes}\r\nConnection: close\r\n\r\n{body}");
+    }
+    let mut reply = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_owned();
+    for chunk in body.as_bytes().chunks(64 << 10) {
+        reply.push_str(&format!("{:x}\r\n{}\r\n", chunk.len(), String::from_utf8_lossy(chunk)));
+    }
+    reply + "0\r\n\r\n"
+}
+
+#[test]
+fn an_answer_larger_than_max_answer_bytes_is_refused_by_name() {
+    const LIMIT: usize = 1 << 20;
+    for announced in [true, false] {
+        let (url, _) = raw_server(move |_, _| padded_instances_reply(LIMIT + 1, announced));
+        let config = ClientConfig { max_answer_bytes: LIMIT, ..ClientConfig::from_url(&url).unwrap() };
+        let outcome = runtime().block_on(PromClient::new(config).unwrap().list_instances("node"));
+        let Err(error @ Error::Decode { .. }) = outcome else { panic!("announced {announced}: {outcome:?}") };
+        assert!(error.to_string().contains("larger than 1048576 bytes (max_answer_bytes)"), "{error}");
+        // the same answer at the limit is read
+        let (url, _) = raw_server(move |_, _| padded_instances_reply(LIMIT, announced));
+        let config = ClientConfig { max_answer_bytes: LIMIT, ..ClientConfig::from_url(&url).unwrap() };
+        let instances = runtime().block_on(PromClient::new(config).unwrap().list_instances("node")).unwrap();
+        assert_eq!(instances, ["10.0.0.1:9100"], "announced {announced}");
+    }
+    let zero =
+        ClientConfig { max_answer_bytes: 0, ..ClientConfig::from_url("http://127.0.0.1:9090").unwrap() };
+    assert!(matches!(PromClient::new(zero), Err(Error::InvalidParameter { field: "max_answer_bytes", .. })));
+}
+
 #[test]
 fn a_redirect_within_the_origin_is_followed() {
     let (url, received) = raw_server(|own, head| {
