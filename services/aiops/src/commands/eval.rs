@@ -1,7 +1,8 @@
 //! `aiops eval nab --data-dir DIR [--windows FILE] [--profile standard|low_fp|low_fn] [--plots DIR]
 //! [--cross-validate]`: runs a detector on every series of the Numenta Anomaly Benchmark listed in
-//! the windows file (default `DIR/combined_windows.json`), files as NAB ships them, and scores its
-//! alerts with NAB's rules under every profile.
+//! the windows file (default `DIR/combined_windows.json`, else `DIR/../labels/` as in NAB's
+//! repository), files as NAB ships them, and scores its alerts with NAB's rules under every
+//! profile.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,7 +52,8 @@ struct NabArgs {
     #[arg(long)]
     data_dir: PathBuf,
     /// NAB's labelled windows (`{"category/file.csv": [[start, end], ...]}`); default
-    /// `DATA_DIR/combined_windows.json`.
+    /// `DATA_DIR/combined_windows.json`, or in a checkout of NAB's repository (`--data-dir
+    /// NAB/data`) `NAB/labels/combined_windows.json` when the first is absent.
     #[arg(long)]
     windows: Option<PathBuf>,
     /// NAB cost profile of the per-file table and of the JSON's per-series results (the
@@ -140,7 +142,10 @@ fn profile_name(profile: Profile) -> &'static str {
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let Benchmark::Nab(args) = &args.benchmark;
-    let windows = args.windows.clone().unwrap_or_else(|| args.data_dir.join("combined_windows.json"));
+    let windows = match &args.windows {
+        Some(windows) => windows.clone(),
+        None => default_windows(&args.data_dir)?,
+    };
     let series = load_nab(&args.data_dir, &windows)?;
     let profile = match args.profile {
         ProfileArg::Standard => Profile::Standard,
@@ -231,6 +236,22 @@ fn cross_validate(series: &[LabelledSeries]) -> anyhow::Result<Vec<nab::CrossVal
             .context("cross-validating on NAB")
         })
         .collect()
+}
+
+/// `DIR/combined_windows.json`, or where NAB's repository keeps it beside its `data/` folder
+/// (`labels/combined_windows.json`).
+fn default_windows(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    let beside = data_dir.join("combined_windows.json");
+    let in_labels = data_dir.join("../labels/combined_windows.json");
+    match (beside.is_file(), in_labels.is_file()) {
+        (false, true) => Ok(in_labels),
+        (true, _) => Ok(beside),
+        (false, false) => bail!(
+            "no windows file: neither {} nor {} exists (give one with --windows)",
+            beside.display(),
+            in_labels.display()
+        ),
+    }
 }
 
 /// Reads the windows file and every series it names, rows as records in file order; warns about

@@ -139,6 +139,38 @@ fn a_missing_series_is_refused_by_name() {
     assert!(stderr.contains("absent.csv"), "{stderr}");
 }
 
+/// A checkout of NAB's repository keeps the windows in `labels/`, beside `data/`: found there
+/// when `--data-dir` has none of its own; with neither, both places are named.
+#[test]
+fn the_windows_of_a_nab_checkout_are_found_in_its_labels_folder() {
+    let dev = nab_dev_dir();
+    let checkout = tempfile::tempdir().expect("temp dir");
+    let data = checkout.path().join("data");
+    std::fs::create_dir_all(data.join("realKnownCause")).expect("creates");
+    std::fs::create_dir_all(checkout.path().join("labels")).expect("creates");
+    std::fs::copy(dev.join("realKnownCause/nyc_taxi.csv"), data.join("realKnownCause/nyc_taxi.csv"))
+        .expect("copies");
+    let all: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dev.join("combined_windows.json")).expect("reads"))
+            .expect("JSON");
+    let name = "realKnownCause/nyc_taxi.csv";
+    let windows = serde_json::json!({ name: all[name] });
+    std::fs::write(checkout.path().join("labels/combined_windows.json"), windows.to_string())
+        .expect("writes");
+    let result = evaluation(&eval_nab(&data, &["--json"]));
+    assert_eq!(result["series"][0]["name"], name);
+    assert_eq!(result["series"][0]["score"]["windows"], 5);
+
+    std::fs::remove_file(checkout.path().join("labels/combined_windows.json")).expect("removes");
+    let output = eval_nab(&data, &[]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("data/combined_windows.json") && stderr.contains("labels/combined_windows.json"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn malformed_windows_are_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
