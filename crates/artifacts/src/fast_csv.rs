@@ -223,9 +223,14 @@ impl<R: Read + Send> Blocks<R> {
     }
 }
 
+/// The longest line read: no record of these formats comes near it, and an input without line
+/// ends (a binary file, `/dev/zero`) must end in an error, not take the memory.
+const MAX_LINE_BYTES: usize = 64 << 20;
+
 /// Reads `input` into `buf` until it holds `size` bytes (or the input ends, setting `eof`);
 /// returns where the block's whole lines end: after the last line end, or at the end of the
-/// input. A line longer than a block is read on until it ends.
+/// input. A line longer than a block is read on until it ends, up to [`MAX_LINE_BYTES`]
+/// (`InvalidData` past it).
 fn fill(input: &mut impl Read, buf: &mut Vec<u8>, eof: &mut bool, size: usize) -> std::io::Result<usize> {
     let mut wanted = size;
     loop {
@@ -241,7 +246,13 @@ fn fill(input: &mut impl Read, buf: &mut Vec<u8>, eof: &mut bool, size: usize) -
         }
         match memchr::memrchr(b'\n', buf) {
             Some(at) => return Ok(at + 1),
-            None => wanted = buf.len() * 2,
+            None if buf.len() >= MAX_LINE_BYTES => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("a line is longer than {} MiB: not a CSV file", MAX_LINE_BYTES >> 20),
+                ));
+            }
+            None => wanted = (buf.len() * 2).min(MAX_LINE_BYTES),
         }
     }
 }
@@ -896,6 +907,20 @@ mod tests {
         assert_eq!(handed_out.len(), 2, "{handed_out:?}");
         assert_eq!(handed_out[1].0, handed_out[0].1 as u64);
         assert!(handed_out[0].1 > (1 << 20) - 20 && handed_out[1].1 > (2 << 20) - 20, "{handed_out:?}");
+    }
+
+    /// Regression: an input without line ends was read on whole (a 100 MB line took 700 MB,
+    /// `/dev/zero` all the memory).
+    #[test]
+    fn an_endless_line_is_an_error_after_max_line_bytes() {
+        let mut blocks = Blocks::new(std::io::repeat(b'a'));
+        let error = blocks.next_block().unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("longer than 64 MiB"), "{error}");
+        // a line just under the limit is still one block
+        let line = vec![b'a'; MAX_LINE_BYTES - 1];
+        let mut blocks = Blocks::new(&line[..]);
+        assert_eq!(blocks.next_block().unwrap().map(|(block, _)| block.len()), Some(line.len()));
     }
 
     #[test]
