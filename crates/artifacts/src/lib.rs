@@ -11,6 +11,7 @@
 //! file, the line and the problem.
 
 mod atomic;
+mod bounded;
 mod columnar;
 mod fast_csv;
 mod gather;
@@ -19,6 +20,7 @@ pub mod series;
 pub mod table;
 
 pub use atomic::{write_atomically, write_atomically_keeping_signals, write_atomically_with};
+pub use bounded::read_bounded;
 
 use std::path::PathBuf;
 

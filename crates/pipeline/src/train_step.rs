@@ -40,6 +40,9 @@ pub fn train(table: &Table, schema: Option<&FeatureSchema>, params: &IsolationFo
     Ok(Model::from_training_scores(forest, table.columns.clone(), schema, scores)?)
 }
 
+/// The largest feature schema file read (a schema is a few hundred bytes).
+const MAX_SCHEMA_BYTES: u64 = 16 << 20;
+
 /// The feature schema `table` (read from `features`) was computed with, when its columns are the
 /// standard features: the one the features step recorded in `schema` when given (which must
 /// exist: a pipeline passes it as an artifact), else in [`schema_file`]`(features)` when that
@@ -59,7 +62,7 @@ pub fn feature_schema(
         return Ok(None);
     };
     let path = schema.map_or_else(|| schema_file(features), Path::to_owned);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match aiops_artifacts::read_bounded(&path, MAX_SCHEMA_BYTES) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound && schema.is_none() => {
             return Ok(Some(standard));

@@ -104,7 +104,8 @@ impl Watcher {
     /// [`Error::State`] saying why the file cannot be used.
     pub fn restore_state(&mut self, path: &Path) -> Result<usize> {
         let invalid = |reason: String| Error::State { path: path.to_owned(), reason };
-        let file = read_bounded(path).map_err(|e| invalid(e.to_string()))?;
+        let file =
+            aiops_artifacts::read_bounded(path, MAX_STATE_BYTES).map_err(|e| invalid(e.to_string()))?;
         let file: StateFile =
             serde_json::from_slice(&file).map_err(|e| invalid(format!("not a state file: {e}")))?;
         if file.format != STATE_FORMAT || file.version != STATE_VERSION {
@@ -176,16 +177,4 @@ impl Watcher {
         }
         Ok(Some(watched))
     }
-}
-
-/// The file's bytes, refusing one larger than [`MAX_STATE_BYTES`] before reading it.
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_STATE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_STATE_BYTES {
-        return Err(std::io::Error::other(format!("larger than {} MiB", MAX_STATE_BYTES >> 20)));
-    }
-    Ok(bytes)
 }

@@ -182,7 +182,8 @@ pub fn read(file: &Path) -> Result<LoadedModel> {
     if bytes > MAX_MODEL_BYTES {
         return Err(Error::ModelTooLarge { path: file.to_owned(), bytes, limit: MAX_MODEL_BYTES });
     }
-    let bytes = std::fs::read(file).map_err(io)?;
+    // bounded again while read: a device or a growing file has no meaningful length
+    let bytes = crate::read_bounded(file, MAX_MODEL_BYTES).map_err(io)?;
     LoadedModel::from_bytes(&bytes, &file.display().to_string())
 }
 

@@ -254,13 +254,16 @@ fn default_windows(data_dir: &Path) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// The largest windows file read (NAB's own is 20 KB).
+const MAX_WINDOWS_BYTES: u64 = 64 << 20;
+
 /// Reads the windows file and every series it names, rows as records in file order; warns about
 /// duplicated and backwards timestamps (NAB's own files have both), which are scored as NAB
 /// scores them.
 fn load_nab(dir: &Path, windows_path: &Path) -> anyhow::Result<Vec<LabelledSeries>> {
-    let text = std::fs::read_to_string(windows_path)
+    let text = aiops_artifacts::read_bounded(windows_path, MAX_WINDOWS_BYTES)
         .with_context(|| format!("reading {}", windows_path.display()))?;
-    let labels: BTreeMap<String, Vec<[String; 2]>> = serde_json::from_str(&text).with_context(|| {
+    let labels: BTreeMap<String, Vec<[String; 2]>> = serde_json::from_slice(&text).with_context(|| {
         format!("{}: expected {{\"category/file.csv\": [[start, end], ...]}}", windows_path.display())
     })?;
     if labels.is_empty() {

@@ -78,12 +78,18 @@ pub(crate) struct Args {
     reload_interval_ms: Option<Duration>,
 }
 
+/// The largest token file read: a bearer token is a line, not a file of its own size.
+const MAX_TOKEN_FILE_BYTES: u64 = 64 << 10;
+
+fn read_token_file(path: &std::path::Path) -> anyhow::Result<String> {
+    let context = || format!("reading the token file {}", path.display());
+    let bytes = aiops_artifacts::read_bounded(path, MAX_TOKEN_FILE_BYTES).with_context(context)?;
+    String::from_utf8(bytes).with_context(context)
+}
+
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let auth_token = match &args.auth_token_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading the token file {}", path.display()))?,
-        ),
+        Some(path) => Some(read_token_file(path)?),
         None => args.auth_token.clone(),
     };
     let config = ServeConfig {

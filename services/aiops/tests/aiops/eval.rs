@@ -179,4 +179,8 @@ fn malformed_windows_are_refused() {
     let output = eval_nab(dir.path(), &[]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("combined_windows.json"));
+    // Regression: a windows file was read whole, whatever its size (`/dev/zero` took the memory).
+    let output = eval_nab(dir.path(), &["--windows", "/dev/zero"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/dev/zero: larger than 64 MiB"));
 }
