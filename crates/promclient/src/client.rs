@@ -123,9 +123,9 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// Defaults for `base_url`: 30 s timeout, 3 retries, system TLS roots, 11,000 points,
-    /// answers up to [`MAX_ANSWER_BYTES`]; no
-    /// auth, or basic auth with the credentials of the URL (`http://user:password@host`), which
-    /// are taken out of it so that no error or log shows them.
+    /// answers up to [`MAX_ANSWER_BYTES`]; no auth, or basic auth with the credentials of the URL
+    /// (`http://user:password@host`), which are taken out of it so that no error or log shows
+    /// them.
     pub fn new(mut base_url: Url) -> Self {
         let auth = take_credentials(&mut base_url).unwrap_or_default();
         Self {
@@ -553,7 +553,7 @@ impl PromClient {
                 backoff(attempt).await;
                 continue;
             }
-            let body = read_bounded(response, self.config.max_answer_bytes).await.map_err(|e| match e {
+            let body = read_answer(response, self.config.max_answer_bytes).await.map_err(|e| match e {
                 Read::TooLarge => Error::Decode {
                     problem: format!(
                         "the answer is larger than {} bytes (max_answer_bytes)",
@@ -578,7 +578,7 @@ enum Read {
 
 /// The body of `response`, refused as soon as it is known to pass `limit` bytes (by its
 /// `Content-Length`, or while it streams in).
-async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Read> {
+async fn read_answer(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Read> {
     let announced = response.content_length().unwrap_or(0);
     if announced > limit as u64 {
         return Err(Read::TooLarge);
