@@ -3,9 +3,9 @@
 use std::io::Read;
 use std::path::Path;
 
-/// The bytes of the file at `path`, refused (`InvalidData`, naming the limit) once more than
-/// `limit` bytes have been read: a file's length may be unknown (a device, a pipe) or grow while
-/// it is read, so its metadata alone bounds nothing.
+/// The bytes of the file at `path`, refused (`InvalidData`, naming the limit) when its length
+/// is over `limit` before anything is read, or once more than `limit` bytes have been read: a
+/// file's length may be unknown (a device, a pipe) or grow while it is read.
 ///
 /// ```
 /// let file = tempfile::NamedTempFile::new().unwrap();
@@ -15,14 +15,17 @@ use std::path::Path;
 /// assert_eq!(error.to_string(), "larger than 9 bytes");
 /// ```
 pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let too_large =
+        || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {}", size(limit)));
     let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
+    let length = file.metadata()?.len();
+    if length > limit {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(length as usize);
     file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {}", size(limit)),
-        ));
+        return Err(too_large());
     }
     Ok(bytes)
 }
