@@ -243,15 +243,17 @@ fn cross_validate(series: &[LabelledSeries]) -> anyhow::Result<Vec<nab::CrossVal
 fn default_windows(data_dir: &Path) -> anyhow::Result<PathBuf> {
     let beside = data_dir.join("combined_windows.json");
     let in_labels = data_dir.join("../labels/combined_windows.json");
-    match (beside.is_file(), in_labels.is_file()) {
-        (false, true) => Ok(in_labels),
-        (true, _) => Ok(beside),
-        (false, false) => bail!(
-            "no windows file: neither {} nor {} exists (give one with --windows)",
-            beside.display(),
-            in_labels.display()
-        ),
+    if beside.is_file() {
+        return Ok(beside);
     }
+    if in_labels.is_file() {
+        return Ok(in_labels);
+    }
+    bail!(
+        "no windows file: neither {} nor {} exists (give one with --windows)",
+        beside.display(),
+        in_labels.display()
+    )
 }
 
 /// The largest windows file read (NAB's own is 20 KB).
