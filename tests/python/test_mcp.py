@@ -354,19 +354,21 @@ def test_remote_inference_gives_the_same_predictions_as_in_process(aiops_bin, pr
         local = call(f"{mcp.url}/mcp", "query_prometheus_and_predict", arguments).structured_content
         other = call(f"{remote.url}/mcp", "query_prometheus_and_predict", arguments).structured_content
         assert other["model"]["inference"].startswith(f"http://127.0.0.1:{model_port}")
-        # Both windows end at "now"; compare the samples both scored, away from the window start
-        # (where the rolling features begin afresh).
-        first = max(_window_start(local), _window_start(other)) + 60
-        pick = lambda report: {p["unix"]: p["decision"] for p in report["anomalous_points"] if p["unix"] > first}  # noqa: E731
+        # Both windows end at "now", which may cross a step between the two calls (one window then
+        # has a newer last sample): compare the samples both scored, away from the window start
+        # (where the rolling features begin afresh) and up to the earlier window end.
+        first = max(_window_time(local, "window_start"), _window_time(other, "window_start")) + 60
+        last = min(_window_time(local, "window_end"), _window_time(other, "window_end"))
+        pick = lambda report: {p["unix"]: p["decision"] for p in report["anomalous_points"] if first < p["unix"] <= last}  # noqa: E731
         assert pick(local) and pick(local) == pick(other)
     finally:
         remote.stop()
         serving.stop()
 
 
-def _window_start(report) -> float:
+def _window_time(report, field: str) -> float:
     from datetime import datetime
-    return datetime.fromisoformat(report["window_start"].replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(report[field].replace("Z", "+00:00")).timestamp()
 
 
 def test_model_is_read_from_s3_and_reloaded_when_it_changes(aiops_bin, prometheus, model, mcp, tmp_path, s3):
