@@ -10,8 +10,12 @@
 //! features are not saved: after a restart the forest's window refills from the new points.
 //!
 //! A file that cannot be used (unreadable, too large, not JSON, another format or version,
-//! other detector parameters or step, or a forged state) is an [`Error::State`]: `run` then
-//! logs a warning and starts fresh, and the next checkpoint replaces the file.
+//! other detector parameters or step) is an [`Error::State`]: `run` then logs a warning and
+//! starts fresh, and the next checkpoint replaces the file. Inside a usable file each saved
+//! instance and series is checked on its own: one that cannot be used (a forged or
+//! inconsistent detector state, an unparsable instance) starts fresh and is named in the
+//! [`Restored`] report, and every other series continues where it was; one bad series must not
+//! cost a fleet's worth of learnt detectors.
 
 use std::path::Path;
 
@@ -32,6 +36,16 @@ pub const STATE_VERSION: u32 = 1;
 /// points, where a series takes about 4.8 KiB of JSON (3.1 KiB before the detector's hour gate
 /// added 24 distributions, when 256 MiB held the default 20,000 nodes).
 pub const MAX_STATE_BYTES: u64 = 512 << 20;
+
+/// What [`Watcher::restore_state`] took from a usable state file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// Series that continue from their saved state.
+    pub series: usize,
+    /// Saved instances and series that could not be used and start fresh, each with why
+    /// (e.g. "the cpu state of 10.0.0.1:9100 is inconsistent").
+    pub refused: Vec<String>,
+}
 
 #[derive(Serialize, Deserialize)]
 struct StateFile {
@@ -95,14 +109,14 @@ impl Watcher {
     }
 
     /// Restores the series of this shard and these metrics from the state file at `path` and
-    /// publishes them; returns how many series were restored. All or nothing: on an error the
-    /// watcher is unchanged. Series of other metrics or instances of other shards are left out
-    /// (a rebalanced instance starts fresh on its new shard); with fixed instances, only those
-    /// still listed are restored.
+    /// publishes them; reports how many series were restored and which saved ones could not
+    /// be (they start fresh). A file that cannot be used changes nothing. Series of other
+    /// metrics or instances of other shards are left out (a rebalanced instance starts fresh
+    /// on its new shard); with fixed instances, only those still listed are restored.
     ///
     /// # Errors
     /// [`Error::State`] saying why the file cannot be used.
-    pub fn restore_state(&mut self, path: &Path) -> Result<usize> {
+    pub fn restore_state(&mut self, path: &Path) -> Result<Restored> {
         let invalid = |reason: String| Error::State { path: path.to_owned(), reason };
         let file =
             aiops_artifacts::read_bounded(path, MAX_STATE_BYTES).map_err(|e| invalid(e.to_string()))?;
@@ -121,60 +135,70 @@ impl Watcher {
         if file.step_seconds != self.config.step.as_secs() {
             return Err(invalid(format!("written at a step of {} s", file.step_seconds)));
         }
-        let mut restored = Vec::new();
+        let mut report = Restored::default();
         for saved in file.instances {
-            if let Some(watched) = self.restored_instance(saved).map_err(invalid)? {
-                restored.push(watched);
-            }
-        }
-        let series = restored.iter().map(|w| w.series.len()).sum();
-        for watched in restored {
+            let Some(watched) = self.restored_instance(saved, &mut report) else { continue };
             for series in &watched.series {
                 publish(series, &self.metrics(), 0, 0);
             }
             self.instances.insert(watched.instance.to_string(), watched);
         }
         self.metrics().record_fleet(self.instances.len(), self.instances.len() * self.config.metrics.len());
-        Ok(series)
+        Ok(report)
     }
 
-    /// The watched instance a saved one becomes (`None` when it is not this watcher's), its
-    /// series checked.
-    fn restored_instance(&self, saved: SavedInstance) -> Result<Option<WatchedInstance>, String> {
-        let instance = Instance::parse(&saved.instance).map_err(|e| e.to_string())?;
+    /// The watched instance a saved one becomes (`None` when it is not this watcher's or
+    /// cannot be used), each series restored or, when its saved state cannot be used, fresh;
+    /// what was refused is added to `report`.
+    fn restored_instance(&self, saved: SavedInstance, report: &mut Restored) -> Option<WatchedInstance> {
+        let instance = match Instance::parse(&saved.instance) {
+            Ok(instance) => instance,
+            Err(error) => {
+                report.refused.push(format!("instance `{}`: {error}", aiops_text::bounded(&saved.instance)));
+                return None;
+            }
+        };
         let fixed = matches!(&self.config.targets, Targets::Instances(_));
         if !self.config.shard.owns(instance.as_str())
             || (fixed && !self.instances.contains_key(&saved.instance))
         {
-            return Ok(None);
+            return None;
         }
         let last_seen = match (fixed, saved.last_seen) {
             (true, _) => f64::INFINITY,
             (false, Some(t)) if t.is_finite() => t,
-            (false, _) => return Err(format!("{instance} has no time it was last seen")),
+            (false, _) => {
+                report.refused.push(format!("{instance} has no time it was last seen"));
+                return None;
+            }
         };
         let mut watched = self.fresh_instance(instance, last_seen);
         for series in saved.series {
             let Some(target) = watched.series.iter_mut().find(|s| s.labels.metric == series.metric) else {
                 continue;
             };
-            let timestamp_ok = series.last_timestamp.is_none_or(f64::is_finite);
-            let same_params = series.detector.params() == self.detector.params();
-            if !(same_params
-                && series.detector.is_consistent()
-                && timestamp_ok
-                && series.score.is_finite()
-                && series.score >= 0.0)
-            {
-                return Err(format!(
+            if !self.is_usable(&series) {
+                report.refused.push(format!(
                     "the {} state of {} is inconsistent",
                     target.labels.metric, target.labels.instance
                 ));
+                continue;
             }
             target.detector = series.detector;
             target.last_timestamp = series.last_timestamp;
             target.score = series.score;
+            report.series += 1;
         }
-        Ok(Some(watched))
+        Some(watched)
+    }
+
+    /// Whether a saved series can continue here: this watcher's detector parameters, a state
+    /// its inputs could have made, a finite last timestamp and a score in range.
+    fn is_usable(&self, series: &SavedSeries) -> bool {
+        series.detector.params() == self.detector.params()
+            && series.detector.is_consistent()
+            && series.last_timestamp.is_none_or(f64::is_finite)
+            && series.score.is_finite()
+            && series.score >= 0.0
     }
 }

@@ -727,7 +727,22 @@ fn restore(watcher: &mut Watcher, path: &std::path::Path) {
         return;
     }
     match watcher.restore_state(path) {
-        Ok(series) => tracing::info!(path = %path.display(), series, "state restored"),
+        Ok(restored) if restored.refused.is_empty() => {
+            tracing::info!(path = %path.display(), series = restored.series, "state restored");
+        }
+        Ok(restored) => {
+            const SHOWN: usize = 10;
+            let mut shown = restored.refused[..restored.refused.len().min(SHOWN)].join("; ");
+            if restored.refused.len() > SHOWN {
+                shown.push_str(&format!("; and {} more", restored.refused.len() - SHOWN));
+            }
+            tracing::warn!(
+                path = %path.display(),
+                series = restored.series,
+                refused = restored.refused.len(),
+                "state restored but for saved series that start fresh: {shown}"
+            );
+        }
         Err(error) => tracing::warn!(error = %error, "starting fresh; the next checkpoint replaces the file"),
     }
 }
