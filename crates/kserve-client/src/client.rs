@@ -26,7 +26,14 @@ pub struct ClientConfig {
     pub retries: u32,
     /// Delay before the first retry; it doubles with each further one.
     pub retry_backoff: Duration,
+    /// Largest answer read, in bytes: a larger one is refused by its `Content-Length` or as
+    /// soon as its streamed bytes pass this (default [`MAX_ANSWER_BYTES`]).
+    pub max_answer_bytes: usize,
 }
+
+/// The default [`ClientConfig::max_answer_bytes`], 1 GiB: the predictions of about 10 million
+/// rows as JSON.
+pub const MAX_ANSWER_BYTES: usize = 1 << 30;
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -35,6 +42,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(5),
             retries: 2,
             retry_backoff: Duration::from_millis(100),
+            max_answer_bytes: MAX_ANSWER_BYTES,
         }
     }
 }
@@ -113,8 +121,15 @@ impl Client {
         Self::with_config(base_url, ClientConfig::default())
     }
 
-    /// A client with explicit timeouts and retries.
+    /// A client with explicit timeouts, retries and answer limit.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`] for a URL that cannot address v2 endpoints,
+    /// [`Error::InvalidParameter`] for a `max_answer_bytes` of 0.
     pub fn with_config(base_url: &str, config: ClientConfig) -> Result<Self> {
+        if config.max_answer_bytes == 0 {
+            return Err(Error::InvalidParameter { field: "max_answer_bytes", reason: "must be positive" });
+        }
         let invalid = |reason: String| Error::InvalidUrl { url: shown(base_url), reason };
         let base = Url::parse(base_url).map_err(|e| invalid(e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
@@ -233,10 +248,13 @@ impl Client {
         let url = self.endpoint(segments);
         let response = self.send(method, &url, body, RetryOn::TransportErrorsAndUnavailable).await?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|source| Error::Http { url: shown(url.as_str()), source: source.without_url() })?;
+        let limit = self.config.max_answer_bytes;
+        let bytes = aiops_bounded::read_answer(response, limit).await.map_err(|e| match e {
+            aiops_bounded::Error::Read(source) => {
+                Error::Http { url: shown(url.as_str()), source: source.without_url() }
+            }
+            _too_large => Error::AnswerTooLarge { url: shown(url.as_str()), limit },
+        })?;
         if !status.is_success() {
             let message = serde_json::from_slice::<ErrorResponse>(&bytes)
                 .map(|e| e.error)

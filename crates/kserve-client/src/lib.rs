@@ -20,7 +20,7 @@
 mod client;
 mod types;
 
-pub use client::{Client, ClientConfig, Output, Predictions};
+pub use client::{Client, ClientConfig, MAX_ANSWER_BYTES, Output, Predictions};
 pub use types::{
     Datatype, ErrorResponse, InferenceRequest, InferenceResponse, ModelMetadata, Parameters, RequestedOutput,
     ServerMetadata, Tensor, TensorData, TensorMetadata,
@@ -37,6 +37,23 @@ pub enum Error {
         url: String,
         /// Why it is unusable.
         reason: String,
+    },
+    /// A [`ClientConfig`] field is unusable.
+    #[error("invalid client setting {field}: {reason}")]
+    InvalidParameter {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The server's answer is larger than [`ClientConfig::max_answer_bytes`]; it was not read
+    /// past the limit.
+    #[error("{url} answered more than {limit} bytes (max_answer_bytes)")]
+    AnswerTooLarge {
+        /// The endpoint.
+        url: String,
+        /// The limit, in bytes.
+        limit: usize,
     },
     /// The HTTP exchange failed (connection, timeout, body) after all retries.
     #[error("request to {url} failed")]

@@ -1,14 +1,16 @@
 //! `aiops-kserve-client` against a real MLServer 1.7.1 (mlserver-sklearn) serving a scikit-learn
 //! IsolationForest trained here by the MLServer venv's Python: health, metadata and inference
-//! work, and predictions equal scikit-learn's. Plus the wire types against bodies real peers send.
+//! work, and predictions equal scikit-learn's. Plus the wire types against bodies real peers send,
+//! and answers past `max_answer_bytes` refused.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aiops_kserve_client::{
-    Client, Datatype, Error, InferenceRequest, InferenceResponse, ModelMetadata, TensorData,
+    Client, ClientConfig, Datatype, Error, InferenceRequest, InferenceResponse, ModelMetadata, TensorData,
 };
+use aiops_testkit::http::{padded_answer, raw_server};
 use aiops_testkit::{ChildGuard, free_port, require, run_python, workspace_root};
 use ndarray::Array2;
 
@@ -146,4 +148,30 @@ fn wire_types_accept_what_real_peers_send() {
     }
     let mixed = serde_json::from_str::<TensorData>(r#"[1, "a"]"#).unwrap_err();
     assert!(mixed.to_string().contains("tensor data mixes integers and strings"), "{mixed}");
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_max_answer_bytes_is_refused_by_name() {
+    const LIMIT: usize = 1 << 20;
+    const METADATA: &str = r#"{"name":"m","versions":[],"platform":"","inputs":[],"outputs":[]}"#;
+    let config = ClientConfig { max_answer_bytes: LIMIT, retries: 0, ..ClientConfig::default() };
+    for announced in [true, false] {
+        let (url, _) = raw_server(move |_, _| padded_answer(METADATA, LIMIT + 1, announced));
+        let client = Client::with_config(&url, config.clone()).unwrap();
+        let outcome = client.model_metadata("m", None).await;
+        let Err(error @ Error::AnswerTooLarge { limit: LIMIT, .. }) = outcome else {
+            panic!("announced {announced}: {outcome:?}")
+        };
+        assert!(
+            error.to_string().ends_with("answered more than 1048576 bytes (max_answer_bytes)"),
+            "{error}"
+        );
+        // The same answer at the limit is read.
+        let (url, _) = raw_server(move |_, _| padded_answer(METADATA, LIMIT, announced));
+        let client = Client::with_config(&url, config.clone()).unwrap();
+        assert_eq!(client.model_metadata("m", None).await.unwrap().name, "m", "announced {announced}");
+    }
+    let zero = ClientConfig { max_answer_bytes: 0, ..ClientConfig::default() };
+    let refused = Client::with_config("http://127.0.0.1:8080", zero);
+    assert!(matches!(refused, Err(Error::InvalidParameter { field: "max_answer_bytes", .. })));
 }

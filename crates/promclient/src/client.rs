@@ -553,44 +553,20 @@ impl PromClient {
                 backoff(attempt).await;
                 continue;
             }
-            let body = read_answer(response, self.config.max_answer_bytes).await.map_err(|e| match e {
-                Read::TooLarge => Error::Decode {
-                    problem: format!(
-                        "the answer is larger than {} bytes (max_answer_bytes)",
-                        self.config.max_answer_bytes
-                    ),
+            let body = aiops_bounded::read_answer(response, self.config.max_answer_bytes).await.map_err(
+                |e| match e {
+                    aiops_bounded::Error::Read(e) if e.is_timeout() => {
+                        Error::Timeout { url: url.clone(), timeout: self.config.timeout }
+                    }
+                    aiops_bounded::Error::Read(e) => {
+                        Error::Decode { problem: format!("reading the answer: {e}") }
+                    }
+                    too_large => Error::Decode { problem: format!("{too_large} (max_answer_bytes)") },
                 },
-                Read::Failed(e) if e.is_timeout() => {
-                    Error::Timeout { url: url.clone(), timeout: self.config.timeout }
-                }
-                Read::Failed(e) => Error::Decode { problem: format!("reading the answer: {e}") },
-            })?;
+            )?;
             return decode(status.as_u16(), &body);
         }
     }
-}
-
-/// Why an answer's body was not read.
-enum Read {
-    TooLarge,
-    Failed(reqwest::Error),
-}
-
-/// The body of `response`, refused as soon as it is known to pass `limit` bytes (by its
-/// `Content-Length`, or while it streams in).
-async fn read_answer(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Read> {
-    let announced = response.content_length().unwrap_or(0);
-    if announced > limit as u64 {
-        return Err(Read::TooLarge);
-    }
-    let mut body = Vec::with_capacity(announced as usize);
-    while let Some(chunk) = response.chunk().await.map_err(Read::Failed)? {
-        if chunk.len() > limit - body.len() {
-            return Err(Read::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// The one `reqwest` client construction (Prometheus' HTTP API and remote write alike): moves a

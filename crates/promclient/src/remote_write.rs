@@ -29,6 +29,9 @@ pub const MAX_LABEL_BYTES: usize = 16 << 10;
 /// The protocol version header of remote write 1.0.
 const PROTOCOL_VERSION: &str = "0.1.0";
 
+/// Most of a refusing receiver's reason that is read (its start is shown in the error).
+const REASON_BYTES: usize = 64 << 10;
+
 /// One series to write: a metric name, its other labels and samples in increasing time order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TimeSeries {
@@ -123,8 +126,10 @@ impl RemoteWriter {
                 backoff(attempt).await;
                 continue;
             }
-            // The body is the receiver's reason (plain text); unreadable counts as empty.
-            let text = response.text().await.unwrap_or_default();
+            // The body is the receiver's reason (plain text), of which only the start is shown:
+            // at most REASON_BYTES are read; unreadable counts as empty.
+            let reason = aiops_bounded::read_prefix(response, REASON_BYTES).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&reason);
             return Err(Error::RemoteWrite {
                 url,
                 status: status.as_u16(),

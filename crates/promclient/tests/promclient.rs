@@ -10,6 +10,7 @@ use aiops_promclient::{
     ClientConfig, Error, FleetNode, FleetQuery, FleetSeries, Instance, LabelSelector, Metric, PromClient,
     RemoteWriter, Sample, TimeSeries, TimeWindow, Written,
 };
+use aiops_testkit::http::{padded_answer, raw_server};
 use aiops_testkit::prometheus::{self, Scenario, TestPrometheus};
 
 /// Fetched CPU usage may differ from the generated ground truth by at most this many
@@ -291,29 +292,6 @@ fn canned_server(status: u16, body: &'static str) -> (String, &'static Mutex<Vec
     })
 }
 
-/// A loopback HTTP server answering each request with `reply(its own URL, the request head)`,
-/// keeping the request heads.
-fn raw_server(
-    reply: impl Fn(&str, &str) -> String + Send + 'static,
-) -> (String, &'static Mutex<Vec<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let requests: &'static Mutex<Vec<String>> = Box::leak(Box::new(Mutex::new(Vec::new())));
-    let own_url = url.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut buffer = [0u8; 8192];
-            let read = std::io::Read::read(&mut stream, &mut buffer).unwrap_or(0);
-            let head = String::from_utf8_lossy(&buffer[..read]).into_owned();
-            let answer = reply(&own_url, &head);
-            requests.lock().unwrap().push(head);
-            let _ = std::io::Write::write_all(&mut stream, answer.as_bytes());
-        }
-    });
-    (url, requests)
-}
-
 fn redirect_to(location: &str) -> String {
     format!(
         "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -338,31 +316,17 @@ fn a_redirect_to_another_origin_is_not_followed() {
     assert!(received_elsewhere.lock().unwrap().is_empty(), "the query was sent to another origin");
 }
 
-/// A 200 answer of `INSTANCES` padded with spaces to `bytes`, announced by `Content-Length` or
-/// streamed in 64 KiB chunks without one.
-fn padded_instances_reply(bytes: usize, announced: bool) -> String {
-    let body = format!("{INSTANCES}{}", " ".repeat(bytes - INSTANCES.len()));
-    if announced {
-        return format!("HTTP/1.1 200 OK\r\nContent-Length: {bytes}\r\nConnection: close\r\n\r\n{body}");
-    }
-    let mut reply = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_owned();
-    for chunk in body.as_bytes().chunks(64 << 10) {
-        reply.push_str(&format!("{:x}\r\n{}\r\n", chunk.len(), String::from_utf8_lossy(chunk)));
-    }
-    reply + "0\r\n\r\n"
-}
-
 #[test]
 fn an_answer_larger_than_max_answer_bytes_is_refused_by_name() {
     const LIMIT: usize = 1 << 20;
     for announced in [true, false] {
-        let (url, _) = raw_server(move |_, _| padded_instances_reply(LIMIT + 1, announced));
+        let (url, _) = raw_server(move |_, _| padded_answer(INSTANCES, LIMIT + 1, announced));
         let config = ClientConfig { max_answer_bytes: LIMIT, ..ClientConfig::from_url(&url).unwrap() };
         let outcome = runtime().block_on(PromClient::new(config).unwrap().list_instances("node"));
         let Err(error @ Error::Decode { .. }) = outcome else { panic!("announced {announced}: {outcome:?}") };
         assert!(error.to_string().contains("larger than 1048576 bytes (max_answer_bytes)"), "{error}");
         // the same answer at the limit is read
-        let (url, _) = raw_server(move |_, _| padded_instances_reply(LIMIT, announced));
+        let (url, _) = raw_server(move |_, _| padded_answer(INSTANCES, LIMIT, announced));
         let config = ClientConfig { max_answer_bytes: LIMIT, ..ClientConfig::from_url(&url).unwrap() };
         let instances = runtime().block_on(PromClient::new(config).unwrap().list_instances("node")).unwrap();
         assert_eq!(instances, ["10.0.0.1:9100"], "announced {announced}");
@@ -565,7 +529,7 @@ fn a_refused_remote_write_names_the_status_and_the_receivers_reason() {
 }
 
 #[test]
-fn remote_write_sends_the_protocol_headers_retries_5xx_and_escapes_the_echoed_body() {
+fn remote_write_sends_the_protocol_headers_retries_5xx_and_escapes_the_echoed_body_read_in_part() {
     let fresh = series("up", &[], vec![Sample { timestamp: 1.0e9, value: 1.0 }]);
     let (url, requests) = canned_server(503, "busy");
     let mut config = ClientConfig::from_url(&url).unwrap();
@@ -585,10 +549,22 @@ fn remote_write_sends_the_protocol_headers_retries_5xx_and_escapes_the_echoed_bo
     assert!(head.starts_with("post "), "{head}");
 
     let (url, requests) = canned_server(400, "bad \u{1b}[31m sample");
-    let outcome = runtime().block_on(writer_for(&url).write(&[fresh]));
+    let outcome = runtime().block_on(writer_for(&url).write(std::slice::from_ref(&fresh)));
     let Err(Error::RemoteWrite { status: 400, message, .. }) = outcome else { panic!("{outcome:?}") };
     assert_eq!(message, r"bad \u{1b}[31m sample");
     assert_eq!(requests.lock().unwrap().len(), 1, "a 4xx is not retried");
+
+    // A reason of 8 MiB: only its first 64 KiB are read, its first 200 bytes shown.
+    let reason = format!("bad sample {}", "x".repeat(8 << 20));
+    let (url, _) = raw_server(move |_, _| {
+        format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reason}",
+            reason.len()
+        )
+    });
+    let outcome = runtime().block_on(writer_for(&url).write(&[fresh]));
+    let Err(Error::RemoteWrite { status: 400, message, .. }) = outcome else { panic!("{outcome:?}") };
+    assert!(message.starts_with("bad sample") && message.ends_with("... (65536 bytes)"), "{message}");
 }
 
 // --- fleet status ------------------------------------------------------------------------------

@@ -4,8 +4,10 @@
 //! it ([`require`]): it never passes silently, on a laptop or in CI.
 //!
 //! [`prometheus`] runs a real Prometheus with generated data; [`synthetic`] is a synthetic
-//! stand-in for its HTTP API (not Prometheus) for scale benchmarks with 10,000 instances.
+//! stand-in for its HTTP API (not Prometheus) for scale benchmarks with 10,000 instances;
+//! [`http`] answers with raw bytes a test writes (too large, redirecting, ...).
 
+pub mod http;
 pub mod mutate;
 pub mod prometheus;
 pub mod synthetic;
