@@ -10,7 +10,7 @@ use aiops_iforest::MODEL_FILE_NAME;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 use super::{LoadedModel, MAX_MODEL_BYTES, resolve};
 use crate::{Error, Result};
@@ -40,6 +40,12 @@ pub struct ModelVersion {
     e_tag: Option<String>,
     last_modified: i64,
     size: u64,
+}
+
+impl ModelVersion {
+    fn of(meta: ObjectMeta) -> Self {
+        Self { e_tag: meta.e_tag, last_modified: meta.last_modified.timestamp_micros(), size: meta.size }
+    }
 }
 
 impl ModelSource {
@@ -108,20 +114,19 @@ impl ModelSource {
     /// [`Error::ObjectStore`] when the storage cannot say.
     pub async fn version(&self) -> Result<ModelVersion> {
         let meta = self.store.head(&self.path).await.map_err(|e| self.storage_error(e))?;
-        Ok(ModelVersion {
-            e_tag: meta.e_tag,
-            last_modified: meta.last_modified.timestamp_micros(),
-            size: meta.size,
-        })
+        Ok(ModelVersion::of(meta))
     }
 
     /// Reads and checks the model stored now, refusing one above [`MAX_MODEL_BYTES`] before
-    /// reading it; returns it with the version read.
+    /// reading its body; returns it with the version read. The size and version are those of
+    /// the object the one `GET` answers with (its `Content-Length`, which bounds the body
+    /// read), so an object replaced since a [`Self::version`] cannot pass the limit.
     ///
     /// # Errors
     /// [`Error::ObjectStore`], [`Error::ModelTooLarge`], else as [`LoadedModel::from_bytes`].
     pub async fn load(&self) -> Result<(LoadedModel, ModelVersion)> {
-        let version = self.version().await?;
+        let answer = self.store.get(&self.path).await.map_err(|e| self.storage_error(e))?;
+        let version = ModelVersion::of(answer.meta.clone());
         if version.size > MAX_MODEL_BYTES {
             return Err(Error::ModelTooLarge {
                 path: PathBuf::from(&self.display),
@@ -129,8 +134,7 @@ impl ModelSource {
                 limit: MAX_MODEL_BYTES,
             });
         }
-        let bytes = self.store.get(&self.path).await.map_err(|e| self.storage_error(e))?;
-        let bytes = bytes.bytes().await.map_err(|e| self.storage_error(e))?;
+        let bytes = answer.bytes().await.map_err(|e| self.storage_error(e))?;
         Ok((LoadedModel::from_bytes(&bytes, &self.display)?, version))
     }
 
