@@ -18,9 +18,8 @@
 //! # Ok::<(), Error>(())
 //! ```
 
-/// Why an answer was not read.
+/// Why an answer was not read: one of these two, always (callers match them exhaustively).
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The answer is, or announced to be, larger than the bound.
     #[error("the answer is larger than {limit} bytes")]

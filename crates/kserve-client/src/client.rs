@@ -253,7 +253,9 @@ impl Client {
             aiops_bounded::Error::Read(source) => {
                 Error::Http { url: shown(url.as_str()), source: source.without_url() }
             }
-            _too_large => Error::AnswerTooLarge { url: shown(url.as_str()), limit },
+            aiops_bounded::Error::TooLarge { .. } => {
+                Error::AnswerTooLarge { url: shown(url.as_str()), limit }
+            }
         })?;
         if !status.is_success() {
             let message = serde_json::from_slice::<ErrorResponse>(&bytes)

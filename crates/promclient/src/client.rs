@@ -561,7 +561,9 @@ impl PromClient {
                     aiops_bounded::Error::Read(e) => {
                         Error::Decode { problem: format!("reading the answer: {e}") }
                     }
-                    too_large => Error::Decode { problem: format!("{too_large} (max_answer_bytes)") },
+                    too_large @ aiops_bounded::Error::TooLarge { .. } => {
+                        Error::Decode { problem: format!("{too_large} (max_answer_bytes)") }
+                    }
                 },
             )?;
             return decode(status.as_u16(), &body);
