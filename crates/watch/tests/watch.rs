@@ -6,7 +6,8 @@
 //! range query per metric serves every instance, each series' detector equals the detector
 //! replayed on the ground truth, and shards cover every instance exactly once, also after a
 //! change of the replica count. The state file: a restarted watcher continues exactly; an
-//! unusable file changes nothing; an unusable saved series starts fresh alone.
+//! unusable file changes nothing; an unusable saved series starts fresh alone; every mutation of
+//! a state file is refused or restores a state that saves and restores again.
 
 use std::time::Duration;
 
@@ -638,4 +639,68 @@ async fn the_fleet_gauges_pushed_by_remote_write_read_back_as_exported() {
             );
         }
     }
+}
+
+/// Restores `bytes` as a state file into a fresh watcher; when it is accepted, what the watcher
+/// then saves restores again completely and saves the same bytes (no restored series holds a
+/// state that does not round-trip). Returns whether it was accepted.
+fn check_state_file(watcher: &dyn Fn() -> Watcher, dir: &std::path::Path, bytes: &[u8]) -> bool {
+    let (file, resaved) = (dir.join("mutated.json"), dir.join("resaved.json"));
+    std::fs::write(&file, bytes).expect("write");
+    let mut restored = watcher();
+    if restored.restore_state(&file).is_err() {
+        assert!(restored.instances().is_empty(), "a refused file changes nothing");
+        return false;
+    }
+    restored.save_state(&resaved).expect("an accepted state saves");
+    let first = std::fs::read(&resaved).expect("read");
+    let mut again = watcher();
+    let report = again.restore_state(&resaved).expect("a saved state restores");
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    again.save_state(&resaved).expect("save");
+    assert!(std::fs::read(&resaved).expect("read") == first, "restoring and saving changes nothing");
+    true
+}
+
+#[tokio::test]
+async fn every_mutation_of_a_state_file_is_refused_or_restores_a_state_that_saves_and_restores_again() {
+    let scenario = Scenario::recent(2, 9.0, STEP).with_incident(0, 1.0, 30, 95.0);
+    let prometheus = TestPrometheus::require(scenario.clone());
+    let params = || WatchParams { metrics: vec![Metric::Cpu], ..fleet_params(&prometheus, Shard::default()) };
+    let watcher = || Watcher::new(params().check().expect("valid"), None).expect("watcher");
+    let mut watched = watcher();
+    watched.round((scenario.incident().expect("incident").1.start + 180) as f64).await;
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let good = dir.path().join("good.json");
+    watched.save_state(&good).expect("save");
+    let seed = std::fs::read(&good).expect("read");
+    assert!(check_state_file(&watcher, dir.path(), &seed), "the saved file restores");
+
+    // Every field outside the detector states (those have their own test in aiops-incidents) set
+    // to each extreme value.
+    let json: serde_json::Value = serde_json::from_slice(&seed).expect("json");
+    let (mut accepted, mut variants) = (0, 0);
+    let wrappers = aiops_testkit::mutate::scalar_pointers(&json);
+    let wrappers = wrappers.iter().filter(|p| !(p.contains("/series/") && p.contains("/detector/")));
+    for pointer in wrappers {
+        for value in aiops_testkit::mutate::extremes() {
+            let mut edited = json.clone();
+            *edited.pointer_mut(pointer).expect("a scalar") = value;
+            variants += 1;
+            accepted += usize::from(check_state_file(
+                &watcher,
+                dir.path(),
+                &serde_json::to_vec(&edited).expect("json"),
+            ));
+        }
+    }
+    // And byte-level mutations of the whole file.
+    for bytes in aiops_testkit::mutate::Mutator::new(21).variants(&[&seed], 2_000) {
+        variants += 1;
+        accepted += usize::from(check_state_file(&watcher, dir.path(), &bytes));
+    }
+    assert!(
+        accepted > 0 && accepted < variants,
+        "{accepted} of {variants} accepted: the test reaches both sides"
+    );
 }
