@@ -13,9 +13,9 @@
 //! other detector parameters or step) is an [`Error::State`]: `run` then logs a warning and
 //! starts fresh, and the next checkpoint replaces the file. Inside a usable file each saved
 //! instance and series is checked on its own: one that cannot be used (a forged or
-//! inconsistent detector state, an unparsable instance) starts fresh and is named in the
-//! [`Restored`] report, and every other series continues where it was; one bad series must not
-//! cost a fleet's worth of learnt detectors.
+//! inconsistent detector state, an unparsable instance, one saved twice; of duplicates the
+//! first is kept) starts fresh and is named in the [`Restored`] report, and every other series
+//! continues where it was; one bad series must not cost a fleet's worth of learnt detectors.
 
 use std::path::Path;
 
@@ -136,7 +136,13 @@ impl Watcher {
             return Err(invalid(format!("written at a step of {} s", file.step_seconds)));
         }
         let mut report = Restored::default();
+        let mut seen = std::collections::HashSet::new();
         for saved in file.instances {
+            if !seen.insert(saved.instance.clone()) {
+                let twice = format!("instance `{}` is saved twice", aiops_text::bounded(&saved.instance));
+                report.refused.push(twice);
+                continue;
+            }
             let Some(watched) = self.restored_instance(saved, &mut report) else { continue };
             for series in &watched.series {
                 publish(series, &self.metrics(), 0, 0);
@@ -173,10 +179,18 @@ impl Watcher {
             }
         };
         let mut watched = self.fresh_instance(instance, last_seen);
+        let mut seen = std::collections::HashSet::new();
         for series in saved.series {
             let Some(target) = watched.series.iter_mut().find(|s| s.labels.metric == series.metric) else {
                 continue;
             };
+            if !seen.insert(series.metric.clone()) {
+                let labels = &target.labels;
+                report
+                    .refused
+                    .push(format!("the {} state of {} is saved twice", labels.metric, labels.instance));
+                continue;
+            }
             if !self.is_usable(&series) {
                 report.refused.push(format!(
                     "the {} state of {} is inconsistent",

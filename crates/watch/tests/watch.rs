@@ -573,6 +573,24 @@ async fn one_unusable_saved_series_starts_fresh_and_every_other_series_is_restor
             "instance `not a host`".into(),
         ),
         (
+            "an instance saved twice",
+            Box::new(|v| {
+                let first = v["instances"][0].clone();
+                v["instances"].as_array_mut().expect("instances").push(first);
+            }),
+            8,
+            format!("instance `{}` is saved twice", instance(0)),
+        ),
+        (
+            "a series saved twice",
+            Box::new(|v| {
+                let first = v["instances"][1]["series"][0].clone();
+                v["instances"][1]["series"].as_array_mut().expect("series").push(first);
+            }),
+            8,
+            format!("the {} state of {} is saved twice", metric(1, 0), instance(1)),
+        ),
+        (
             "an instance never seen",
             Box::new(|v| v["instances"][0]["last_seen"] = serde_json::Value::Null),
             4,
