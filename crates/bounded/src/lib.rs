@@ -6,7 +6,7 @@
 //!
 //! [`read_answer`] reads a `reqwest` answer; [`read_prefix`] only the beginning of one that is
 //! shown in part (an error's reason); [`BoundedBody`] is the bound on its own, for bodies that
-//! arrive as chunks from elsewhere (an object store's stream).
+//! arrive in chunks by other means (what `read_answer` is built on).
 //!
 //! ```
 //! use aiops_bounded::{BoundedBody, Error};
