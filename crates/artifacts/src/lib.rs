@@ -11,7 +11,6 @@
 //! file, the line and the problem.
 
 mod atomic;
-mod bounded;
 mod columnar;
 mod fast_csv;
 mod gather;
@@ -20,7 +19,6 @@ pub mod series;
 pub mod table;
 
 pub use atomic::{write_atomically, write_atomically_keeping_signals, write_atomically_with};
-pub use bounded::read_bounded;
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
 //! `read_answer` against raw loopback answers: announced by `Content-Length` or chunked, at the
 //! bound and one byte past it, and cut off midway; `read_prefix` of a long answer and a short one.
+#![cfg(feature = "http")]
 
 use aiops_bounded::{Error, read_answer, read_prefix};
 use aiops_testkit::http::{padded_answer, raw_server};

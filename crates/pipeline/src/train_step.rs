@@ -62,7 +62,7 @@ pub fn feature_schema(
         return Ok(None);
     };
     let path = schema.map_or_else(|| schema_file(features), Path::to_owned);
-    let bytes = match aiops_artifacts::read_bounded(&path, MAX_SCHEMA_BYTES) {
+    let bytes = match aiops_bounded::read_file(&path, MAX_SCHEMA_BYTES) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound && schema.is_none() => {
             return Ok(Some(standard));

@@ -22,6 +22,10 @@ pub const MAX_POINTS_PER_QUERY: usize = 11_000;
 /// is decoded, and a wrong URL or a hostile server must not fill the memory.
 pub const MAX_ANSWER_BYTES: usize = 1 << 30;
 
+/// Largest CA certificate file read ([`Tls::ca_certificate`]): a PEM bundle of every public
+/// CA is about 200 KiB.
+pub const MAX_CERTIFICATE_BYTES: u64 = 16 << 20;
+
 /// How many chunks of one range query are in flight at once.
 const CONCURRENT_CHUNKS: usize = 4;
 
@@ -598,7 +602,8 @@ pub(crate) fn http_client(config: &mut ClientConfig) -> Result<reqwest::Client> 
         .redirect(same_origin_redirects())
         .tls_danger_accept_invalid_certs(config.tls.insecure_skip_verify);
     if let Some(path) = &config.tls.ca_certificate {
-        let pem = std::fs::read(path).map_err(|source| Error::Certificate { path: path.clone(), source })?;
+        let pem = aiops_bounded::read_file(path, MAX_CERTIFICATE_BYTES)
+            .map_err(|source| Error::Certificate { path: path.clone(), source })?;
         for certificate in reqwest::Certificate::from_pem_bundle(&pem).map_err(Error::Client)? {
             builder = builder.add_root_certificate(certificate);
         }

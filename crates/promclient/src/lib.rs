@@ -40,8 +40,8 @@ mod remote_write;
 mod selector;
 
 pub use client::{
-    Auth, ClientConfig, InstantSample, MAX_ANSWER_BYTES, MAX_POINTS_PER_QUERY, Progress, PromClient, Sample,
-    Series, TimeWindow, Tls, plan_chunks,
+    Auth, ClientConfig, InstantSample, MAX_ANSWER_BYTES, MAX_CERTIFICATE_BYTES, MAX_POINTS_PER_QUERY,
+    Progress, PromClient, Sample, Series, TimeWindow, Tls, plan_chunks,
 };
 pub use error::{Error, Result};
 pub use fleet::{

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aiops_promclient::{
     ClientConfig, Error, FleetNode, FleetQuery, FleetSeries, Instance, LabelSelector, Metric, PromClient,
-    RemoteWriter, Sample, TimeSeries, TimeWindow, Written,
+    RemoteWriter, Sample, TimeSeries, TimeWindow, Tls, Written,
 };
 use aiops_testkit::http::{padded_answer, raw_server};
 use aiops_testkit::prometheus::{self, Scenario, TestPrometheus};
@@ -348,6 +348,16 @@ fn a_redirect_within_the_origin_is_followed() {
     let instances = runtime().block_on(client_for(&url).list_instances("node")).unwrap();
     assert_eq!(instances, ["10.0.0.1:9100"]);
     assert_eq!(received.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn a_ca_certificate_file_larger_than_max_certificate_bytes_is_refused_by_name() {
+    let endless = Tls { ca_certificate: Some("/dev/zero".into()), ..Tls::default() };
+    let config = ClientConfig { tls: endless, ..ClientConfig::from_url("https://prometheus:9090").unwrap() };
+    let outcome = PromClient::new(config);
+    let Err(error @ Error::Certificate { .. }) = outcome else { panic!("{outcome:?}") };
+    let chain = aiops_text::error_chain(&error);
+    assert!(chain.contains("/dev/zero") && chain.contains("larger than 16 MiB"), "{chain}");
 }
 
 #[test]

@@ -118,8 +118,7 @@ impl Watcher {
     /// [`Error::State`] saying why the file cannot be used.
     pub fn restore_state(&mut self, path: &Path) -> Result<Restored> {
         let invalid = |reason: String| Error::State { path: path.to_owned(), reason };
-        let file =
-            aiops_artifacts::read_bounded(path, MAX_STATE_BYTES).map_err(|e| invalid(e.to_string()))?;
+        let file = aiops_bounded::read_file(path, MAX_STATE_BYTES).map_err(|e| invalid(e.to_string()))?;
         let file: StateFile =
             serde_json::from_slice(&file).map_err(|e| invalid(format!("not a state file: {e}")))?;
         if file.format != STATE_FORMAT || file.version != STATE_VERSION {

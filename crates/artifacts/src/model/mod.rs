@@ -183,7 +183,7 @@ pub fn read(file: &Path) -> Result<LoadedModel> {
         return Err(Error::ModelTooLarge { path: file.to_owned(), bytes, limit: MAX_MODEL_BYTES });
     }
     // bounded again while read: a device or a growing file has no meaningful length
-    let bytes = crate::read_bounded(file, MAX_MODEL_BYTES).map_err(io)?;
+    let bytes = aiops_bounded::read_file(file, MAX_MODEL_BYTES).map_err(io)?;
     LoadedModel::from_bytes(&bytes, &file.display().to_string())
 }
 

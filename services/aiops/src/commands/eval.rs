@@ -263,7 +263,7 @@ const MAX_WINDOWS_BYTES: u64 = 64 << 20;
 /// duplicated and backwards timestamps (NAB's own files have both), which are scored as NAB
 /// scores them.
 fn load_nab(dir: &Path, windows_path: &Path) -> anyhow::Result<Vec<LabelledSeries>> {
-    let text = aiops_artifacts::read_bounded(windows_path, MAX_WINDOWS_BYTES)
+    let text = aiops_bounded::read_file(windows_path, MAX_WINDOWS_BYTES)
         .with_context(|| format!("reading {}", windows_path.display()))?;
     let labels: BTreeMap<String, Vec<[String; 2]>> = serde_json::from_slice(&text).with_context(|| {
         format!("{}: expected {{\"category/file.csv\": [[start, end], ...]}}", windows_path.display())

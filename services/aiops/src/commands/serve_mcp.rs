@@ -83,7 +83,7 @@ const MAX_TOKEN_FILE_BYTES: u64 = 64 << 10;
 
 fn read_token_file(path: &std::path::Path) -> anyhow::Result<String> {
     let context = || format!("reading the token file {}", path.display());
-    let bytes = aiops_artifacts::read_bounded(path, MAX_TOKEN_FILE_BYTES).with_context(context)?;
+    let bytes = aiops_bounded::read_file(path, MAX_TOKEN_FILE_BYTES).with_context(context)?;
     String::from_utf8(bytes).with_context(context)
 }
 

@@ -10,11 +10,14 @@ use std::path::Path;
 /// ```
 /// let file = tempfile::NamedTempFile::new().unwrap();
 /// std::fs::write(file.path(), b"0123456789").unwrap();
-/// assert_eq!(aiops_artifacts::read_bounded(file.path(), 10).unwrap(), b"0123456789");
-/// let error = aiops_artifacts::read_bounded(file.path(), 9).unwrap_err();
+/// assert_eq!(aiops_bounded::read_file(file.path(), 10).unwrap(), b"0123456789");
+/// let error = aiops_bounded::read_file(file.path(), 9).unwrap_err();
 /// assert_eq!(error.to_string(), "larger than 9 bytes");
 /// ```
-pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+///
+/// # Errors
+/// The file's I/O error, or `InvalidData` when it is larger than `limit`.
+pub fn read_file(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     let too_large =
         || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {}", size(limit)));
     let file = std::fs::File::open(path)?;
