@@ -356,8 +356,12 @@ def test_remote_inference_gives_the_same_predictions_as_in_process(aiops_bin, pr
         assert other["model"]["inference"].startswith(f"http://127.0.0.1:{model_port}")
         # Both windows end at "now", which may cross a step between the two calls (one window then
         # has a newer last sample): compare the samples both scored, away from the window start
-        # (where the rolling features begin afresh) and up to the earlier window end.
+        # (where the rolling features begin afresh) and up to the earlier window end. The list
+        # keeps the latest points only, so the later window's may begin a point later: compare
+        # from where both lists begin (regression: it failed when the newer sample was anomalous).
         first = max(_window_time(local, "window_start"), _window_time(other, "window_start")) + 60
+        first = max(first, *(min((p["unix"] for p in r["anomalous_points"]), default=first)
+                             for r in (local, other)))
         last = min(_window_time(local, "window_end"), _window_time(other, "window_end"))
         pick = lambda report: {p["unix"]: p["decision"] for p in report["anomalous_points"] if first < p["unix"] <= last}  # noqa: E731
         assert pick(local) and pick(local) == pick(other)
