@@ -114,9 +114,19 @@ impl Watcher {
     /// metrics or instances of other shards are left out (a rebalanced instance starts fresh
     /// on its new shard); with fixed instances, only those still listed are restored.
     ///
+    /// What it made of the file is also exported (`aiops_watch_restored_series`,
+    /// `aiops_watch_refused_series`, `aiops_watch_state_file_refused`), so that an alert can say
+    /// a replica restarted without its state.
+    ///
     /// # Errors
     /// [`Error::State`] saying why the file cannot be used.
     pub fn restore_state(&mut self, path: &Path) -> Result<Restored> {
+        let restored = self.restore_usable_state(path);
+        self.metrics().record_restore(restored.as_ref().ok());
+        restored
+    }
+
+    fn restore_usable_state(&mut self, path: &Path) -> Result<Restored> {
         let invalid = |reason: String| Error::State { path: path.to_owned(), reason };
         let file = aiops_bounded::read_file(path, MAX_STATE_BYTES).map_err(|e| invalid(e.to_string()))?;
         let file: StateFile =

@@ -20,10 +20,14 @@
 //!
 //! Per replica: `aiops_watch_series`, `aiops_watch_instances`, `aiops_watch_shard`,
 //! `aiops_watch_replicas`, `aiops_watch_queries_total`, `aiops_watch_discovery_errors_total`,
-//! `aiops_watch_remote_write_errors_total`, `aiops_watch_instances_over_capacity`.
+//! `aiops_watch_remote_write_errors_total`, `aiops_watch_instances_over_capacity`,
+//! `aiops_watch_start_time_seconds`, and what the start made of the state file:
+//! `aiops_watch_restored_series`, `aiops_watch_refused_series`, `aiops_watch_state_file_refused`
+//! (all 0 on a first start, which has no state file yet).
 //! The series of an instance that vanished are removed once its grace period is over.
 
 use std::sync::atomic::AtomicU64;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -31,11 +35,12 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use crate::checkpoint::Restored;
 use crate::state::{SeriesState, Verdict};
 
 /// Every exported metric name, for the cross-checks of dashboards and alerts. Counters carry
 /// the `_total` suffix the OpenMetrics encoder adds.
-pub const METRIC_NAMES: [&str; 23] = [
+pub const METRIC_NAMES: [&str; 27] = [
     "aiops_anomaly_score",
     "aiops_incident_open",
     "aiops_incident_start_timestamp_seconds",
@@ -59,6 +64,10 @@ pub const METRIC_NAMES: [&str; 23] = [
     "aiops_watch_discovery_errors_total",
     "aiops_watch_remote_write_errors_total",
     "aiops_watch_instances_over_capacity",
+    "aiops_watch_start_time_seconds",
+    "aiops_watch_restored_series",
+    "aiops_watch_refused_series",
+    "aiops_watch_state_file_refused",
 ];
 
 /// Labels of every per-series metric.
@@ -96,6 +105,9 @@ pub struct WatchMetrics {
     discovery_errors: Counter,
     remote_write_errors: Counter,
     over_capacity: Gauge,
+    restored_series: Gauge,
+    refused_series: Gauge,
+    state_file_refused: Gauge,
 }
 
 /// What the streaming detector made of a series' newest point.
@@ -129,6 +141,13 @@ impl WatchMetrics {
         replicas_gauge.set(i64::from(replicas));
         registry.register("aiops_watch_shard", "This replica's shard index (0-based)", shard_gauge);
         registry.register("aiops_watch_replicas", "Number of shards the fleet is split into", replicas_gauge);
+        let started = FloatGauge::default();
+        started.set(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()));
+        registry.register(
+            "aiops_watch_start_time_seconds",
+            "Unix time this replica started (what the restore gauges refer to)",
+            started,
+        );
         let metrics = Self {
             score: Family::default(),
             open: Family::default(),
@@ -150,6 +169,9 @@ impl WatchMetrics {
             discovery_errors: Counter::default(),
             remote_write_errors: Counter::default(),
             over_capacity: Gauge::default(),
+            restored_series: Gauge::default(),
+            refused_series: Gauge::default(),
+            state_file_refused: Gauge::default(),
             registry,
         };
         metrics.register_detector_families().register_forest_families().register_fleet_metrics()
@@ -247,6 +269,21 @@ impl WatchMetrics {
             "Instances the last discovery found for this shard but could not watch (--max-instances reached)",
             self.over_capacity.clone(),
         );
+        r.register(
+            "aiops_watch_restored_series",
+            "Series that continued from the state file at start (0 on a first start)",
+            self.restored_series.clone(),
+        );
+        r.register(
+            "aiops_watch_refused_series",
+            "Saved instances and series the start could not use: they relearn from nothing (the log says why)",
+            self.refused_series.clone(),
+        );
+        r.register(
+            "aiops_watch_state_file_refused",
+            "1 when the start could not use the state file at all: every series relearns (the log says why)",
+            self.state_file_refused.clone(),
+        );
         self
     }
 
@@ -302,6 +339,14 @@ impl WatchMetrics {
     /// full).
     pub fn record_over_capacity(&self, instances: usize) {
         self.over_capacity.set(count(instances));
+    }
+
+    /// Publishes what the start made of the state file: `None` when the file could not be used
+    /// at all, else how many series it restored and how many saved entries it refused.
+    pub fn record_restore(&self, restored: Option<&Restored>) {
+        self.state_file_refused.set(i64::from(restored.is_none()));
+        self.restored_series.set(count(restored.map_or(0, |r| r.series)));
+        self.refused_series.set(count(restored.map_or(0, |r| r.refused.len())));
     }
 
     /// Publishes how many instances and series this replica watches.

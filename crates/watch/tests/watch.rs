@@ -448,7 +448,9 @@ async fn a_watcher_restarted_from_its_checkpoint_continues_exactly_as_an_uninter
     );
 
     let mut restarted = Watcher::new(config(), None).expect("watcher");
+    assert_eq!(restore_gauges(&restarted), [0.0, 0.0, 0.0], "nothing restored or refused yet");
     assert_eq!(restarted.restore_state(&file).expect("restored").series, 4);
+    assert_eq!(restore_gauges(&restarted), [4.0, 0.0, 0.0], "exported as restored");
     assert_eq!(fleet_lines(&restarted.metrics().encode()), fleet_lines(&at_checkpoint), "published at once");
     for &now in &times[1..] {
         let (expected, got) = (uninterrupted.round(now).await, restarted.round(now).await);
@@ -510,6 +512,7 @@ async fn an_unusable_state_file_is_refused_naming_why_and_changes_nothing() {
             Ok(n) => panic!("{what}: {n:?} restored from an unusable file"),
         }
         assert!(fresh.instances().is_empty(), "{what}: nothing restored");
+        assert_eq!(restore_gauges(&fresh), [0.0, 0.0, 1.0], "{what}: exported as a refused file");
     }
     // Too large: refused before it is read (a sparse file takes no disk).
     let huge = dir.path().join("huge.json");
@@ -523,6 +526,19 @@ async fn an_unusable_state_file_is_refused_naming_why_and_changes_nothing() {
     assert!(error.to_string().contains("larger than 512 MiB"), "{error}");
     // The good file restores the 8 series.
     assert_eq!(fresh.restore_state(&good).expect("restored"), Restored { series: 8, refused: vec![] });
+    assert_eq!(restore_gauges(&fresh), [8.0, 0.0, 0.0], "exported as restored");
+}
+
+/// `aiops_watch_restored_series`, `aiops_watch_refused_series` and
+/// `aiops_watch_state_file_refused` as the watcher exports them.
+fn restore_gauges(watcher: &Watcher) -> [f64; 3] {
+    let exposition = watcher.metrics().encode();
+    ["aiops_watch_restored_series ", "aiops_watch_refused_series ", "aiops_watch_state_file_refused "].map(
+        |name| {
+            let value = exposition.lines().find_map(|line| line.strip_prefix(name));
+            value.and_then(|v| v.trim().parse().ok()).unwrap_or_else(|| panic!("no {name}in\n{exposition}"))
+        },
+    )
 }
 
 #[tokio::test]
@@ -606,6 +622,7 @@ async fn one_unusable_saved_series_starts_fresh_and_every_other_series_is_restor
         let restored = fresh.restore_state(&path).expect("a usable file");
         assert_eq!(restored.series, series, "{what}");
         assert_eq!(restored.refused.len(), 1, "{what}: {:?}", restored.refused);
+        assert_eq!(restore_gauges(&fresh), [series as f64, 1.0, 0.0], "{what}: exported");
         assert!(
             restored.refused[0].starts_with(&named),
             "{what}: {:?} should name {named}",
