@@ -397,6 +397,17 @@ mod tests {
     use crate::state::Scoring;
 
     #[test]
+    fn the_start_time_is_when_the_metrics_were_created() {
+        let now = || SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs_f64();
+        let before = now();
+        let exposition = WatchMetrics::new(None, 0, 1).encode();
+        let after = now();
+        let line = exposition.lines().find_map(|l| l.strip_prefix("aiops_watch_start_time_seconds "));
+        let started: f64 = line.and_then(|v| v.parse().ok()).expect("a start time");
+        assert!((before..=after).contains(&started), "{started} not in [{before}, {after}]");
+    }
+
+    #[test]
     fn metric_names_lists_exactly_the_registered_metrics() {
         let metrics = WatchMetrics::new(Some(0.01), 0, 1);
         let labels = SeriesLabels { instance: "10.0.0.1:9100".into(), metric: "cpu".into() };
